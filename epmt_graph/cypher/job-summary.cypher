@@ -1,0 +1,6 @@
+// A job's process count, number of roots (depth 0) and maximum depth.
+// Parameters: $jobid (string).
+MATCH (p:Process {jobid: $jobid})
+RETURN count(p) AS processes,
+       count(CASE WHEN p.depth = 0 THEN 1 END) AS roots,
+       coalesce(max(p.depth), 0) AS maxDepth

@@ -1,0 +1,6 @@
+// Create a batch of PARENT_OF edges between processes of one job.
+// Parameters: $edges (list of [parent uid, child uid]).
+UNWIND $edges AS edge
+MATCH (parent:Process {uid: edge[0]})
+MATCH (child:Process {uid: edge[1]})
+CREATE (parent)-[:PARENT_OF]->(child)

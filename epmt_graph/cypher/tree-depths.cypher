@@ -1,0 +1,20 @@
+// Write `depth` onto the processes of a job, walking PARENT_OF down one level at a time:
+// roots (processes without a parent) get 0, their children 1, and so on. Each level is one
+// index seek on (jobid, depth), so the whole job costs O(processes), even for deep chains.
+// Levels $fromLevel..$toLevel are walked; with $fromLevel = 0 the roots are set first.
+// Returns how many processes sit at $toLevel: 0 means the walk is complete.
+// Parameters: $jobid (string), $fromLevel (integer >= 0), $toLevel (integer >= $fromLevel).
+CALL () {
+  MATCH (root:Process {jobid: $jobid})
+  WHERE $fromLevel = 0 AND NOT EXISTS { (:Process)-[:PARENT_OF]->(root) }
+  SET root.depth = 0
+  RETURN count(root) AS roots
+}
+UNWIND range(CASE WHEN $fromLevel = 0 THEN 1 ELSE $fromLevel END, $toLevel) AS level
+CALL (level) {
+  MATCH (:Process {jobid: $jobid, depth: level - 1})-[:PARENT_OF]->(child:Process)
+  SET child.depth = level
+  RETURN count(child) AS reached
+}
+WITH level, reached ORDER BY level DESC LIMIT 1
+RETURN reached AS frontier

@@ -1,0 +1,100 @@
+"""One handle on one Neo4j database: a driver, a database name, named queries.
+
+All work goes through ``execute_read``/``execute_write`` transaction functions, which the
+driver retries on transient errors; the functions here are idempotent so that is safe.
+No driver is made at import time: :func:`default_graph` makes one on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import neo4j
+
+from epmt_graph import cypher
+from epmt_graph.config import Connection, connection_from_env
+
+__all__ = ["Graph", "default_graph", "set_default_graph"]
+
+T = TypeVar("T")
+
+
+class Graph:
+    """A Neo4j database reached through one driver.
+
+    Parameters
+    ----------
+    connection : Connection, optional
+        Where to connect; default :func:`epmt_graph.config.connection_from_env`.
+    """
+
+    def __init__(self, connection: Connection | None = None) -> None:
+        self.connection = connection or connection_from_env()
+        auth = (
+            None
+            if self.connection.password is None
+            else (self.connection.user, self.connection.password)
+        )
+        self.driver = neo4j.GraphDatabase.driver(
+            self.connection.uri,
+            auth=auth,
+            notifications_min_severity=neo4j.NotificationMinimumSeverity.OFF,
+        )
+
+    def __enter__(self) -> Graph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Graph({self.connection!r})"
+
+    def close(self) -> None:
+        """Close the driver and its connections."""
+        self.driver.close()
+
+    def read(self, name: str, **params: Any) -> list[neo4j.Record]:
+        """Run the named query ``name`` in a read transaction and return all its records."""
+        text = cypher.query(name)
+
+        def work(tx: neo4j.ManagedTransaction) -> list[neo4j.Record]:
+            return list(tx.run(text, params))
+
+        return self.execute_read(work)
+
+    def execute_read(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        """Run ``work(tx)`` in a retryable read transaction."""
+        with self.driver.session(database=self.connection.database) as session:
+            return session.execute_read(work)
+
+    def execute_write(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        """Run ``work(tx)`` in a retryable write transaction (all of it commits, or none)."""
+        with self.driver.session(database=self.connection.database) as session:
+            return session.execute_write(work)
+
+    def ensure_schema(self) -> None:
+        """Create the constraints and indexes of ``schema.cypher`` (idempotent)."""
+        with self.driver.session(database=self.connection.database) as session:
+            for statement in cypher.statements("schema"):
+                session.run(statement).consume()
+            session.run("CALL db.awaitIndexes(300)").consume()
+
+
+_default: Graph | None = None
+
+
+def default_graph() -> Graph:
+    """The process-wide graph used by the API, made on first use from the environment."""
+    global _default
+    if _default is None:
+        _default = Graph()
+    return _default
+
+
+def set_default_graph(graph: Graph | None) -> Graph | None:
+    """Make ``graph`` the API's graph (None: back to the environment's); returns the old one."""
+    global _default
+    old, _default = _default, graph
+    return old

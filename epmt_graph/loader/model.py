@@ -1,0 +1,100 @@
+"""The rows the loader hands to the graph writer: one :class:`JobRows` per job.
+
+A parsed job is plain data: a dict of Job node properties, a list of Process node
+properties in ``idx`` order, and the parent of each process as an ``idx`` (or ``None``
+for a root). Every property value is a Neo4j primitive (int, float, str, bool, None)
+or a homogeneous list of them; maps (tags, environment, info) are stored as JSON
+strings plus, for tags, an index-friendly list of ``"key:value"`` pairs.
+
+Units follow EPMT: times are integer microseconds since the epoch (UTC), durations
+integer microseconds, ``cpu_time = usertime + systemtime`` summed over threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["PROCESS_METRICS", "JobRows", "Row"]
+
+Row = dict[str, Any]
+
+#: Per-thread papiex metrics that a process sums over its threads (EPMT's ``threads_sums``)
+#: and a job sums over its processes (EPMT's ``proc_sums``). The papiex ``num_threads``
+#: and ``starttime`` columns are not summed (EPMT's ``skip_for_thread_sums``); they stay
+#: in ``threads_json``, and the job's ``num_threads`` is the sum of ``numtids``.
+PROCESS_METRICS: tuple[str, ...] = (
+    "usertime",
+    "systemtime",
+    "rssmax",
+    "minflt",
+    "majflt",
+    "inblock",
+    "outblock",
+    "vol_ctxsw",
+    "invol_ctxsw",
+    "processor",
+    "delayacct_blkio_time",
+    "guest_time",
+    "rchar",
+    "wchar",
+    "syscr",
+    "syscw",
+    "read_bytes",
+    "write_bytes",
+    "cancelled_write_bytes",
+    "time_oncpu",
+    "time_waiting",
+    "timeslices",
+    "rdtsc_duration",
+    "PERF_COUNT_SW_CPU_CLOCK",
+)
+
+
+@dataclass(frozen=True)
+class JobRows:
+    """One job, parsed and validated, ready to be written.
+
+    Attributes
+    ----------
+    job : dict
+        Job node properties. Keys: ``jobid`` (str), ``jobname``, ``user``, ``start``,
+        ``end``, ``submit`` (int microseconds since the epoch), ``duration`` (int
+        microseconds), ``exitcode`` (int or None), ``tz`` (IANA zone name the job's
+        naive times are shown in), ``tags`` (canonical ``"k:v;k2:v2"`` sorted by key,
+        ``""`` when untagged), ``tag_pairs`` (list of ``"k:v"``), ``env_json``,
+        ``env_changes_json``, ``info_json``, ``annotations_json``, ``analyses_json``
+        (JSON objects as strings), the job's ``proc_sums``: every name in
+        :data:`PROCESS_METRICS` summed over processes, ``cpu_time``, ``num_procs``,
+        ``num_threads`` (sum of ``numtids``), ``all_proc_tags_json`` (JSON list of the
+        distinct process tag dicts), and ``digest`` (sha256 of the parsed content, so
+        that reloading the same archive can be recognised).
+    processes : list of dict
+        Process node properties, ``processes[i]["idx"] == i``, ordered by ``(start, pid)``.
+        Keys: ``uid`` (``f"{jobid}:{idx}"``, unique in the database), ``idx``, ``jobid``,
+        ``pid``, ``ppid``, ``pgid``, ``sid``, ``gen``, ``exename``, ``path``, ``args``,
+        ``host``, ``exitcode``, ``numtids``, ``start``, ``end``, ``duration``,
+        ``cpu_time``, ``tags``, ``tag_pairs`` (as for jobs), every name in
+        :data:`PROCESS_METRICS` summed over the process's threads, and
+        ``threads_json`` (JSON list of the raw per-thread rows, for
+        ``get_thread_metrics``).
+    parents : list of int or None
+        ``parents[i]`` is the ``idx`` of process ``i``'s parent, or ``None`` for a root.
+    source : str
+        The archive or directory the job was read from.
+    """
+
+    job: Row
+    processes: list[Row]
+    parents: list[int | None]
+    source: str
+
+    @property
+    def jobid(self) -> str:
+        """The job's id."""
+        return str(self.job["jobid"])
+
+    @property
+    def edges(self) -> list[tuple[int, int]]:
+        """``(parent_idx, child_idx)`` pairs, one per PARENT_OF edge."""
+        return [(parent, child) for child, parent in enumerate(self.parents) if parent is not None]
