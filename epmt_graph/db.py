@@ -41,6 +41,7 @@ class Graph:
             auth=auth,
             notifications_min_severity=neo4j.NotificationMinimumSeverity.OFF,
         )
+        self._schema_ready = False
 
     def __enter__(self) -> Graph:
         return self
@@ -75,11 +76,14 @@ class Graph:
             return session.execute_write(work)
 
     def ensure_schema(self) -> None:
-        """Create the constraints and indexes of ``schema.cypher`` (idempotent)."""
+        """Create the constraints and indexes of ``schema.cypher`` (idempotent, once per handle)."""
+        if self._schema_ready:
+            return
         with self.driver.session(database=self.connection.database) as session:
             for statement in cypher.statements("schema"):
                 session.run(statement).consume()
             session.run("CALL db.awaitIndexes(300)").consume()
+        self._schema_ready = True
 
 
 _default: Graph | None = None

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import LiteralString, cast
 
 from epmt_graph.errors import QueryError
 
@@ -24,7 +23,7 @@ __all__ = ["names", "query", "statements"]
 
 
 @cache
-def query(name: str) -> LiteralString:
+def query(name: str) -> str:
     """The text of ``<name>.cypher``.
 
     Raises
@@ -35,13 +34,13 @@ def query(name: str) -> LiteralString:
     path = resources.files(__name__).joinpath(f"{name}.cypher")
     if not path.is_file():
         raise QueryError(f"no named query {name!r}; known: {', '.join(names())}")
-    return cast(LiteralString, path.read_text())
+    return path.read_text()
 
 
-def statements(name: str) -> list[LiteralString]:
+def statements(name: str) -> list[str]:
     """The ``;``-separated statements of ``<name>.cypher`` (for multi-statement files)."""
     parts = query(name).split(";\n")
-    return [cast(LiteralString, part.strip()) for part in parts if _has_code(part)]
+    return [part.strip() for part in parts if _has_code(part)]
 
 
 def names() -> list[str]:

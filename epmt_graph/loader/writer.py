@@ -27,7 +27,7 @@ BATCH = 5000
 #: Levels walked per tree-depths statement before checking whether the walk is complete.
 LEVEL_WINDOW = 64
 
-Status = Literal["loaded", "replaced", "unchanged"]
+Status = Literal["loaded", "replaced", "unchanged", "validated"]
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,13 @@ class LoadResult:
     Attributes
     ----------
     jobid : str
-    status : {'loaded', 'replaced', 'unchanged'}
+    status : {'loaded', 'replaced', 'unchanged', 'validated'}
         ``unchanged``: the same content was already there; nothing was written.
-    processes, roots, max_depth : int
-        Counted in the graph after the write.
+        ``validated``: a dry run; parsed and checked, nothing written.
+    processes, roots : int
+        Counted in the graph after the write (in the parsed rows for a dry run).
+    max_depth : int or None
+        Counted in the graph after the write; None for a dry run.
     source : str
         The archive or directory read.
     """
@@ -49,13 +52,14 @@ class LoadResult:
     status: Status
     processes: int
     roots: int
-    max_depth: int
+    max_depth: int | None
     source: str
 
     def __str__(self) -> str:
+        depth = "" if self.max_depth is None else f", max depth {self.max_depth}"
         return (
             f"job {self.jobid}: {self.status}, {self.processes} processes, "
-            f"{self.roots} roots, max depth {self.max_depth} ({self.source})"
+            f"{self.roots} roots{depth} ({self.source})"
         )
 
 
@@ -64,7 +68,7 @@ def write_job(
     rows: JobRows,
     *,
     replace: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> LoadResult:
     """Write ``rows`` as one job.
 
@@ -87,6 +91,7 @@ def write_job(
     DuplicateJobError
         The jobid is loaded with other content and ``replace`` is False.
     """
+    graph.ensure_schema()
     existing = graph.read("job-digest", jobid=rows.jobid)
     if existing and existing[0]["digest"] == rows.job["digest"]:
         return _result(graph, rows, "unchanged")

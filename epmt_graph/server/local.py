@@ -25,7 +25,7 @@ from neo4j.exceptions import AuthError, ServiceUnavailable
 
 from epmt_graph.config import Connection
 from epmt_graph.errors import ServerError
-from epmt_graph.server.provision import find_java, provision
+from epmt_graph.server.toolchain import find_java, provision
 
 __all__ = ["LocalServer", "ServerSettings", "port_is_free"]
 

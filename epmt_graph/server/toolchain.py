@@ -19,6 +19,8 @@ from epmt_graph.errors import ServerError
 __all__ = ["find_java", "java_major_version", "provision"]
 
 _SUPPORTED_JAVA = (17, 21)
+#: Where Debian-style systems install JDKs; searched after JAVA_HOME and PATH.
+JVM_FOLDER = Path("/usr/lib/jvm")
 _MARKER = ".complete"
 
 
@@ -59,7 +61,7 @@ def find_java() -> str:
     if on_path := shutil.which("java"):
         candidates.append(on_path)
     for major in _SUPPORTED_JAVA:
-        candidates += sorted(str(p) for p in Path("/usr/lib/jvm").glob(f"*-{major}-*/bin/java"))
+        candidates += sorted(str(p) for p in JVM_FOLDER.glob(f"*-{major}-*/bin/java"))
     seen: list[str] = []
     for java in candidates:
         if not Path(java).exists():

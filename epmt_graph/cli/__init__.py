@@ -1,0 +1,55 @@
+"""``epmt-graph``: the command line. Each subcommand lives in a module of this package.
+
+User mistakes end in one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from neo4j.exceptions import AuthError, ServiceUnavailable
+
+from epmt_graph import __version__
+from epmt_graph.cli import demo, load, server
+from epmt_graph.errors import EpmtGraphError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``epmt-graph`` with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="epmt-graph",
+        description="EPMT process trees in Neo4j: run the local server, load jobs, ask questions.",
+    )
+    parser.add_argument("--version", action="version", version=f"epmt-graph {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (server, load, demo):
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``epmt-graph`` with ``argv``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except EpmtGraphError as exc:
+        print(f"epmt-graph: error: {exc}", file=sys.stderr)
+        return 1
+    except ServiceUnavailable as exc:
+        print(
+            f"epmt-graph: error: cannot reach Neo4j ({exc}); start the local server with "
+            "`epmt-graph server start` or set NEO4J_URI",
+            file=sys.stderr,
+        )
+        return 1
+    except AuthError:
+        print("epmt-graph: error: Neo4j refused the user name or password", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("epmt-graph: interrupted", file=sys.stderr)
+        return 130
+    return code

@@ -1,0 +1,49 @@
+"""``epmt-graph load PATH...``: parse, validate and write EPMT jobs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from tqdm import tqdm
+
+from epmt_graph.errors import EpmtGraphError
+from epmt_graph.loader import find_jobs, load_job
+
+__all__ = ["register"]
+
+
+def register(commands: Any) -> None:
+    """Add the ``load`` subcommand to ``commands`` (an argparse subparsers object)."""
+    parser = commands.add_parser(
+        "load",
+        help="load EPMT job archives or job directories",
+        description="Load .tgz archives, job directories, or folders of them; each job is "
+        "written whole or not at all. A job already loaded with the same content is skipped.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH")
+    parser.add_argument(
+        "--replace", action="store_true", help="swap out a loaded job with the same jobid"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="parse and validate only; write nothing"
+    )
+    parser.set_defaults(run=_load)
+
+
+def _load(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in find_jobs(args.paths):
+        with tqdm(desc=path.name, unit="proc", leave=False, disable=None) as bar:
+            try:
+                result = load_job(
+                    path, replace=args.replace, dry_run=args.dry_run, progress=bar.update
+                )
+            except EpmtGraphError as exc:
+                failed += 1
+                bar.close()
+                print(f"epmt-graph: error: {exc}", file=sys.stderr)
+                continue
+        print(result)
+    return 1 if failed else 0

@@ -1,0 +1,79 @@
+"""``epmt-graph load`` as a subprocess: summaries, idempotent reloads, refusals, dry runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from epmt_graph.db import Graph
+from epmt_graph.loader import delete_job
+
+JOB = "685016"
+
+
+def run_load(graph: Graph, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NEO4J_URI": graph.connection.uri}
+    env.pop("NEO4J_PASSWORD", None)
+    if graph.connection.password is not None:
+        env["NEO4J_PASSWORD"] = graph.connection.password
+    return subprocess.run(
+        [sys.executable, "-m", "epmt_graph.cli", "load", *args],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def count_processes(graph: Graph, jobid: str) -> int:
+    records = graph.driver.execute_query(
+        "MATCH (p:Process {jobid: $jobid}) RETURN count(p) AS n", jobid=jobid
+    ).records
+    return int(records[0]["n"])
+
+
+@pytest.fixture
+def fresh_job(graph: Graph) -> str:
+    delete_job(graph, JOB)
+    yield JOB
+    delete_job(graph, JOB)
+
+
+def test_load_twice_is_a_noop(graph: Graph, samples: Path, fresh_job: str) -> None:
+    first = run_load(graph, str(samples / "query" / f"{JOB}.tgz"))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith(f"job {JOB}: loaded, 3412 processes, 31 roots, max depth ")
+    second = run_load(graph, str(samples / "query" / f"{JOB}.tgz"))
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith(f"job {JOB}: unchanged, 3412 processes, 31 roots")
+    assert count_processes(graph, JOB) == 3412
+
+
+def test_dry_run_writes_nothing(graph: Graph, samples: Path, fresh_job: str) -> None:
+    result = run_load(graph, "--dry-run", str(samples / "query" / f"{JOB}.tgz"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"job {JOB}: validated, 3412 processes, 31 roots (")
+    assert count_processes(graph, JOB) == 0
+
+
+@pytest.mark.parametrize("bad", ["misc/corrupted-csv.tgz", "corrupted_csv"])
+def test_bad_archive_is_refused_and_writes_nothing(graph: Graph, samples: Path, bad: str) -> None:
+    before = graph.driver.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"]
+    result = run_load(graph, str(samples / bad))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("epmt-graph: error: ")
+    assert ".csv" in line
+    after = graph.driver.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"]
+    assert after == before
+
+
+def test_missing_path_is_a_clear_error(graph: Graph, tmp_path: Path) -> None:
+    result = run_load(graph, str(tmp_path / "nope.tgz"))
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == f"epmt-graph: error: {tmp_path / 'nope.tgz'}: no such file or directory"
+    )
