@@ -1,0 +1,215 @@
+"""Filter and order expressions: ``eq.Process.duration > 1000``, ``eq.desc(eq.Job.start)``.
+
+An expression is plain data. It never becomes Cypher text: :meth:`Condition.dnf` turns it
+into a list of conjunctions of ``{"f": property, "op": operator, "v": value}`` atoms that
+the named queries evaluate with dynamic property access (``p[a.f] > a.v``). Only known
+fields can be named, so no caller value ever reaches a query as anything but a parameter.
+
+Examples
+--------
+>>> from epmt_graph.api.expr import Condition, desc
+>>> from epmt_graph.api.models import Process
+>>> cond = (Process.duration > 10) & ~Process.exename.in_(["sh", "bash"])
+>>> cond.dnf()
+[[{'f': 'duration', 'op': '>', 'v': 10}, {'f': 'exename', 'op': 'not in', 'v': ['sh', 'bash']}]]
+>>> desc(Process.cpu_time).spec()
+{'f': 'cpu_time', 'desc': True}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from epmt_graph.errors import QueryError
+
+__all__ = ["Atom", "Condition", "Field", "Order", "asc", "desc", "field_value"]
+
+_NEGATED = {
+    "=": "<>",
+    "<>": "=",
+    "<": ">=",
+    ">=": "<",
+    ">": "<=",
+    "<=": ">",
+    "in": "not in",
+    "not in": "in",
+    "is null": "is not null",
+    "is not null": "is null",
+}
+
+
+def field_value(value: Any) -> Any:
+    """A Python value as the graph stores it: datetimes become microseconds since the epoch.
+
+    Naive datetimes are taken as UTC here; the API localises them first where EPMT reads
+    them in a job's zone.
+
+    Examples
+    --------
+    >>> field_value(dt.datetime(1970, 1, 1, 0, 0, 1, tzinfo=dt.UTC))
+    1000000
+    >>> field_value(dt.timedelta(seconds=2))
+    2000000
+    >>> field_value({"op": "cp", "op_instance": 1})
+    'op:cp;op_instance:1'
+    """
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return round(aware.timestamp() * 1_000_000)
+    if isinstance(value, dt.timedelta):
+        return round(value.total_seconds() * 1_000_000)
+    if isinstance(value, dict):
+        return ";".join(f"{k}:{v}" for k, v in sorted(value.items()))
+    return value
+
+
+class Condition:
+    """A boolean combination of field comparisons; combine with ``&``, ``|`` and ``~``."""
+
+    def dnf(self) -> list[list[dict[str, Any]]]:
+        """The condition as a disjunction of conjunctions of atoms (the ``$filter`` parameter)."""
+        raise NotImplementedError
+
+    def negated(self) -> Condition:
+        """The logical negation, pushed down to the atoms (De Morgan)."""
+        raise NotImplementedError
+
+    def __and__(self, other: Condition) -> Condition:
+        return _BoolOp("and", (self, _condition(other)))
+
+    def __or__(self, other: Condition) -> Condition:
+        return _BoolOp("or", (self, _condition(other)))
+
+    def __invert__(self) -> Condition:
+        return self.negated()
+
+    def __bool__(self) -> bool:
+        raise QueryError("use & | ~ to combine conditions, not and/or/not (e.g. (A > 1) & (B < 2))")
+
+
+@dataclass(frozen=True, eq=False)
+class Atom(Condition):
+    """One comparison of a stored property with a value."""
+
+    prop: str
+    op: str
+    value: Any = None
+
+    def dnf(self) -> list[list[dict[str, Any]]]:
+        return [[{"f": self.prop, "op": self.op, "v": self.value}]]
+
+    def negated(self) -> Condition:
+        return Atom(self.prop, _NEGATED[self.op], self.value)
+
+
+@dataclass(frozen=True, eq=False)
+class _BoolOp(Condition):
+    kind: str
+    parts: tuple[Condition, ...]
+
+    def dnf(self) -> list[list[dict[str, Any]]]:
+        if self.kind == "or":
+            return [conj for part in self.parts for conj in part.dnf()]
+        result: list[list[dict[str, Any]]] = [[]]
+        for part in self.parts:
+            result = [left + right for left in result for right in part.dnf()]
+        return result
+
+    def negated(self) -> Condition:
+        flipped = "and" if self.kind == "or" else "or"
+        return _BoolOp(flipped, tuple(part.negated() for part in self.parts))
+
+
+def _condition(value: object) -> Condition:
+    if not isinstance(value, Condition):
+        raise QueryError(f"expected a condition such as Process.duration > 10, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class Field:
+    """A queryable field of a model, e.g. ``Process.duration``.
+
+    Comparing it with a value gives a :class:`Condition`; ``None`` compares as SQL NULL
+    (``Process.depth == None`` selects processes without a depth).
+    """
+
+    model: str
+    name: str
+    prop: str
+    convert: Callable[[Any], Any] = field_value
+
+    def _atom(self, op: str, value: Any) -> Atom:
+        if value is None and op in ("=", "<>"):
+            return Atom(self.prop, "is null" if op == "=" else "is not null")
+        if isinstance(value, Field):
+            raise QueryError(f"comparing {self} with another field ({value}) is not supported")
+        return Atom(self.prop, op, self.convert(value))
+
+    def __eq__(self, value: object) -> Condition:  # type: ignore[override]
+        return self._atom("=", value)
+
+    def __ne__(self, value: object) -> Condition:  # type: ignore[override]
+        return self._atom("<>", value)
+
+    def __lt__(self, value: object) -> Condition:
+        return self._atom("<", value)
+
+    def __le__(self, value: object) -> Condition:
+        return self._atom("<=", value)
+
+    def __gt__(self, value: object) -> Condition:
+        return self._atom(">", value)
+
+    def __ge__(self, value: object) -> Condition:
+        return self._atom(">=", value)
+
+    def __hash__(self) -> int:
+        return hash((self.model, self.name))
+
+    def in_(self, values: Iterable[Any]) -> Condition:
+        """Whether the field's value is one of ``values``."""
+        return Atom(self.prop, "in", [self.convert(v) for v in values])
+
+    def desc(self) -> Order:
+        """Descending order on this field."""
+        return Order(self, descending=True)
+
+    def asc(self) -> Order:
+        """Ascending order on this field."""
+        return Order(self, descending=False)
+
+    def __str__(self) -> str:
+        return f"{self.model}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Order:
+    """An ordering on one field."""
+
+    field: Field
+    descending: bool = False
+    MAX_KEYS: ClassVar[int] = 3
+
+    def spec(self) -> dict[str, Any]:
+        """The ordering as query data (one entry of the ``$order`` parameter)."""
+        return {"f": self.field.prop, "desc": self.descending}
+
+
+def desc(field: Field) -> Order:
+    """Descending order on ``field`` (EPMT's ``eq.desc``)."""
+    return _field(field).desc()
+
+
+def asc(field: Field) -> Order:
+    """Ascending order on ``field``."""
+    return _field(field).asc()
+
+
+def _field(value: object) -> Field:
+    if not isinstance(value, Field):
+        raise QueryError(f"expected a field such as Process.duration, got {value!r}")
+    return value

@@ -1,0 +1,251 @@
+"""``Process`` and ``Job``: query fields on the class, records on the instance.
+
+``eq.Process.duration`` is a :class:`~epmt_graph.api.expr.Field` for filters and ordering;
+``p.duration`` on a process from ``fmt='orm'`` is its value. Relations (``parent``,
+``children``, ``ancestors``, ``descendants``, ``job``, ``processes``) are fetched lazily,
+each with one named query: never one query per node.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, overload
+
+from epmt_graph.api.expr import Field
+from epmt_graph.loader.model import PROCESS_METRICS
+
+if TYPE_CHECKING:
+    from epmt_graph.api.query import ProcessQuery
+    from epmt_graph.db import Graph
+
+__all__ = ["JOB_FIELDS", "PROCESS_FIELDS", "Job", "Process", "ProcessList"]
+
+#: Fields the tree walks write; a process missing them computes them on the fly.
+_TREE_VALUES = ("depth", "inclusive_cpu_time")
+
+#: API field name -> stored property, for processes (EPMT's Process model plus metrics).
+PROCESS_FIELDS: dict[str, str] = {
+    "id": "uid",
+    "jobid": "jobid",
+    "job": "jobid",
+    **{
+        name: name
+        for name in [
+            "pid",
+            "ppid",
+            "pgid",
+            "sid",
+            "gen",
+            "exename",
+            "path",
+            "args",
+            "host",
+            "exitcode",
+            "numtids",
+            "start",
+            "end",
+            "duration",
+            "cpu_time",
+            "inclusive_cpu_time",
+            "depth",
+            "tags",
+        ]
+    },
+    **{name: name for name in PROCESS_METRICS},
+}
+
+#: API field name -> stored property, for jobs (EPMT's Job model plus proc_sums).
+JOB_FIELDS: dict[str, str] = {
+    **{
+        name: name
+        for name in [
+            "jobid",
+            "jobname",
+            "user",
+            "start",
+            "end",
+            "submit",
+            "duration",
+            "exitcode",
+            "tags",
+            "cpu_time",
+            "num_procs",
+            "num_threads",
+        ]
+    },
+    **{name: name for name in PROCESS_METRICS},
+}
+
+
+class _FieldAttr:
+    """Class access gives a query Field; instance access gives the record's value."""
+
+    def __init__(self, model: str, name: str, prop: str) -> None:
+        self.field = Field(model, name, prop)
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> Field: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> Any: ...
+    def __get__(self, obj: object | None, owner: type) -> Any:
+        if obj is None:
+            return self.field
+        value = obj._row.get(self.name)  # type: ignore[attr-defined]
+        if value is None and self.name in _TREE_VALUES:
+            return obj.tree_values()[self.name]  # type: ignore[attr-defined]
+        return value
+
+
+class _Record:
+    """A read-only record: attribute access to its converted row."""
+
+    _row: dict[str, Any]
+    _graph: Graph
+    _key: str
+
+    def __init__(self, row: dict[str, Any], graph: Graph) -> None:
+        object.__setattr__(self, "_row", row)
+        object.__setattr__(self, "_graph", graph)
+
+    def __getattr__(self, name: str) -> Any:
+        row = object.__getattribute__(self, "_row")
+        if name in row:
+            return row[name]
+        raise AttributeError(f"{type(self).__name__} has no field {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} records are read-only")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Record) or type(other) is not type(self):
+            return NotImplemented
+        return bool(other._row[self._key] == self._row[self._key])
+
+    def __hash__(self) -> int:
+        return hash(self._row[self._key])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as a plain dict (a copy)."""
+        return dict(self._row)
+
+
+class Process(_Record):
+    """A process: ``eq.Process.<field>`` in queries, a record when returned with ``fmt='orm'``."""
+
+    _key = "id"
+
+    def __repr__(self) -> str:
+        row = self._row
+        return f"<Process {row['id']} pid={row['pid']} {row['exename']!r} job={row['jobid']}>"
+
+    @property
+    def parent(self) -> Process | None:
+        """The parent process, or None for a root."""
+        found = ProcessList(self._graph, "process-parent", uid=self.id)
+        return found[0] if len(found) else None
+
+    @property
+    def children(self) -> ProcessList:
+        """The child processes, by start time."""
+        return ProcessList(self._graph, "process-children", uid=self.id)
+
+    @property
+    def ancestors(self) -> ProcessList:
+        """The ancestors, from the root down to the parent."""
+        return ProcessList(self._graph, "process-ancestors", uid=self.id)
+
+    @property
+    def descendants(self) -> ProcessList:
+        """All processes below this one, by start time."""
+        return ProcessList(self._graph, "process-descendants", uid=self.id)
+
+    def tree_values(self) -> dict[str, int]:
+        """``depth`` and ``inclusive_cpu_time`` computed now from PARENT_OF (O(subtree))."""
+        (record,) = self._graph.read("process-tree-values", uid=self.id)
+        return {"depth": record["depth"], "inclusive_cpu_time": record["inclusive_cpu_time"]}
+
+    @property
+    def threads_sums(self) -> dict[str, Any]:
+        """The metrics summed over the process's threads (EPMT's ``threads_sums``)."""
+        return {name: self._row[name] for name in PROCESS_METRICS if name in self._row}
+
+    @property
+    def job(self) -> Job:
+        """The process's job."""
+        from epmt_graph.api.formats import job_row
+
+        (record,) = self._graph.read("jobs-by-id", jobids=[self.jobid])
+        return Job(job_row(record["j"]), self._graph)
+
+
+for _name, _prop in PROCESS_FIELDS.items():
+    if _name != "job":
+        setattr(Process, _name, _FieldAttr("Process", _name, _prop))
+
+
+class Job(_Record):
+    """A job: ``eq.Job.<field>`` in queries, a record when returned with ``fmt='orm'``."""
+
+    _key = "jobid"
+
+    def __repr__(self) -> str:
+        return f"<Job {self._row['jobid']}>"
+
+    @property
+    def processes(self) -> ProcessQuery:
+        """The job's processes, as a lazy query."""
+        from epmt_graph.api.query import ProcessQuery
+
+        return ProcessQuery.of_jobs(self._graph, [self.jobid])
+
+    @property
+    def proc_sums(self) -> dict[str, Any]:
+        """Sums over the job's processes (EPMT's ``proc_sums``)."""
+        return dict(self._row["proc_sums"])
+
+
+for _name, _prop in JOB_FIELDS.items():
+    setattr(Job, _name, _FieldAttr("Job", _name, _prop))
+
+
+class ProcessList:
+    """Processes related to one process, fetched by one named query on first use.
+
+    Supports ``len()``, iteration, indexing and EPMT's ``.count()``.
+    """
+
+    def __init__(self, graph: Graph, query: str, **params: Any) -> None:
+        self._graph = graph
+        self._query = query
+        self._params = params
+        self._items: list[Process] | None = None
+
+    def _fetch(self) -> list[Process]:
+        if self._items is None:
+            from epmt_graph.api.formats import process_row
+
+            records = self._graph.read(self._query, **self._params)
+            self._items = [Process(process_row(r["p"]), self._graph) for r in records]
+        return self._items
+
+    def count(self) -> int:
+        """How many processes."""
+        return len(self._fetch())
+
+    def __len__(self) -> int:
+        return len(self._fetch())
+
+    def __iter__(self) -> Iterator[Process]:
+        return iter(self._fetch())
+
+    @overload
+    def __getitem__(self, index: int) -> Process: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Process]: ...
+    def __getitem__(self, index: int | slice) -> Process | list[Process]:
+        return self._fetch()[index]
+
+    def __repr__(self) -> str:
+        return f"<ProcessList {self._query} {json.dumps(self._params)}>"

@@ -1,0 +1,138 @@
+"""The lazy process query behind ``fmt='orm'``.
+
+A :class:`ProcessQuery` is an immutable description of a selection; nothing runs until
+it is counted, indexed, sliced or iterated. ``filter`` and ``order_by`` return new
+queries. It can be passed back as ``jobs=`` to other calls (its jobs are used).
+
+Examples
+--------
+>>> from epmt_graph.api.models import Process
+>>> q = ProcessQuery(graph=None, job_ids=("685000",))
+>>> q2 = q.filter(Process.duration > 10).order_by(Process.cpu_time.desc())
+>>> q.condition is None, q2.params()["filter"], q2.params()["order"]
+(True, [[{'f': 'duration', 'op': '>', 'v': 10}]], [{'f': 'cpu_time', 'desc': True}])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any, overload
+
+from epmt_graph.api.expr import Condition, Order
+from epmt_graph.api.formats import process_row
+from epmt_graph.api.models import Process
+from epmt_graph.db import Graph
+from epmt_graph.errors import QueryError
+
+__all__ = ["ProcessQuery"]
+
+#: Stands for "no limit": LIMIT takes only a number, and a parameter at that.
+NO_LIMIT = 2**62
+
+
+@dataclass(frozen=True)
+class ProcessQuery:
+    """Processes of some jobs, selected by tags, a condition, time, hosts; ordered; paged.
+
+    Attributes mirror ``get_procs``'s arguments, already normalised
+    (see :mod:`epmt_graph.api.params`).
+    """
+
+    graph: Graph
+    job_ids: tuple[str, ...]
+    tags: tuple[dict[str, Any], ...] | None = None
+    condition: Condition | None = None
+    when: dict[str, dict[str, int]] | None = None
+    hosts: tuple[str, ...] | None = None
+    order: tuple[Order, ...] = ()
+    skip: int = 0
+    limit: int | None = None
+
+    @classmethod
+    def of_jobs(cls, graph: Graph, jobids: list[str]) -> ProcessQuery:
+        """Every process of the given jobs, by start time."""
+        return cls(graph=graph, job_ids=tuple(jobids))
+
+    def params(self, *, paged: bool = True) -> dict[str, Any]:
+        """The parameters of ``processes.cypher`` (without paging: ``processes-count``)."""
+        params: dict[str, Any] = {
+            "jobids": list(self.job_ids),
+            "tags": None if self.tags is None else list(self.tags),
+            "filter": [[]] if self.condition is None else self.condition.dnf(),
+            "when": self.when,
+            "hosts": None if self.hosts is None else list(self.hosts),
+        }
+        if paged:
+            params["order"] = [o.spec() for o in self.order] or [{"f": "start", "desc": False}]
+            params["skip"] = self.skip
+            params["limit"] = NO_LIMIT if self.limit is None else self.limit
+        return params
+
+    def filter(self, condition: Condition) -> ProcessQuery:
+        """A new query that also requires ``condition``."""
+        both = condition if self.condition is None else self.condition & condition
+        return replace(self, condition=both)
+
+    def order_by(self, *orders: Order) -> ProcessQuery:
+        """A new query ordered by ``orders`` (fields or ``eq.desc(field)``)."""
+        from epmt_graph.api.params import orders as normalise
+
+        return replace(self, order=normalise(list(orders)))
+
+    def jobids(self) -> list[str]:
+        """The ids of the jobs this query ranges over (so it can serve as ``jobs=``)."""
+        return list(self.job_ids)
+
+    def count(self) -> int:
+        """How many processes the query selects (one count query; nothing fetched)."""
+        (record,) = self.graph.read("processes-count", **self.params(paged=False))
+        total = max(0, int(record["n"]) - self.skip)
+        return total if self.limit is None else min(total, self.limit)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The selected processes as EPMT field dicts (fetched now, in one query)."""
+        return [process_row(r["p"]) for r in self.graph.read("processes", **self.params())]
+
+    def all(self) -> list[Process]:
+        """The selected processes as records."""
+        return [Process(row, self.graph) for row in self.rows()]
+
+    def first(self) -> Process | None:
+        """The first selected process, or None (fetches one row)."""
+        found = replace(self, limit=1 if self.limit is None else min(1, self.limit)).all()
+        return found[0] if found else None
+
+    def __iter__(self) -> Iterator[Process]:
+        return iter(self.all())
+
+    def __len__(self) -> int:
+        return self.count()
+
+    @overload
+    def __getitem__(self, index: int) -> Process: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Process]: ...
+    def __getitem__(self, index: int | slice) -> Process | list[Process]:
+        if isinstance(index, slice):
+            return self._page(index).all()
+        if index < 0:
+            raise QueryError("negative indexes need a count; use q[q.count() - 1]")
+        found = self._page(slice(index, index + 1)).all()
+        if not found:
+            raise IndexError(f"process query index {index} out of range")
+        return found[0]
+
+    def _page(self, window: slice) -> ProcessQuery:
+        start, stop, step = window.start or 0, window.stop, window.step
+        if step not in (None, 1) or start < 0 or (stop is not None and stop < 0):
+            raise QueryError("process queries slice with non-negative start/stop and no step")
+        skip = self.skip + start
+        limit = None if stop is None else max(0, stop - start)
+        if self.limit is not None:
+            remaining = max(0, self.limit - start)
+            limit = remaining if limit is None else min(limit, remaining)
+        return replace(self, skip=skip, limit=limit)
+
+    def __repr__(self) -> str:
+        return f"<ProcessQuery jobs={list(self.job_ids)} {self.params()}>"

@@ -1,0 +1,107 @@
+"""Process-tree questions: roots, the root, operation roots, and computing tree values.
+
+Each is one named Cypher query (``job-roots``, ``job-root``, ``job-op-roots``, and the
+``tree-depths``/``tree-inclusive-cpu`` walks) with EPMT's signature and formats.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from epmt_graph.api.formats import process_row, render
+from epmt_graph.api.params import jobids, tags_param
+from epmt_graph.db import Graph, default_graph
+from epmt_graph.errors import QueryError
+from epmt_graph.loader.writer import compute_trees
+
+__all__ = ["compute_process_trees", "get_roots", "op_roots", "root"]
+
+
+def get_roots(jobs: Any, fmt: str = "dict", *, graph: Graph | None = None) -> Any:
+    """The root processes of jobs: those without a parent, by start time.
+
+    Parameters
+    ----------
+    jobs : job ids, a comma-separated string, a list, a DataFrame, dicts or Job records
+    fmt : {'dict', 'terse', 'pandas', 'orm'}
+    graph : Graph, optional
+        Default: :func:`epmt_graph.db.default_graph`.
+
+    Returns
+    -------
+    The roots in the format ``fmt`` (``terse``: process ids).
+
+    Examples
+    --------
+    >>> len(get_roots("685000", fmt="terse"))  # doctest: +SKIP
+    32
+    """
+    graph = graph or default_graph()
+    records = graph.read("job-roots", jobids=jobids(graph, jobs))
+    return render([process_row(r["p"]) for r in records], "process", fmt, graph)
+
+
+def root(job: Any, fmt: str = "dict", *, graph: Graph | None = None) -> Any:
+    """The root process of a job: its earliest process by start time (EPMT's definition).
+
+    Returns one process (a one-row DataFrame for ``fmt='pandas'``).
+
+    Raises
+    ------
+    QueryError
+        If more than one job is given, or the job has no processes.
+    """
+    graph = graph or default_graph()
+    ids = jobids(graph, job)
+    if len(ids) != 1:
+        raise QueryError(f"root() takes one job, got {len(ids)}: {ids}")
+    records = graph.read("job-root", jobid=ids[0])
+    if not records:
+        raise QueryError(f"job {ids[0]} is not loaded or has no processes")
+    rendered = render([process_row(records[0]["p"])], "process", fmt, graph)
+    return rendered if fmt == "pandas" else rendered[0]
+
+
+def op_roots(jobs: Any, tag: Any, fmt: str = "dict", *, graph: Graph | None = None) -> Any:
+    """The processes that start an operation: they carry ``tag``, their parent does not.
+
+    Ordered by job, then start time. Unlike EPMT 5.0.1, a tagged process that has no
+    parent at all (a job root) is an operation root too; EPMT drops it.
+
+    Parameters
+    ----------
+    jobs : one or more jobs, in any form ``get_jobs`` accepts
+    tag : str or dict
+        One tag, e.g. ``'op:hsmget'`` or ``{'op': 'hsmget', 'op_instance': 2}``.
+    fmt : {'dict', 'terse', 'pandas', 'orm'}
+
+    Raises
+    ------
+    QueryError
+        If ``tag`` is empty or a list.
+    """
+    if not tag or isinstance(tag, list | tuple):
+        raise QueryError("op_roots needs one non-empty tag, e.g. 'op:hsmget' or {'op': 'hsmget'}")
+    graph = graph or default_graph()
+    (alternative,) = tags_param(tag) or [{}]
+    records = graph.read("job-op-roots", jobids=jobids(graph, jobs), pairs=alternative["pairs"])
+    return render([process_row(r["p"]) for r in records], "process", fmt, graph)
+
+
+def compute_process_trees(jobs: Any, *, graph: Graph | None = None) -> list[str]:
+    """Make sure every process of ``jobs`` has ``depth`` and ``inclusive_cpu_time``.
+
+    The loader already writes both, in the load transaction, so this is cheap: one query
+    finds the jobs missing either, and only those are walked again (O(processes) each).
+
+    Returns
+    -------
+    list of str
+        The jobs whose trees were (re)computed; usually empty.
+    """
+    graph = graph or default_graph()
+    ids = jobids(graph, jobs)
+    stale = [r["jobid"] for r in graph.read("jobs-needing-trees", jobids=ids)]
+    for jobid in stale:
+        compute_trees(graph, jobid)
+    return stale

@@ -1,0 +1,14 @@
+// Operation roots: processes carrying every pair of a tag whose parent does not carry it
+// (a tagged process without any parent is an operation root too), by job, then start.
+// Parameters: $jobids (list of job ids), $pairs (list of "key:value" strings, the tag).
+// Example (Browser): :param {jobids: ['685000'], pairs: ['op:hsmget']}
+MATCH (p:Process)-[:BELONGS_TO]->(j:Job)
+WHERE p.jobid IN $jobids
+  AND all(pair IN $pairs WHERE pair IN p.tag_pairs)
+  AND NOT EXISTS {
+    MATCH (parent:Process)-[:PARENT_OF]->(p)
+    WHERE all(pair IN $pairs WHERE pair IN parent.tag_pairs)
+  }
+RETURN p {.*, threads_json: null, tz: j.tz, user: j.user,
+          parent: head([(q:Process)-[:PARENT_OF]->(p) | q.uid])} AS p
+ORDER BY p.jobid, p.start, p.pid

@@ -1,0 +1,23 @@
+// How many processes processes.cypher selects, without paging (the orm count()).
+// Parameters: as processes.cypher, without $order, $skip and $limit.
+MATCH (p:Process)
+WHERE p.jobid IN $jobids
+  AND ($hosts IS NULL OR p.host IN $hosts)
+  AND ($when IS NULL OR (p.start <= $when[p.jobid].end AND p.end >= $when[p.jobid].start))
+  AND ($tags IS NULL OR any(t IN $tags WHERE
+        CASE WHEN t.exact IS NULL THEN all(pair IN t.pairs WHERE pair IN p.tag_pairs)
+             ELSE p.tags = t.exact END))
+  AND any(conjunction IN $filter WHERE all(a IN conjunction WHERE
+        CASE a.op
+          WHEN '=' THEN p[a.f] = a.v
+          WHEN '<>' THEN p[a.f] <> a.v
+          WHEN '<' THEN p[a.f] < a.v
+          WHEN '<=' THEN p[a.f] <= a.v
+          WHEN '>' THEN p[a.f] > a.v
+          WHEN '>=' THEN p[a.f] >= a.v
+          WHEN 'in' THEN p[a.f] IN a.v
+          WHEN 'not in' THEN NOT p[a.f] IN a.v
+          WHEN 'is null' THEN p[a.f] IS NULL
+          WHEN 'is not null' THEN p[a.f] IS NOT NULL
+        END))
+RETURN count(p) AS n

@@ -1,0 +1,47 @@
+// Processes of jobs, filtered, ordered and paged: the engine behind get_procs.
+// Parameters:
+//   $jobids  list of job ids (required; the API passes every job id for "all jobs")
+//   $tags    null, or a list of alternatives {pairs: ["k:v", ...], exact: null | "k:v;k2:v2"}:
+//            a process matches one alternative when it has all its pairs (or, with exact,
+//            exactly that canonical tag string; "" selects untagged processes)
+//   $filter  list of conjunctions of {f: property, op: "=" "<>" "<" "<=" ">" ">=" "in"
+//            "not in" "is null" "is not null", v: value}; [[]] selects everything
+//   $when    null, or a map jobid -> {start, end} in microseconds: processes running at
+//            some time in [start, end] (start = end for an instant)
+//   $hosts   null, or a list of host names
+//   $order   list of up to three {f: property, desc: boolean} (ties: jobid, start, pid)
+//   $skip, $limit  integers
+// Example (Browser): :param {jobids: ['685000'], tags: null, filter: [[{f: 'duration', op: '>', v: 1000000}]], when: null, hosts: null, order: [{f: 'duration', desc: true}], skip: 0, limit: 10}
+MATCH (p:Process)-[:BELONGS_TO]->(j:Job)
+WHERE p.jobid IN $jobids
+  AND ($hosts IS NULL OR p.host IN $hosts)
+  AND ($when IS NULL OR (p.start <= $when[p.jobid].end AND p.end >= $when[p.jobid].start))
+  AND ($tags IS NULL OR any(t IN $tags WHERE
+        CASE WHEN t.exact IS NULL THEN all(pair IN t.pairs WHERE pair IN p.tag_pairs)
+             ELSE p.tags = t.exact END))
+  AND any(conjunction IN $filter WHERE all(a IN conjunction WHERE
+        CASE a.op
+          WHEN '=' THEN p[a.f] = a.v
+          WHEN '<>' THEN p[a.f] <> a.v
+          WHEN '<' THEN p[a.f] < a.v
+          WHEN '<=' THEN p[a.f] <= a.v
+          WHEN '>' THEN p[a.f] > a.v
+          WHEN '>=' THEN p[a.f] >= a.v
+          WHEN 'in' THEN p[a.f] IN a.v
+          WHEN 'not in' THEN NOT p[a.f] IN a.v
+          WHEN 'is null' THEN p[a.f] IS NULL
+          WHEN 'is not null' THEN p[a.f] IS NOT NULL
+        END))
+WITH p, j
+ORDER BY
+  CASE WHEN $order[0].desc THEN p[$order[0].f] END DESC,
+  CASE WHEN NOT $order[0].desc THEN p[$order[0].f] END,
+  CASE WHEN $order[1].desc THEN p[$order[1].f] END DESC,
+  CASE WHEN NOT $order[1].desc THEN p[$order[1].f] END,
+  CASE WHEN $order[2].desc THEN p[$order[2].f] END DESC,
+  CASE WHEN NOT $order[2].desc THEN p[$order[2].f] END,
+  p.jobid, p.start, p.pid
+SKIP $skip
+LIMIT $limit
+RETURN p {.*, threads_json: null, tz: j.tz, user: j.user,
+          parent: head([(q:Process)-[:PARENT_OF]->(p) | q.uid])} AS p
