@@ -25,7 +25,7 @@ from epmt_graph.server import LocalServer, ServerSettings
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "epmt-samples"
 #: Sample jobs that must load, by folder; the bad ones are tested separately.
-GOOD_FOLDERS = ("query", "submit", "daemon", "tsv", "csv")
+GOOD_FOLDERS = ("query", "submit", "daemon", "tsv")
 BAD_SAMPLES = ("misc/corrupted-csv.tgz", "corrupted_csv")
 
 

@@ -61,11 +61,16 @@ class JobRows:
         Job node properties. Keys: ``jobid`` (str), ``jobname``, ``user``, ``start``,
         ``end``, ``submit`` (int microseconds since the epoch), ``duration`` (int
         microseconds), ``exitcode`` (int or None), ``tz`` (IANA zone name the job's
-        naive times are shown in), ``tags`` (canonical ``"k:v;k2:v2"`` sorted by key,
+        naive times are shown in; when the metadata's timestamps carry a fixed offset,
+        a zone with that offset: ``"UTC"``, ``"Etc/GMT-5"``, ``"Asia/Calcutta"`` for IST),
+        ``tags`` (canonical ``"k:v;k2:v2"`` sorted by key,
         ``""`` when untagged), ``tag_pairs`` (list of ``"k:v"``), ``env_json``,
         ``env_changes_json``, ``info_json``, ``annotations_json``, ``analyses_json``
-        (JSON objects as strings), the job's ``proc_sums``: every name in
-        :data:`PROCESS_METRICS` summed over processes, ``cpu_time``, ``num_procs``,
+        (JSON objects as strings; annotations as EPMT makes them: ``EPMT_JOB_TAGS`` and
+        the ``papiex-error`` entries), the job's ``proc_sums``: every name in
+        :data:`PROCESS_METRICS` (and any further summed metric of the papiex files, e.g.
+        ``cutime`` in v2) summed over processes, with EPMT's rule that ``rdtsc_duration``
+        is -1 when any process's is, ``cpu_time``, ``num_procs``,
         ``num_threads`` (sum of ``numtids``), ``all_proc_tags_json`` (JSON list of the
         distinct process tag dicts), and ``digest`` (sha256 of the parsed content, so
         that reloading the same archive can be recognised).
@@ -75,8 +80,10 @@ class JobRows:
         ``pid``, ``ppid``, ``pgid``, ``sid``, ``gen``, ``exename``, ``path``, ``args``,
         ``host``, ``exitcode``, ``numtids``, ``start``, ``end``, ``duration``,
         ``cpu_time``, ``tags``, ``tag_pairs`` (as for jobs), every name in
-        :data:`PROCESS_METRICS` summed over the process's threads, and
-        ``threads_json`` (JSON list of the raw per-thread rows, for
+        :data:`PROCESS_METRICS` (and any further summed metric of its papiex file)
+        summed over the process's threads (``rdtsc_duration`` is -1 when the sum is not
+        positive, as EPMT), and ``threads_json`` (JSON list of the raw per-thread rows:
+        every non-per-process column, ``tid``/``start``/``end`` included in CSV v1, for
         ``get_thread_metrics``).
     parents : list of int or None
         ``parents[i]`` is the ``idx`` of process ``i``'s parent, or ``None`` for a root.

@@ -1,0 +1,260 @@
+"""Open an EPMT job archive (``.tgz``/``.tar.gz``/``.tar``) or job directory safely.
+
+Only two kinds of member matter to the loader: ``job_metadata`` and the papiex files
+(EPMT's ``*-papiex*.[ct]sv`` pattern, which also matches the v2 ``*-papiex-header.tsv``).
+Both must sit at the top level of the archive, as EPMT looks them up there.
+
+Nothing is ever extracted to disk. A tar member is refused (:class:`ArchiveError`) if
+its name is absolute or has a ``..`` component, or if it is a symlink, hardlink, device
+file, FIFO or sparse file, wherever it sits in the archive. Decompression bombs are
+stopped by counting every decompressed byte against ``max_total_bytes`` and refusing any
+member larger than ``max_member_bytes``; the whole compressed stream is read to its end
+so that a truncated or corrupt gzip is always noticed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import gzip
+import os
+import stat
+import tarfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from epmt_graph.errors import ArchiveError
+
+__all__ = [
+    "MAX_MEMBER_BYTES",
+    "MAX_TOTAL_BYTES",
+    "METADATA_NAME",
+    "PAPIEX_PATTERN",
+    "JobFiles",
+    "iter_members",
+    "read_job_files",
+]
+
+#: Cap on the uncompressed size of a whole archive (or the relevant files of a directory).
+MAX_TOTAL_BYTES = 4 * 1024**3
+#: Cap on one member's uncompressed size.
+MAX_MEMBER_BYTES = 2 * 1024**3
+#: Name of the pickled job metadata member.
+METADATA_NAME = "job_metadata"
+#: EPMT's ``settings.input_pattern`` for papiex data (and v2 header) files.
+PAPIEX_PATTERN = "*-papiex*.[ct]sv"
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class JobFiles:
+    """The loader-relevant files of one job.
+
+    Attributes
+    ----------
+    source : str
+        The archive or directory path.
+    metadata : bytes
+        The raw ``job_metadata`` pickle.
+    papiex : dict of str to str
+        Papiex data and header files, by top-level file name, decoded as UTF-8.
+    """
+
+    source: str
+    metadata: bytes
+    papiex: dict[str, str] = field(default_factory=dict)
+
+
+def _wanted(name: str) -> bool:
+    return name == METADATA_NAME or fnmatch.fnmatchcase(name, PAPIEX_PATTERN)
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class _LimitedReader:
+    """A read-only file wrapper that fails once more than ``limit`` bytes were read."""
+
+    def __init__(self, raw: _Readable, limit: int, source: str) -> None:
+        self._raw = raw
+        self._limit = limit
+        self._source = source
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        want = self._limit - self.count + 1 if size < 0 else size
+        data = self._raw.read(min(want, self._limit - self.count + 1))
+        self.count += len(data)
+        if self.count > self._limit:
+            raise ArchiveError(
+                f"{self._source}: more than {self._limit} bytes uncompressed "
+                "(max_total_bytes); refusing a possible decompression bomb"
+            )
+        return data
+
+    def drain(self) -> None:
+        """Read to the end of the stream (so gzip checks its CRC and length)."""
+        while self.read(_CHUNK):
+            pass
+
+
+def _member_name(info: tarfile.TarInfo, source: str) -> str:
+    name = info.name
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if name.startswith("/") or ".." in parts or "\\" in name or "\x00" in name:
+        raise ArchiveError(f"{source}: unsafe member path {name!r}")
+    if info.issym() or info.islnk():
+        raise ArchiveError(f"{source}: member {name!r} is a link (to {info.linkname!r})")
+    if info.isdev():
+        raise ArchiveError(f"{source}: member {name!r} is a device file or FIFO")
+    if info.issparse():
+        raise ArchiveError(f"{source}: member {name!r} is a sparse file")
+    if not (info.isfile() or info.isdir()):
+        raise ArchiveError(f"{source}: member {name!r} has unsupported type {info.type!r}")
+    return "/".join(parts)
+
+
+def _iter_tar(path: str, max_total: int, max_member: int) -> Iterator[tuple[str, bytes]]:
+    with open(path, "rb") as fh:
+        compressed = fh.read(2) == _GZIP_MAGIC
+        fh.seek(0)
+        raw: _Readable = gzip.GzipFile(fileobj=fh, mode="rb") if compressed else fh
+        limited = _LimitedReader(raw, max_total, path)
+        seen: set[str] = set()
+        try:
+            # Stream mode: members are read in order, never seeked, never extracted.
+            with tarfile.open(fileobj=limited, mode="r|") as tar:  # type: ignore[call-overload]
+                for info in tar:
+                    name = _member_name(info, path)
+                    if info.isdir() or "/" in name or not _wanted(name):
+                        continue
+                    if info.size > max_member:
+                        raise ArchiveError(
+                            f"{path}: member {name!r} is {info.size} bytes uncompressed, over "
+                            f"the {max_member}-byte limit (max_member_bytes)"
+                        )
+                    if name in seen:
+                        raise ArchiveError(f"{path}: member {name!r} appears twice")
+                    seen.add(name)
+                    member = tar.extractfile(info)
+                    if member is None:  # pragma: no cover - regular files always have data
+                        raise ArchiveError(f"{path}: cannot read member {name!r}")
+                    yield name, member.read()
+            limited.drain()
+        except ArchiveError:
+            raise
+        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+            raise ArchiveError(f"{path}: corrupt or truncated archive: {exc}") from exc
+
+
+def _iter_dir(path: str, max_total: int, max_member: int) -> Iterator[tuple[str, bytes]]:
+    total = 0
+    with os.scandir(path) as entries:
+        names = sorted(e.name for e in entries if _wanted(e.name))
+    for name in names:
+        full = os.path.join(path, name)
+        st = os.lstat(full)
+        if not stat.S_ISREG(st.st_mode):
+            raise ArchiveError(f"{full}: not a regular file (symlink, FIFO, device or directory)")
+        if st.st_size > max_member:
+            raise ArchiveError(
+                f"{full}: {st.st_size} bytes, over the {max_member}-byte limit (max_member_bytes)"
+            )
+        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read(max_member + 1)
+        total += len(data)
+        if len(data) > max_member or total > max_total:
+            raise ArchiveError(f"{full}: the job's files exceed the size limits")
+        yield name, data
+
+
+def iter_members(
+    path: str | os.PathLike[str],
+    *,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+    max_member_bytes: int = MAX_MEMBER_BYTES,
+) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(name, data)`` for each loader-relevant top-level file of a job.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A tar archive (gzip-compressed or not) or a job directory.
+    max_total_bytes : int, optional
+        Cap on all uncompressed bytes read (the whole tar stream for archives).
+    max_member_bytes : int, optional
+        Cap on one member's size.
+
+    Yields
+    ------
+    tuple of (str, bytes)
+        The member's file name and its content, for ``job_metadata`` and papiex files.
+
+    Raises
+    ------
+    ArchiveError
+        If the path is missing, a member is unsafe, a limit is exceeded, or the archive
+        is corrupt or truncated. The message names the archive.
+    """
+    src = os.fspath(path)
+    if os.path.isdir(src):
+        yield from _iter_dir(src, max_total_bytes, max_member_bytes)
+    elif os.path.isfile(src):
+        yield from _iter_tar(src, max_total_bytes, max_member_bytes)
+    else:
+        raise ArchiveError(f"{src}: no such archive or job directory")
+
+
+def _decode(name: str, data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ArchiveError(f"{source}: {name}: line {line}: not valid UTF-8") from exc
+
+
+def read_job_files(
+    path: str | os.PathLike[str],
+    *,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+    max_member_bytes: int = MAX_MEMBER_BYTES,
+) -> JobFiles:
+    """Read ``job_metadata`` and the papiex files of a job archive or directory.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.tgz``/``.tar.gz``/``.tar`` archive or a job directory.
+    max_total_bytes, max_member_bytes : int, optional
+        Size caps, as for :func:`iter_members`.
+
+    Returns
+    -------
+    JobFiles
+        The raw metadata and the decoded papiex files.
+
+    Raises
+    ------
+    ArchiveError
+        As for :func:`iter_members`; also when ``job_metadata`` is missing or a papiex
+        file is not UTF-8.
+    """
+    source = os.fspath(path)
+    metadata: bytes | None = None
+    papiex: dict[str, str] = {}
+    members = iter_members(
+        source, max_total_bytes=max_total_bytes, max_member_bytes=max_member_bytes
+    )
+    for name, data in members:
+        if name == METADATA_NAME:
+            metadata = data
+        else:
+            papiex[name] = _decode(name, data, source)
+    if metadata is None:
+        raise ArchiveError(f"{source}: missing {METADATA_NAME}")
+    return JobFiles(source=source, metadata=metadata, papiex=dict(sorted(papiex.items())))
