@@ -29,6 +29,7 @@ __all__ = [
     "job_row",
     "local_time",
     "process_row",
+    "records",
     "render",
     "tags_dict",
 ]
@@ -95,6 +96,8 @@ def process_row(node: Mapping[str, Any]) -> dict[str, Any]:
     row["start"] = local_time(row["start"], zone)
     row["end"] = local_time(row["end"], zone)
     row.setdefault("info_dict", {})
+    row.setdefault("depth", None)
+    row.setdefault("inclusive_cpu_time", None)
     return row
 
 
@@ -140,3 +143,13 @@ def render(
         "orm": lambda: [make(row, graph) for row in rows],
     }
     return renderers[check_fmt(fmt)]()
+
+
+def records(rows: list[dict[str, Any]], fmt: str) -> Any:
+    """Result rows that are not processes or jobs (operations, metrics) in the format ``fmt``.
+
+    They have no ids and no records: ``pandas`` gives a DataFrame, every other format the
+    list of dicts itself, as EPMT does for operations.
+    """
+    renderers: dict[str, Callable[[list[dict[str, Any]]], Any]] = {"pandas": pd.DataFrame}
+    return renderers.get(check_fmt(fmt), list)(rows)
