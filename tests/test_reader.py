@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from epmt_graph.errors import ArchiveError, UnsafePickleError
-from epmt_graph.loader.model import PROCESS_METRICS, JobRows
+from epmt_graph.loader.model import PROCESS_METRICS, JobRows, thread_rows
 from epmt_graph.loader.papiex import parse_csv
 from epmt_graph.loader.reader import read_job
 
@@ -231,7 +231,7 @@ def test_parent_links_spot_checks(jobs: dict[str, JobRows]) -> None:
         assert links[key(child)] == key(first)
     tcsh = next(p for p in job.processes if p["pid"] == 9961)
     host = next(p for p in job.processes if p["pid"] == 9963)  # host cdtn..., 4 threads
-    assert host["numtids"] == 4 and len(json.loads(host["threads_json"])) == 4
+    assert host["numtids"] == 4 and len(thread_rows(host)) == 4
     assert links[key(host)] == key(tcsh)
 
 
@@ -251,7 +251,7 @@ def test_rows_follow_the_contract(jobs: dict[str, JobRows], rel: str) -> None:
         assert p["duration"] == p["end"] - p["start"]
         assert p["cpu_time"] == p["usertime"] + p["systemtime"]
         assert set(PROCESS_METRICS) <= set(p)
-        threads = json.loads(p["threads_json"])
+        threads = thread_rows(p)
         assert len(threads) == p["numtids"]
         assert sum(t["usertime"] for t in threads) == p["usertime"]
     earliest = min(procs, key=lambda p: p["start"])
@@ -397,7 +397,7 @@ def test_threads_merge_into_one_process(tmp_path: Path) -> None:
     assert (first["pid"], first["numtids"], first["start"], first["end"]) == (10, 3, T0, T0 + 9 * S)
     assert first["usertime"] == 150 and first["systemtime"] == 9 and first["cpu_time"] == 159
     assert first["rdtsc_duration"] == 195  # summed; positive, so no EPMT error
-    threads = json.loads(first["threads_json"])
+    threads = thread_rows(first)
     assert [t["tid"] for t in threads] == [10, 11, 12]
     assert [t["rdtsc_duration"] for t in threads] == [100, 100, -5]
     assert threads[1]["num_threads"] == 1 and threads[1]["start"] == T0 + S
@@ -682,7 +682,7 @@ def test_tsv_threads_and_extra_metrics(tmp_path: Path) -> None:
     assert (p["numtids"], p["usertime"], p["systemtime"], p["args"]) == (2, 102, 104, "a b")
     assert p["cutime"] == 27 + 127  # a metric beyond PROCESS_METRICS is summed too, as EPMT
     assert "num_threads" not in p and "starttime" not in p
-    threads = json.loads(p["threads_json"])
+    threads = thread_rows(p)
     assert [t["cutime"] for t in threads] == [27, 127]
     assert (
         job.job["cutime"] == 154

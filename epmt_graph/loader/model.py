@@ -12,10 +12,11 @@ integer microseconds, ``cpu_time = usertime + systemtime`` summed over threads.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PROCESS_METRICS", "JobRows", "Row"]
+__all__ = ["PROCESS_FIELDS", "PROCESS_METRICS", "JobRows", "Row", "thread_rows"]
 
 Row = dict[str, Any]
 
@@ -51,6 +52,34 @@ PROCESS_METRICS: tuple[str, ...] = (
 )
 
 
+#: Process properties that are not summed thread metrics.
+PROCESS_FIELDS: frozenset[str] = frozenset(
+    "uid idx jobid pid ppid pgid sid gen exename path args host exitcode numtids start end "
+    "duration cpu_time tags tag_pairs threads_json depth inclusive_cpu_time".split()
+)
+
+
+def thread_rows(process: Row) -> list[Row]:
+    """The per-thread papiex rows of a process, from its ``threads_json``.
+
+    ``threads_json`` is a JSON list of thread rows; for a single-threaded process (97% of
+    them) it holds only the thread's unsummed columns (``tid``, ``start``, ``end``,
+    ``num_threads``, ``starttime``), and its metrics are the process's own.
+
+    Examples
+    --------
+    >>> thread_rows({"pid": 7, "usertime": 5, "threads_json": '{"tid": 7, "starttime": 1}'})
+    [{'tid': 7, 'starttime': 1, 'usertime': 5}]
+    >>> thread_rows({"pid": 7, "usertime": 9, "threads_json": '[{"tid": 7}, {"tid": 8}]'})
+    [{'tid': 7}, {'tid': 8}]
+    """
+    threads = json.loads(process["threads_json"])
+    if isinstance(threads, list):
+        return threads
+    metrics = {k: v for k, v in process.items() if k not in PROCESS_FIELDS}
+    return [{**threads, **metrics}]
+
+
 @dataclass(frozen=True)
 class JobRows:
     """One job, parsed and validated, ready to be written.
@@ -82,9 +111,9 @@ class JobRows:
         ``cpu_time``, ``tags``, ``tag_pairs`` (as for jobs), every name in
         :data:`PROCESS_METRICS` (and any further summed metric of its papiex file)
         summed over the process's threads (``rdtsc_duration`` is -1 when the sum is not
-        positive, as EPMT), and ``threads_json`` (JSON list of the raw per-thread rows:
-        every non-per-process column, ``tid``/``start``/``end`` included in CSV v1, for
-        ``get_thread_metrics``).
+        positive, as EPMT), and ``threads_json`` (the raw per-thread rows: every
+        non-per-process column, ``tid``/``start``/``end`` included in CSV v1; compact for
+        single-threaded processes, read it with :func:`thread_rows`).
     parents : list of int or None
         ``parents[i]`` is the ``idx`` of process ``i``'s parent, or ``None`` for a root.
     source : str

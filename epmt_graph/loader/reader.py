@@ -106,6 +106,9 @@ class _Layout:
         self.pick = operator.itemgetter(*(papiex.columns.index(m) for m in papiex.summed))
         self.rdtsc = papiex.columns.index("rdtsc_duration")
         self.template = "{" + ", ".join(f"{json.dumps(c)}: %d" for c in papiex.columns) + "}"
+        own = [c for c in papiex.columns if c not in papiex.summed]
+        self.own = operator.itemgetter(*(papiex.columns.index(c) for c in own))
+        self.own_template = "{" + ", ".join(f"{json.dumps(c)}: %d" for c in own) + "}"
         self.totals: list[tuple[int, ...]] = []  # each process's sums, before the rdtsc rule
 
 
@@ -188,9 +191,18 @@ class _Builder:
                 "tags": tags_text,
                 "tag_pairs": pairs,
                 **sums,
-                "threads_json": "[" + ", ".join(layout.template % v for v in values) + "]",
+                "threads_json": _threads_json(layout, values, sums["rdtsc_duration"]),
             }
         )
+
+
+def _threads_json(layout: _Layout, values: list[tuple[int, ...]], rdtsc: int) -> str:
+    """The per-thread rows as JSON: a list, or for one thread whose metrics are the process's
+    own sums, only its unsummed columns as an object (see :func:`~model.thread_rows`)."""
+    if len(values) == 1 and values[0][layout.rdtsc] == rdtsc:
+        own = layout.own(values[0])
+        return layout.own_template % (own if isinstance(own, tuple) else (own,))
+    return "[" + ", ".join(layout.template % v for v in values) + "]"
 
 
 def _clamp_rdtsc(values: tuple[int, ...], at: int) -> tuple[int, ...]:
