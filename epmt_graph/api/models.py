@@ -24,66 +24,16 @@ __all__ = ["JOB_FIELDS", "PROCESS_FIELDS", "Job", "Process", "ProcessList"]
 #: Fields the tree walks write; a process missing them computes them on the fly.
 _TREE_VALUES = ("depth", "inclusive_cpu_time")
 
-#: API field name -> stored property, for processes (EPMT's Process model plus metrics).
-PROCESS_FIELDS: dict[str, str] = {
-    "id": "uid",
-    "jobid": "jobid",
-    "job": "jobid",
-    **{
-        name: name
-        for name in [
-            "pid",
-            "ppid",
-            "pgid",
-            "sid",
-            "gen",
-            "exename",
-            "path",
-            "args",
-            "host",
-            "exitcode",
-            "numtids",
-            "start",
-            "end",
-            "duration",
-            "cpu_time",
-            "inclusive_cpu_time",
-            "depth",
-            "tags",
-        ]
-    },
-    **{name: name for name in PROCESS_METRICS},
-}
-
-#: API field name -> stored property, for jobs (EPMT's Job model plus proc_sums).
-JOB_FIELDS: dict[str, str] = {
-    **{
-        name: name
-        for name in [
-            "jobid",
-            "jobname",
-            "user",
-            "start",
-            "end",
-            "submit",
-            "duration",
-            "exitcode",
-            "tags",
-            "cpu_time",
-            "num_procs",
-            "num_threads",
-        ]
-    },
-    **{name: name for name in PROCESS_METRICS},
-}
-
 
 class _FieldAttr:
     """Class access gives a query Field; instance access gives the record's value."""
 
-    def __init__(self, model: str, name: str, prop: str) -> None:
-        self.field = Field(model, name, prop)
+    def __init__(self, prop: str | None = None) -> None:
+        self._prop = prop
+
+    def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
+        self.field = Field(owner.__name__, name, self._prop or name)
 
     @overload
     def __get__(self, obj: None, owner: type) -> Field: ...
@@ -92,7 +42,8 @@ class _FieldAttr:
     def __get__(self, obj: object | None, owner: type) -> Any:
         if obj is None:
             return self.field
-        value = obj._row.get(self.name)  # type: ignore[attr-defined]
+        row = obj._row  # type: ignore[attr-defined]
+        value = row.get(self.name, row.get("proc_sums", {}).get(self.name))
         if value is None and self.name in _TREE_VALUES:
             return obj.tree_values()[self.name]  # type: ignore[attr-defined]
         return value
@@ -135,6 +86,51 @@ class Process(_Record):
     """A process: ``eq.Process.<field>`` in queries, a record when returned with ``fmt='orm'``."""
 
     _key = "id"
+
+    id = _FieldAttr("uid")
+    jobid = _FieldAttr()
+    pid = _FieldAttr()
+    ppid = _FieldAttr()
+    pgid = _FieldAttr()
+    sid = _FieldAttr()
+    gen = _FieldAttr()
+    exename = _FieldAttr()
+    path = _FieldAttr()
+    args = _FieldAttr()
+    host = _FieldAttr()
+    exitcode = _FieldAttr()
+    numtids = _FieldAttr()
+    start = _FieldAttr()
+    end = _FieldAttr()
+    duration = _FieldAttr()
+    cpu_time = _FieldAttr()
+    inclusive_cpu_time = _FieldAttr()
+    depth = _FieldAttr()
+    tags = _FieldAttr()
+    usertime = _FieldAttr()
+    systemtime = _FieldAttr()
+    rssmax = _FieldAttr()
+    minflt = _FieldAttr()
+    majflt = _FieldAttr()
+    inblock = _FieldAttr()
+    outblock = _FieldAttr()
+    vol_ctxsw = _FieldAttr()
+    invol_ctxsw = _FieldAttr()
+    processor = _FieldAttr()
+    delayacct_blkio_time = _FieldAttr()
+    guest_time = _FieldAttr()
+    rchar = _FieldAttr()
+    wchar = _FieldAttr()
+    syscr = _FieldAttr()
+    syscw = _FieldAttr()
+    read_bytes = _FieldAttr()
+    write_bytes = _FieldAttr()
+    cancelled_write_bytes = _FieldAttr()
+    time_oncpu = _FieldAttr()
+    time_waiting = _FieldAttr()
+    timeslices = _FieldAttr()
+    rdtsc_duration = _FieldAttr()
+    PERF_COUNT_SW_CPU_CLOCK = _FieldAttr()
 
     def __repr__(self) -> str:
         row = self._row
@@ -180,15 +176,47 @@ class Process(_Record):
         return Job(job_row(record["j"]), self._graph)
 
 
-for _name, _prop in PROCESS_FIELDS.items():
-    if _name != "job":
-        setattr(Process, _name, _FieldAttr("Process", _name, _prop))
-
-
 class Job(_Record):
     """A job: ``eq.Job.<field>`` in queries, a record when returned with ``fmt='orm'``."""
 
     _key = "jobid"
+
+    jobid = _FieldAttr()
+    jobname = _FieldAttr()
+    user = _FieldAttr()
+    start = _FieldAttr()
+    end = _FieldAttr()
+    submit = _FieldAttr()
+    duration = _FieldAttr()
+    exitcode = _FieldAttr()
+    tags = _FieldAttr()
+    cpu_time = _FieldAttr()
+    num_procs = _FieldAttr()
+    num_threads = _FieldAttr()
+    usertime = _FieldAttr()
+    systemtime = _FieldAttr()
+    rssmax = _FieldAttr()
+    minflt = _FieldAttr()
+    majflt = _FieldAttr()
+    inblock = _FieldAttr()
+    outblock = _FieldAttr()
+    vol_ctxsw = _FieldAttr()
+    invol_ctxsw = _FieldAttr()
+    processor = _FieldAttr()
+    delayacct_blkio_time = _FieldAttr()
+    guest_time = _FieldAttr()
+    rchar = _FieldAttr()
+    wchar = _FieldAttr()
+    syscr = _FieldAttr()
+    syscw = _FieldAttr()
+    read_bytes = _FieldAttr()
+    write_bytes = _FieldAttr()
+    cancelled_write_bytes = _FieldAttr()
+    time_oncpu = _FieldAttr()
+    time_waiting = _FieldAttr()
+    timeslices = _FieldAttr()
+    rdtsc_duration = _FieldAttr()
+    PERF_COUNT_SW_CPU_CLOCK = _FieldAttr()
 
     def __repr__(self) -> str:
         return f"<Job {self._row['jobid']}>"
@@ -204,10 +232,6 @@ class Job(_Record):
     def proc_sums(self) -> dict[str, Any]:
         """Sums over the job's processes (EPMT's ``proc_sums``)."""
         return dict(self._row["proc_sums"])
-
-
-for _name, _prop in JOB_FIELDS.items():
-    setattr(Job, _name, _FieldAttr("Job", _name, _prop))
 
 
 class ProcessList:
@@ -249,3 +273,15 @@ class ProcessList:
 
     def __repr__(self) -> str:
         return f"<ProcessList {self._query} {json.dumps(self._params)}>"
+
+
+def _fields(model: type) -> dict[str, str]:
+    return {
+        name: attr.field.prop for name, attr in vars(model).items() if isinstance(attr, _FieldAttr)
+    }
+
+
+#: API field name -> stored property, for processes (EPMT's Process model plus metrics).
+PROCESS_FIELDS: dict[str, str] = {**_fields(Process), "job": "jobid"}
+#: API field name -> stored property, for jobs (EPMT's Job model plus proc_sums).
+JOB_FIELDS: dict[str, str] = _fields(Job)
