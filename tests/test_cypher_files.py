@@ -1,0 +1,62 @@
+"""Every named query is a self-describing, valid, parameters-only Cypher file.
+
+Each file opens with ``//`` lines saying what it answers and naming every ``$parameter``
+its body uses (so it can be run in the Neo4j Browser after ``:param``), and the server
+accepts it (``EXPLAIN``). Python never assembles Cypher: no module formats query text.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from epmt_graph import cypher
+from epmt_graph.db import Graph
+
+PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+PACKAGE = Path(cypher.__file__).resolve().parents[1]
+
+
+def split(name: str) -> tuple[str, str]:
+    """(header, body) of a file; a header saying "as other.cypher" includes that one's."""
+    lines = cypher.query(name).splitlines()
+    header = "\n".join(line for line in lines if line.startswith("//"))
+    body = "\n".join(line for line in lines if not line.startswith("//"))
+    for other in re.findall(r"\bas ([a-z-]+)\.cypher", header):
+        header += "\n" + split(other)[0]
+    return header, body
+
+
+@pytest.mark.parametrize("name", cypher.names())
+def test_header_documents_every_parameter(name: str) -> None:
+    header, body = split(name)
+    assert cypher.query(name).startswith("// "), "a header comment comes first"
+    assert "Parameters:" in header
+    for param in sorted(set(PARAM.findall(body))):
+        assert f"${param}" in header, f"{name}.cypher does not document ${param}"
+
+
+@pytest.mark.parametrize("name", cypher.names())
+def test_the_server_accepts_it(graph: Graph, name: str) -> None:
+    with graph.driver.session(database=graph.connection.database) as session:
+        for statement in cypher.statements(name):
+            if statement.startswith(("CREATE CONSTRAINT", "CREATE INDEX")):
+                continue
+            params = dict.fromkeys(PARAM.findall(statement))
+            session.run("EXPLAIN " + statement, params).consume()
+
+
+def test_no_python_module_formats_cypher() -> None:
+    keywords = r"\b(MATCH|MERGE|CREATE|DELETE|WHERE|RETURN|UNWIND|SET)\b"
+    formatted = re.compile(
+        r"""(f["'][^"']*""" + keywords + r"|" + keywords + r"""[^"']*["']\s*(%|\.format\())"""
+    )
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{number}"
+        for path in PACKAGE.rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if formatted.search(line)
+    ]
+    assert offenders == []
