@@ -64,7 +64,9 @@ def neo4j_connection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conne
             yield Connection(uri=container.get_connection_url(), password="test-password")
     else:
         server = LocalServer(tmp_path_factory.mktemp("neo4j-server"))
-        settings = ServerSettings(bolt_port=free_port(), http_port=free_port(), auth=False)
+        settings = ServerSettings(
+            bolt_port=free_port(), http_port=free_port(), auth=False, heap="1g", pagecache="512m"
+        )
         server.start(settings)
         try:
             yield server.connection()
