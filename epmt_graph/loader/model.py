@@ -54,8 +54,31 @@ PROCESS_METRICS: tuple[str, ...] = (
 
 #: Process properties that are not summed thread metrics.
 PROCESS_FIELDS: frozenset[str] = frozenset(
-    "uid idx jobid pid ppid pgid sid gen exename path args host exitcode numtids start end "
-    "duration cpu_time tags tag_pairs threads_json depth inclusive_cpu_time".split()
+    [
+        "uid",
+        "idx",
+        "jobid",
+        "pid",
+        "ppid",
+        "pgid",
+        "sid",
+        "gen",
+        "exename",
+        "path",
+        "args",
+        "host",
+        "exitcode",
+        "numtids",
+        "start",
+        "end",
+        "duration",
+        "cpu_time",
+        "tags",
+        "tag_pairs",
+        "threads_json",
+        "depth",
+        "inclusive_cpu_time",
+    ]
 )
 
 
