@@ -1,0 +1,4 @@
+// The analyses of one job, as JSON (no row if the job is not loaded).
+// Parameters: $jobid (string).
+MATCH (j:Job {jobid: $jobid})
+RETURN coalesce(j.analyses_json, '{}') AS json

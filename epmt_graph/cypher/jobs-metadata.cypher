@@ -1,0 +1,15 @@
+// The non-empty annotations or analyses of jobs, as JSON, for the API's key/value filters.
+// Parameters: $jobids (null: every job), $prop ('annotations_json' or 'analyses_json').
+// Example (Browser): :param {jobids: null, prop: 'annotations_json'}
+CALL () {
+  UNWIND coalesce($jobids, []) AS id
+  MATCH (j:Job {jobid: id})
+  RETURN j
+  UNION
+  UNWIND CASE WHEN $jobids IS NULL THEN [true] ELSE [] END AS everyJob
+  MATCH (j:Job)
+  RETURN j
+}
+WITH j
+WHERE coalesce(j[$prop], '{}') <> '{}'
+RETURN j.jobid AS jobid, j[$prop] AS json
