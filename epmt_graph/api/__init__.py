@@ -5,21 +5,74 @@ Functions keep EPMT's names, arguments and ``fmt`` values (``terse``, ``dict``,
 takes a keyword-only ``graph=`` (default: the database the environment names).
 """
 
+from epmt_graph.api.admin import (
+    analyze_jobs,
+    analyze_pending_jobs,
+    annotate_job,
+    delete_jobs,
+    get_job_analyses,
+    get_job_annotations,
+    get_unanalyzed_jobs,
+    remove_job_analyses,
+    remove_job_annotations,
+    set_job_analyses,
+)
 from epmt_graph.api.expr import asc, desc
+from epmt_graph.api.insights import ancestry, critical_path, tree_diff
+from epmt_graph.api.jobquery import JobQuery
+from epmt_graph.api.jobs import conv_jobs, get_features, get_job_status, get_job_tags, get_jobs
 from epmt_graph.api.models import Job, Process
-from epmt_graph.api.procs import get_procs
+from epmt_graph.api.opmetrics import get_op_metrics, ops_costs
+from epmt_graph.api.ops import Operation, get_ops
+from epmt_graph.api.procs import (
+    conv_procs,
+    get_procs,
+    get_thread_metrics,
+    procs_histogram,
+    timeline,
+)
 from epmt_graph.api.query import ProcessQuery
+from epmt_graph.api.tags import job_proc_tags, rank_proc_tags_keys
 from epmt_graph.api.trees import compute_process_trees, get_roots, op_roots, root
 
 __all__ = [
     "Job",
+    "JobQuery",
+    "Operation",
     "Process",
     "ProcessQuery",
+    "analyze_jobs",
+    "analyze_pending_jobs",
+    "ancestry",
+    "annotate_job",
     "asc",
     "compute_process_trees",
+    "conv_jobs",
+    "conv_procs",
+    "critical_path",
+    "delete_jobs",
     "desc",
+    "get_features",
+    "get_job_analyses",
+    "get_job_annotations",
+    "get_job_status",
+    "get_job_tags",
+    "get_jobs",
+    "get_op_metrics",
+    "get_ops",
     "get_procs",
     "get_roots",
+    "get_thread_metrics",
+    "get_unanalyzed_jobs",
+    "job_proc_tags",
     "op_roots",
+    "ops_costs",
+    "procs_histogram",
+    "rank_proc_tags_keys",
+    "remove_job_analyses",
+    "remove_job_annotations",
     "root",
+    "set_job_analyses",
+    "timeline",
+    "tree_diff",
 ]

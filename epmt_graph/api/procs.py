@@ -1,15 +1,50 @@
-"""Process queries: ``get_procs`` and friends, over ``processes.cypher``."""
+"""Process queries: ``get_procs`` and friends, over ``processes.cypher``.
+
+Also ``conv_procs`` (any collection of processes in any format), ``timeline``,
+``procs_histogram`` (``procs-histogram.cypher``) and ``get_thread_metrics``
+(``process-threads.cypher``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import pandas as pd
+
+from epmt_graph.api.expr import Field
 from epmt_graph.api.formats import check_fmt, render
+from epmt_graph.api.models import PROCESS_FIELDS, Process
 from epmt_graph.api.params import condition, hosts_param, jobids, orders, tags_param, when_param
 from epmt_graph.api.query import ProcessQuery
 from epmt_graph.db import Graph, default_graph
+from epmt_graph.errors import QueryError
+from epmt_graph.loader.model import thread_rows
+from epmt_graph.loader.papiex import REQUIRED_PROCESS_FIELDS
 
-__all__ = ["get_procs", "process_query"]
+__all__ = [
+    "conv_procs",
+    "get_procs",
+    "get_thread_metrics",
+    "process_query",
+    "procs_histogram",
+    "timeline",
+]
+
+#: Attributes a histogram may group by or sum: the process fields (EPMT's ``host_id``
+#: too), except the tags, which are dicts.
+_HISTOGRAM_FIELDS = {
+    **{name: prop for name, prop in PROCESS_FIELDS.items() if name != "tags"},
+    "host_id": "host",
+}
+#: The papiex per-process columns EPMT's thread frames carry, and where a node keeps them.
+_THREAD_PROCESS_COLUMNS = {
+    name: {"hostname": "host", "generation": "gen"}.get(name, name)
+    for name in REQUIRED_PROCESS_FIELDS
+}
+#: Typed handles on two process fields (the class attributes are set dynamically).
+_START = Field("Process", "start", PROCESS_FIELDS["start"])
+_ID = Field("Process", "id", PROCESS_FIELDS["id"])
 
 
 def process_query(
@@ -96,3 +131,193 @@ def get_procs(
     if fmt == "orm":
         return query
     return render(query.rows(), "process", fmt, query.graph)
+
+
+def timeline(
+    jobs: Any,
+    limit: int = 0,
+    fltr: Any = None,
+    when: Any = None,
+    hosts: Any = None,
+    fmt: str = "pandas",
+    *,
+    graph: Graph | None = None,
+) -> Any:
+    """Processes of jobs in the order they started (``get_procs`` by ``Process.start``).
+
+    Examples
+    --------
+    >>> eq.timeline(["685000", "685016"], limit=5)[["jobid", "exename"]]  # doctest: +SKIP
+    """
+    return get_procs(
+        jobs,
+        fltr=fltr,
+        order=_START,
+        limit=limit,
+        when=when,
+        hosts=hosts,
+        fmt=fmt,
+        graph=graph,
+    )
+
+
+def _process_ids(procs: Any) -> list[str]:
+    """Process ids from ids, a comma-separated string, dicts, records or a DataFrame."""
+    if isinstance(procs, pd.DataFrame):
+        if procs.empty:
+            return []
+        if "id" not in procs.columns:
+            raise QueryError("a DataFrame of processes needs an 'id' column")
+        return [str(i) for i in procs["id"]]
+    if isinstance(procs, str):
+        return [part.strip() for part in procs.split(",") if part.strip()]
+    items = procs if isinstance(procs, Iterable) and not isinstance(procs, Mapping) else [procs]
+    out = []
+    for item in items:
+        if isinstance(item, Process):
+            out.append(str(item.id))
+        elif isinstance(item, Mapping) and "id" in item:
+            out.append(str(item["id"]))
+        elif isinstance(item, str):
+            out.append(item)
+        else:
+            raise QueryError(f"cannot read a process id from {item!r} (ids look like '685000:12')")
+    return out
+
+
+def conv_procs(
+    procs: Any, fmt: str = "pandas", order: Any = None, *, graph: Graph | None = None
+) -> Any:
+    """Processes given in any form, in the format ``fmt`` (EPMT's ``conv_procs``).
+
+    Parameters
+    ----------
+    procs : a process query (``fmt='orm'``), a DataFrame with an ``id`` column, dicts
+        with ``id``, Process records, process ids or a comma-separated string of them
+    fmt : {'pandas', 'dict', 'terse', 'orm'}
+    order : field, ``eq.desc(field)`` or a list of them, optional
+        Without it, a query keeps its order and a collection its own order (``orm``:
+        by start time).
+
+    Raises
+    ------
+    QueryError
+        If ``procs`` is None or empty: as EPMT, converting the whole database is refused.
+
+    Examples
+    --------
+    >>> ids = eq.get_procs("685000", fmt="terse")  # doctest: +SKIP
+    >>> eq.conv_procs(ids, fmt="dict")[0]["exename"]  # doctest: +SKIP
+    'tcsh'
+    """
+    check_fmt(fmt)
+    if procs is None or (isinstance(procs, str | list | tuple | set) and not procs):
+        raise QueryError(
+            "conv_procs needs a non-empty collection of processes (it does not convert "
+            "the whole database); select them with get_procs(jobs, ..., fmt='orm')"
+        )
+    if isinstance(procs, ProcessQuery):
+        query, given = (procs.order_by(*orders(order)) if order else procs), None
+    else:
+        given = list(dict.fromkeys(_process_ids(procs)))
+        in_jobs = list(dict.fromkeys(uid.rpartition(":")[0] for uid in given))
+        query = process_query(
+            in_jobs, fltr=_ID.in_(given), order=order, graph=graph or default_graph()
+        )
+    if fmt == "orm":
+        return query
+    rows = query.rows()
+    if given is not None and order is None:
+        rank = {uid: i for i, uid in enumerate(given)}
+        rows.sort(key=lambda row: rank[row["id"]])
+    return render(rows, "process", fmt, query.graph)
+
+
+def procs_histogram(
+    jobs: Any, attr: str = "exename", metric: str = "", *, graph: Graph | None = None
+) -> dict[Any, Any]:
+    """How often each value of a process attribute occurs (or, with ``metric``, the sum of
+    that metric per value) across the processes of jobs (EPMT's ``procs_histogram``).
+
+    Parameters
+    ----------
+    jobs : jobs in any form ``get_jobs`` accepts; empty means every loaded job
+    attr : str
+        A process field, e.g. ``'exename'``, ``'path'``, ``'numtids'``, ``'host'``.
+    metric : str, optional
+        A numeric process field, e.g. ``'cpu_time'``.
+
+    Returns
+    -------
+    dict
+        Values in the order they first occur by start time.
+
+    Raises
+    ------
+    QueryError
+        If ``attr`` or ``metric`` is not a process field (or is ``tags``).
+
+    Examples
+    --------
+    >>> eq.procs_histogram(["685000"], attr="numtids")  # doctest: +SKIP
+    {1: 3410, 4: 59, 2: 11}
+    """
+    known = ", ".join(sorted(_HISTOGRAM_FIELDS))
+    if attr not in _HISTOGRAM_FIELDS or (metric and metric not in _HISTOGRAM_FIELDS):
+        raise QueryError(
+            f"attr and metric must be process fields ({known}); got {attr!r}, {metric!r}"
+        )
+    graph = graph or default_graph()
+    records = graph.read(
+        "procs-histogram",
+        jobids=jobids(graph, jobs, required=False),
+        attr=_HISTOGRAM_FIELDS[attr],
+        metric=_HISTOGRAM_FIELDS[metric] if metric else None,
+    )
+    return {r["value"]: r["total"] if metric else r["n"] for r in records}
+
+
+def get_thread_metrics(*processes: Any, graph: Graph | None = None) -> pd.DataFrame:
+    """The threads of processes, one row per thread (EPMT's ``get_thread_metrics``).
+
+    Parameters
+    ----------
+    *processes : Process records or process ids (or one list of them)
+
+    Returns
+    -------
+    DataFrame
+        Each process's papiex thread rows, in the order given: the per-process columns
+        (``tags``, ``hostname``, ``exename``, ... , ``numtids``) on its first thread and
+        ``''`` on the others (as collated papiex CSV has them), the thread columns
+        (``tid``, ``start``, ``end``, ``usertime``, ...), and ``process_pk`` (the process
+        id). Indexes restart at 0 for each process, as EPMT concatenates. No processes:
+        an empty DataFrame.
+
+    Raises
+    ------
+    QueryError
+        If a process id is unknown.
+
+    Examples
+    --------
+    >>> eq.get_thread_metrics(eq.root("685000", fmt="orm"))[["tid", "usertime"]]  # doctest: +SKIP
+    """
+    items = processes[0] if processes and isinstance(processes[0], list | tuple) else processes
+    ids = _process_ids(items)
+    if not ids:
+        return pd.DataFrame()
+    graph = graph or default_graph()
+    records = graph.read("process-threads", ids=ids)
+    found = {r["p"]["uid"] for r in records}
+    missing = [uid for uid in ids if uid not in found]
+    if missing:
+        raise QueryError(f"no process with id {', '.join(map(repr, missing))}")
+    frames = []
+    blank = dict.fromkeys(_THREAD_PROCESS_COLUMNS, "")
+    for r in records:
+        node = r["p"]
+        first = {name: node.get(prop) for name, prop in _THREAD_PROCESS_COLUMNS.items()}
+        rows = [{**(blank if i else first), **t} for i, t in enumerate(thread_rows(node))]
+        frames.append(pd.DataFrame(rows).assign(process_pk=node["uid"]))
+    return pd.concat(frames) if len(frames) > 1 else frames[0]

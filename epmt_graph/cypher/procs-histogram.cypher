@@ -1,0 +1,14 @@
+// A histogram of one process property over the processes of jobs: each value with how many
+// processes have it and, given $metric, the sum of that property over them. Values come in
+// the order they first appear by start time (EPMT builds its dict walking processes so).
+// Parameters:
+//   $jobids  list of job ids
+//   $attr    the property to group by (e.g. 'exename', 'numtids', 'host')
+//   $metric  null, or the property to sum (e.g. 'cpu_time')
+// Example (Browser): :param {jobids: ['685000'], attr: 'exename', metric: null}
+MATCH (p:Process)
+WHERE p.jobid IN $jobids
+WITH p[$attr] AS value, count(p) AS n, sum(p[$metric]) AS total,
+     min([p.start, p.jobid, p.pid]) AS first
+RETURN value, n, total
+ORDER BY first

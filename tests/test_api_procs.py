@@ -1,0 +1,236 @@
+"""conv_procs, timeline, procs_histogram, get_thread_metrics, job_proc_tags and
+rank_proc_tags_keys against EPMT 5.0.1's answers (``fixtures/epmt/answers.json``) and the
+raw papiex rows (``oracle.py``).
+
+EPMT's process durations are floats (``total_seconds() * 1e6``, e.g. 253.00000000000003);
+ours are the exact integer microseconds, so durations are compared approximately.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+from oracle import SAMPLES, raw_processes
+
+import epmt_graph.api as eq
+from epmt_graph.db import Graph
+from epmt_graph.errors import QueryError
+
+ANSWERS = Path(__file__).parent / "fixtures" / "epmt" / "answers.json"
+Q = ["685000", "685003", "685016"]
+FORMATS = ("terse", "dict", "pandas", "orm")
+EASTERN = ZoneInfo("US/Eastern")
+
+
+@cache
+def answers() -> dict[str, Any]:
+    return dict(json.loads(ANSWERS.read_text()))
+
+
+def workbook(key: str) -> Any:
+    return answers()["workbook"][key]
+
+
+def plain(value: Any) -> Any:
+    def default(v: Any) -> Any:
+        if isinstance(v, dt.datetime):
+            return v.isoformat()
+        if isinstance(v, set):
+            return sorted(v)
+        raise TypeError(v)
+
+    return json.loads(json.dumps(value, default=default))
+
+
+def key(row: dict[str, Any]) -> str:
+    """EPMT answers' process key: host, pid and the raw papiex start in microseconds."""
+    start = row["start"].replace(tzinfo=EASTERN)
+    micros = (start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
+    return f"{row['host']}:{row['pid']}:{micros}"
+
+
+@cache
+def raw(jobid: str) -> pd.DataFrame:
+    return raw_processes(SAMPLES / "query" / f"{jobid}.tgz")
+
+
+def count(collection: Any) -> int:
+    return collection.count() if isinstance(collection, eq.ProcessQuery) else len(collection)
+
+
+def same(got: Any, expected: Any) -> None:
+    """Two process collections of the same format hold the same processes, in order."""
+    if isinstance(expected, pd.DataFrame):
+        pd.testing.assert_frame_equal(got, expected)
+    elif isinstance(expected, eq.ProcessQuery):
+        assert [p.to_dict() for p in got] == [p.to_dict() for p in expected]
+    else:
+        assert got == expected
+
+
+def test_conv_procs_round_trips_685000_through_every_format(loaded_graph: Graph) -> None:
+    direct = {fmt: eq.get_procs("685000", order=eq.Process.start, fmt=fmt) for fmt in FORMATS}
+    expected = workbook(
+        "conv_procs(get_procs('685000', order=Process.start, fmt=IN), fmt=OUT) counts"
+    )
+    assert len(direct["terse"]) == len(raw("685000")) == 3480
+    assert sorted(key(row) for row in direct["dict"]) == sorted(
+        f"{r.host}:{r.pid}:{r.start}" for r in raw("685000").itertuples()
+    )
+    for given in FORMATS:
+        assert count(direct[given]) == expected[given]["count"]
+        for wanted in FORMATS:
+            converted = eq.conv_procs(direct[given], fmt=wanted)
+            assert count(converted) == expected[given]["conv_procs counts"][wanted]
+            same(converted, direct[wanted])
+            back = eq.conv_procs(converted, fmt=given)
+            same(back, direct[given])
+
+
+def test_conv_procs_orders_and_refuses_the_whole_database(loaded_graph: Graph) -> None:
+    every = eq.get_procs("685000", fmt="terse")
+    ids = every[::50]
+    rows = eq.conv_procs(ids, fmt="dict", order=eq.desc(eq.Process.duration))
+    durations = {f"{r.host}:{r.pid}:{r.start}": r.end - r.start for r in raw("685000").itertuples()}
+    assert [r["duration"] for r in rows] == sorted((durations[key(r)] for r in rows), reverse=True)
+    assert [r["id"] for r in eq.conv_procs(ids[::-1], fmt="dict")] == ids[::-1]
+    assert eq.conv_procs(",".join(ids[:3]), fmt="terse") == ids[:3]
+    assert eq.conv_procs(eq.get_procs("685000", limit=2, fmt="orm"), fmt="terse") == every[:2]
+    for nothing in ("[]", "None"):
+        assert "non-empty collection" in workbook(f"conv_procs({nothing})")["error"]
+    for nothing in (None, [], ""):
+        with pytest.raises(QueryError, match="does not convert the whole database"):
+            eq.conv_procs(nothing)
+    with pytest.raises(QueryError, match="cannot read a process id"):
+        eq.conv_procs([3413])
+
+
+def test_timeline_matches_epmt(loaded_graph: Graph) -> None:
+    call = (
+        "timeline(['685000', '685016'], limit=5, hosts=['pp313', 'pp208'], fmt='dict') "
+        "[jobid, exename, start, host]"
+    )
+    rows = eq.timeline(["685000", "685016"], limit=5, hosts=["pp313", "pp208"], fmt="dict")
+    assert plain([[r["jobid"], r["exename"], r["start"], r["host"]] for r in rows]) == workbook(
+        call
+    )
+    expected = workbook("timeline(query_jobs, fmt='dict', limit=25)")
+    frame = eq.timeline(Q, limit=25)
+    assert isinstance(frame, pd.DataFrame)
+    assert [key(r) for r in frame.to_dict("records")] == [r["key"] for r in expected]
+    columns = ["jobid", "pid", "exename", "tags", "start", "cpu_time", "depth", "exitcode", "args"]
+    got = plain(frame[columns].to_dict("records"))
+    assert got == [{c: r[c] for c in columns} for r in expected]
+    assert list(frame["duration"]) == pytest.approx([r["duration"] for r in expected])
+    facts = answers()["facts"]
+    fact = facts["get_procs(query_jobs, fltr=Process.duration > 1000000, fmt='orm').count()"]
+    long = eq.timeline(Q, fltr=eq.Process.duration > 1000000, fmt="dict")
+    assert len(long) == fact["expected"] == 630
+    assert [r["start"] for r in long] == sorted(r["start"] for r in long)
+    at = eq.timeline("685000", when="06/15/2019 07:53", fmt="orm")
+    assert (
+        sorted(p.pid for p in at)
+        == facts["pids of get_procs('685000', when='06/15/2019 07:53')"]["expected"]
+    )
+    with pytest.raises(QueryError, match="string filters are not supported"):
+        eq.timeline(Q, fltr="p.duration > 1000000")
+
+
+def test_procs_histogram_matches_epmt_and_the_raw_rows(loaded_graph: Graph) -> None:
+    exenames = eq.procs_histogram(["685000"], attr="exename")
+    assert exenames == workbook("procs_histogram(['685000'], attr='exename')")
+    assert exenames == dict(raw("685000")["exename"].value_counts())
+    first_seen = list(dict.fromkeys(raw("685000").sort_values(["start", "pid"])["exename"]))
+    assert list(exenames) == first_seen
+    threads = eq.procs_histogram(["685000"], attr="numtids")
+    assert plain(threads) == workbook("procs_histogram(['685000'], attr='numtids')")
+    cpu = eq.procs_histogram(["685000", "685003"], metric="cpu_time")
+    assert cpu == workbook("procs_histogram(['685000', '685003'], metric='cpu_time')")
+    both = pd.concat([raw("685000"), raw("685003")])
+    assert cpu == dict(both.groupby("exename")["cpu_time"].sum())
+    hosts = eq.procs_histogram(["685000", "685003"], attr="host_id")
+    assert sorted(hosts) == workbook("procs_set(['685000', '685003'], attr='host_id')")
+    with pytest.raises(QueryError, match="must be process fields"):
+        eq.procs_histogram(["685000"], attr="tags")
+    with pytest.raises(QueryError, match="must be process fields"):
+        eq.procs_histogram(["685000"], metric="p.cpu_time) RETURN 1 //")
+
+
+def test_get_thread_metrics_matches_epmt(
+    loaded_graph: Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = eq.root("685000", fmt="orm")
+    frame = eq.get_thread_metrics(root)
+    expected = workbook("get_thread_metrics(root('685000', fmt='orm'))")
+    assert root.pid == expected["root.pid"]
+    assert sorted(frame.columns) == expected["sorted(columns)"]
+    rows = [{k: v for k, v in r.items() if k != "process_pk"} for r in frame.to_dict("records")]
+    assert rows == expected["rows"] and list(frame["process_pk"]) == [root.id]
+    multi = eq.get_procs("685000", fltr=eq.Process.numtids > 1, limit=3, fmt="orm")[:3]
+    names: list[str] = []
+    read = loaded_graph.read
+
+    def recording(name: str, **params: Any) -> Any:
+        names.append(name)
+        return read(name, **params)
+
+    monkeypatch.setattr(loaded_graph, "read", recording)
+    threads = eq.get_thread_metrics(*multi)
+    assert names == ["process-threads"]
+    expected = workbook("get_thread_metrics(*first 3 multi-threaded procs of 685000)")
+    assert [key(p.to_dict()) for p in multi] == expected["keys"]
+    assert len(threads) == expected["rows"] and list(threads["tid"]) == expected["tids"]
+    assert list(threads.index) == [i for p in multi for i in range(p.numtids)]
+    assert list(threads["exename"]) == [
+        name for p in multi for name in [p.exename] + [""] * (p.numtids - 1)
+    ]
+    by_id = eq.get_thread_metrics([p.id for p in multi])
+    pd.testing.assert_frame_equal(by_id, threads)
+    assert eq.get_thread_metrics([]).empty
+    with pytest.raises(QueryError, match="no process with id"):
+        eq.get_thread_metrics("685000:999999")
+
+
+def test_job_proc_tags_match_epmt(loaded_graph: Graph) -> None:
+    assert eq.job_proc_tags(["685000", "685016"]) == workbook(
+        "job_proc_tags(['685000', '685016'], fold=False)"
+    )
+    fact = answers()["facts"]["len(job_proc_tags(['685000', '685016']))"]
+    assert len(eq.job_proc_tags(["685000", "685016"])) == fact["expected"]
+    assert eq.job_proc_tags(eq.get_jobs(Q, fmt="orm")) == workbook(
+        "job_proc_tags(get_jobs(query_jobs, fmt='orm'))"
+    )
+    assert eq.job_proc_tags(Q, exclude=["op_instance"]) == workbook(
+        "job_proc_tags(query_jobs, exclude=['op_instance'])"
+    )
+    assert eq.job_proc_tags(Q, tag_filter="op:cp") == workbook(
+        "job_proc_tags(query_jobs, tag_filter='op:cp')"
+    )
+    folded = eq.job_proc_tags(Q, fold=True)
+    expected = workbook("job_proc_tags(query_jobs, fold=True)")
+    assert {k: sorted(v) for k, v in folded.items()} == {k: sorted(v) for k, v in expected.items()}
+    raw_tags = {frozenset(t.split(";")) for jobid in Q for t in raw(jobid)["tags"] if t}
+    assert len(eq.job_proc_tags(Q)) == len(raw_tags)
+    assert "non-empty collection" in workbook("job_proc_tags([], fold=False)")["error"]
+    with pytest.raises(QueryError, match="no jobs given"):
+        eq.job_proc_tags([])
+
+
+def test_rank_proc_tags_keys_matches_epmt(loaded_graph: Graph) -> None:
+    assert plain(eq.rank_proc_tags_keys(["685000"])) == workbook("rank_proc_tags_keys(['685000'])")
+    assert plain(eq.rank_proc_tags_keys(Q, order="frequency")) == workbook(
+        "rank_proc_tags_keys(query_jobs, order='frequency')"
+    )
+    assert [k for k, _ in eq.rank_proc_tags_keys(Q, exclude=["op"])] == [
+        "op_instance",
+        "op_sequence",
+    ]
+    with pytest.raises(QueryError, match="order must be one of"):
+        eq.rank_proc_tags_keys(Q, order="size")
