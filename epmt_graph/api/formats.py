@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -31,6 +31,7 @@ __all__ = [
     "process_row",
     "records",
     "render",
+    "render_query",
     "tags_dict",
 ]
 
@@ -153,3 +154,17 @@ def records(rows: list[dict[str, Any]], fmt: str) -> Any:
     """
     renderers: dict[str, Callable[[list[dict[str, Any]]], Any]] = {"pandas": pd.DataFrame}
     return renderers.get(check_fmt(fmt), list)(rows)
+
+
+class _Lazy(Protocol):
+    @property
+    def graph(self) -> Graph: ...
+
+    def rows(self) -> list[dict[str, Any]]: ...
+
+
+def render_query(query: _Lazy, kind: Literal["process", "job"], fmt: str) -> Any:
+    """A lazy query in the format ``fmt``: the query itself for ``orm``, else its rows rendered."""
+    if check_fmt(fmt) == "orm":
+        return query
+    return render(query.rows(), kind, fmt, query.graph)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from epmt_graph.api.formats import check_fmt, job_row, render
+from epmt_graph.api.formats import check_fmt, job_row, render_query
 from epmt_graph.api.jobquery import JobQuery, Moment, Window, moment
 from epmt_graph.api.models import Job
 from epmt_graph.api.params import condition, hosts_param, jobids, orders, tags_param
@@ -200,9 +200,7 @@ def get_jobs(
         exact_tag_only,
         graph=graph,
     )
-    if fmt == "orm":
-        return query
-    return render(query.rows(), "job", fmt, query.graph)
+    return render_query(query, "job", fmt)
 
 
 def conv_jobs(jobs: Any, fmt: str = "dict", *, graph: Graph | None = None) -> Any:

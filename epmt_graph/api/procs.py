@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from epmt_graph.api.expr import Field
-from epmt_graph.api.formats import check_fmt, render
+from epmt_graph.api.formats import check_fmt, render, render_query
 from epmt_graph.api.models import PROCESS_FIELDS, Process
 from epmt_graph.api.params import condition, hosts_param, jobids, orders, tags_param, when_param
 from epmt_graph.api.query import ProcessQuery
@@ -128,9 +128,7 @@ def get_procs(
     query = process_query(
         jobs, tags, fltr, order, offset, limit, when, hosts, exact_tag_only, graph=graph
     )
-    if fmt == "orm":
-        return query
-    return render(query.rows(), "process", fmt, query.graph)
+    return render_query(query, "process", fmt)
 
 
 def timeline(
