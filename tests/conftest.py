@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,12 +28,30 @@ SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "epmt-sample
 #: Sample jobs that must load, by folder; the bad ones are tested separately.
 GOOD_FOLDERS = ("query", "submit", "daemon", "tsv")
 BAD_SAMPLES = ("misc/corrupted-csv.tgz", "corrupted_csv")
+#: The HTTP address (Neo4j Browser at ``<it>/browser/``) of the servers started here, by Bolt URI.
+HTTP_URLS: dict[str, str] = {}
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def run_cli(graph: Graph, *args: str) -> subprocess.CompletedProcess[str]:
+    """``epmt-graph ARGS`` as a subprocess, connected to ``graph``'s server."""
+    env = {**os.environ, "NEO4J_URI": graph.connection.uri}
+    env.pop("NEO4J_PASSWORD", None)
+    if graph.connection.password is not None:
+        env["NEO4J_PASSWORD"] = graph.connection.password
+    return subprocess.run(
+        [sys.executable, "-m", "epmt_graph.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
 
 
 def _docker_answers() -> bool:
@@ -68,10 +87,20 @@ def neo4j_connection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conne
             bolt_port=free_port(), http_port=free_port(), auth=False, heap="1g", pagecache="512m"
         )
         server.start(settings)
+        HTTP_URLS[server.connection().uri] = f"http://127.0.0.1:{settings.http_port}"
         try:
             yield server.connection()
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def neo4j_http_url(neo4j_connection: Connection) -> str:
+    """The test server's HTTP address: our local server's, else ``NEO4J_HTTP_URL``."""
+    url = HTTP_URLS.get(neo4j_connection.uri) or os.environ.get("NEO4J_HTTP_URL")
+    if url is None:
+        pytest.skip("the test server's HTTP address is unknown: set NEO4J_HTTP_URL")
+    return url
 
 
 @pytest.fixture(scope="session")

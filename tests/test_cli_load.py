@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from epmt_graph.db import Graph
 from epmt_graph.loader import delete_job
@@ -16,14 +15,7 @@ JOB = "685016"
 
 
 def run_load(graph: Graph, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NEO4J_URI": graph.connection.uri}
-    env.pop("NEO4J_PASSWORD", None)
-    if graph.connection.password is not None:
-        env["NEO4J_PASSWORD"] = graph.connection.password
-    return subprocess.run(
-        [sys.executable, "-m", "epmt_graph.cli", "load", *args],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
-    )  # fmt: skip
+    return run_cli(graph, "load", *args)
 
 
 def count_processes(graph: Graph, jobid: str) -> int:
