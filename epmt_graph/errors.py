@@ -10,6 +10,7 @@ __all__ = [
     "DuplicateJobError",
     "EpmtGraphError",
     "QueryError",
+    "RenderError",
     "ServerError",
     "UnsafePickleError",
 ]
@@ -45,3 +46,7 @@ class DuplicateJobError(EpmtGraphError):
 
 class QueryError(EpmtGraphError):
     """A query argument is invalid: an unknown field, a malformed tag, a string filter, ..."""
+
+
+class RenderError(EpmtGraphError):
+    """A picture cannot be made: no headless browser found, or it failed or timed out."""
