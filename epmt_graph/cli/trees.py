@@ -1,0 +1,50 @@
+"""``epmt-graph tree JOB | export JOB``: a job's process tree as text, GraphML or JSON."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from epmt_graph.tree import EXPORT_FORMATS, ProcessTree, export_text, render_text, write_export
+
+__all__ = ["register"]
+
+
+def register(commands: Any) -> None:
+    """Add ``tree`` and ``export`` to ``commands`` (an argparse subparsers object)."""
+    tree = commands.add_parser(
+        "tree",
+        help="a job's process tree as indented text",
+        description="Every process of a job, indented under its parent, with exclusive and "
+        "inclusive CPU time; sibling subtrees below --threshold seconds fold into one line.",
+    )
+    tree.add_argument("job")
+    tree.add_argument(
+        "--threshold", type=float, default=1.0, help="fold below this many CPU seconds (1.0)"
+    )
+    tree.set_defaults(run=_tree)
+    export = commands.add_parser(
+        "export",
+        help="a job's process tree as GraphML or JSON",
+        description="Write a job's process tree (processes as nodes, PARENT_OF as edges).",
+    )
+    export.add_argument("job")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="graphml", dest="fmt")
+    export.add_argument("--output", "-o", type=Path, default=None, help="file (default: stdout)")
+    export.set_defaults(run=_export)
+
+
+def _tree(args: argparse.Namespace) -> int:
+    print(render_text(ProcessTree.of_job(args.job), args.threshold), end="")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    tree = ProcessTree.of_job(args.job)
+    if args.output is None:
+        print(export_text(tree, args.fmt), end="")
+    else:
+        write_export(tree, args.fmt, args.output)
+        print(f"wrote {args.output}")
+    return 0
