@@ -155,7 +155,12 @@ class Process(_Record):
     @property
     def descendants(self) -> ProcessList:
         """All processes below this one, by start time."""
-        return ProcessList(self._graph, "process-descendants", uid=self.id)
+        return ProcessList(
+            self._graph,
+            "process-descendants",
+            count_query="process-descendant-count",
+            uid=self.id,
+        )
 
     def tree_values(self) -> dict[str, int]:
         """``depth`` and ``inclusive_cpu_time`` computed now from PARENT_OF (O(subtree))."""
@@ -237,12 +242,16 @@ class Job(_Record):
 class ProcessList:
     """Processes related to one process, fetched by one named query on first use.
 
-    Supports ``len()``, iteration, indexing and EPMT's ``.count()``.
+    Supports ``len()``, iteration, indexing and EPMT's ``.count()``. With a
+    ``count_query``, counting before fetching runs that query instead of fetching rows.
     """
 
-    def __init__(self, graph: Graph, query: str, **params: Any) -> None:
+    def __init__(
+        self, graph: Graph, query: str, *, count_query: str | None = None, **params: Any
+    ) -> None:
         self._graph = graph
         self._query = query
+        self._count_query = count_query
         self._params = params
         self._items: list[Process] | None = None
 
@@ -255,11 +264,14 @@ class ProcessList:
         return self._items
 
     def count(self) -> int:
-        """How many processes."""
+        """How many processes (a count query if they are not fetched yet and one exists)."""
+        if self._items is None and self._count_query is not None:
+            (record,) = self._graph.read(self._count_query, **self._params)
+            return int(record["n"])
         return len(self._fetch())
 
     def __len__(self) -> int:
-        return len(self._fetch())
+        return self.count()
 
     def __iter__(self) -> Iterator[Process]:
         return iter(self._fetch())

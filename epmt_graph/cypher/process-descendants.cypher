@@ -1,7 +1,8 @@
 // Every process below a process (children, their children, ...), by start time.
+// Each step of the walk names the parent, so no per-row lookup is needed.
 // Parameters: $uid (process id, "jobid:idx").
-MATCH (:Process {uid: $uid})-[:PARENT_OF]->+(p:Process)
-MATCH (p)-[:BELONGS_TO]->(j:Job)
-RETURN p {.*, threads_json: null, tz: j.tz, user: j.user,
-          parent: head([(q:Process)-[:PARENT_OF]->(p) | q.uid])} AS p
+// Example (Browser): :param {uid: '685000:0'}
+MATCH (top:Process {uid: $uid})-[:BELONGS_TO]->(j:Job)
+MATCH (top)-[:PARENT_OF]->*(parent:Process)-[:PARENT_OF]->(p:Process)
+RETURN p {.*, threads_json: null, tz: j.tz, user: j.user, parent: parent.uid} AS p
 ORDER BY p.start, p.pid
