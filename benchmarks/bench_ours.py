@@ -1,0 +1,418 @@
+"""Our side of the benchmark: ingest, tree questions and scale, against a live Neo4j.
+
+Every call goes through the public code paths: :func:`epmt_graph.loader.read_job`,
+:func:`epmt_graph.loader.writer.write_job` (one transaction, tree walks included) and the
+``epmt_graph.api`` functions, with the same formats EPMT's timing script uses (``orm``
+records, ``pid`` read from each). :func:`write_split` re-does ``write_job``'s statements
+one by one, only to say where the write time goes.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import neo4j
+from bench_util import Stats, load_average, stats_ms, timed
+
+import epmt_graph.api as eq
+from epmt_graph import cypher
+from epmt_graph.db import Graph
+from epmt_graph.loader import JobRows, compute_trees, delete_job, read_job, write_job
+from epmt_graph.loader import writer as writer_module
+from epmt_graph.loader.synthetic import write_archive
+
+__all__ = [
+    "ALL_DESCENDANTS",
+    "KEYS",
+    "get_op_metrics",
+    "ingest",
+    "op_values",
+    "queries",
+    "raw_queries",
+    "scale",
+    "split_all",
+    "write_split",
+]
+
+#: Question keys, the same strings as EPMT's ``ingest_timing.py`` output, plus ours.
+KEYS = {
+    "get_roots": "get_roots(job)",
+    "root": "root(job)",
+    "op_roots": "op_roots(job, op:<each value>)",
+    "op_roots_all": "op_roots(all_jobs, tag)",
+    "descendants": "len(root(job).descendants)",
+    "trees": "depth+inclusive CPU, all processes (per job)",
+    "get_procs": "get_procs(job, tags=tag, order=desc(Process.duration), fmt='dict')",
+    "get_op_metrics": "get_op_metrics(job)",
+}
+#: Seconds any one question may take in all before its repeats stop (keeps the run bounded).
+BUDGET = 90.0
+
+
+def get_op_metrics() -> Callable[..., Any] | None:
+    """``eq.get_op_metrics`` if the API has it (else from its module), or None."""
+    found = getattr(eq, "get_op_metrics", None)
+    if found is None:
+        try:
+            from epmt_graph.api import opmetrics
+        except ImportError:
+            return None
+        found = getattr(opmetrics, "get_op_metrics", None)
+    return found if callable(found) else None
+
+
+def op_values(rows: JobRows) -> list[str]:
+    """The distinct ``op`` tag values of a job's processes, sorted."""
+    return sorted(
+        {p[3:] for row in rows.processes for p in row.get("tag_pairs") or [] if p[:3] == "op:"}
+    )
+
+
+def _median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def ingest(graph: Graph, paths: Sequence[Path], warm: int) -> dict[str, Any]:
+    """Load the jobs cold (first load on a fresh server), then ``warm`` delete-and-reloads each.
+
+    Returns
+    -------
+    dict
+        ``jobs``: per job, processes, cold parse/write seconds, the warm lists, their best
+        and median, and delete seconds; ``totals``: processes/s for cold, warm-best and
+        warm-median (parse + write over all jobs).
+    """
+    graph.ensure_schema()  # once per database, not per job: outside the timings
+    jobs: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        t0 = time.perf_counter()
+        rows = read_job(path)
+        parse = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        result = write_job(graph, rows)
+        write = time.perf_counter() - t0
+        if result.processes != len(rows.processes):
+            raise RuntimeError(f"{path}: wrote {result.processes} of {len(rows.processes)}")
+        jobs[rows.jobid] = {
+            "path": str(path),
+            "processes": len(rows.processes),
+            "max_depth": result.max_depth,
+            "cold": {"parse": parse, "write": write},
+            "warm": {"parse": [], "write": [], "delete": []},
+        }
+    for _ in range(warm):
+        for jobid, job in jobs.items():
+            t0 = time.perf_counter()
+            delete_job(graph, jobid)
+            job["warm"]["delete"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            rows = read_job(job["path"])
+            job["warm"]["parse"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            write_job(graph, rows)
+            job["warm"]["write"].append(time.perf_counter() - t0)
+    for job in jobs.values():
+        both = [p + w for p, w in zip(job["warm"]["parse"], job["warm"]["write"], strict=True)]
+        job["warm_best"] = {"parse": min(job["warm"]["parse"]), "write": min(job["warm"]["write"])}
+        job["warm_median"] = {
+            "parse": _median(job["warm"]["parse"]),
+            "write": _median(job["warm"]["write"]),
+        }
+        job["warm_best_total"], job["warm_median_total"] = min(both), _median(both)
+    n = sum(job["processes"] for job in jobs.values())
+    cold = sum(job["cold"]["parse"] + job["cold"]["write"] for job in jobs.values())
+    best = sum(job["warm_best_total"] for job in jobs.values())
+    med = sum(job["warm_median_total"] for job in jobs.values())
+    totals = {
+        "processes": n,
+        "seconds": {"cold": cold, "warm_best": best, "warm_median": med},
+        "processes_per_second": {"cold": n / cold, "warm_best": n / best, "warm_median": n / med},
+        "parse_seconds": {
+            "cold": sum(j["cold"]["parse"] for j in jobs.values()),
+            "warm_median": sum(j["warm_median"]["parse"] for j in jobs.values()),
+        },
+        "write_seconds": {
+            "cold": sum(j["cold"]["write"] for j in jobs.values()),
+            "warm_median": sum(j["warm_median"]["write"] for j in jobs.values()),
+        },
+    }
+    return {"jobs": jobs, "totals": totals, "warm_repeats": warm}
+
+
+def write_split(graph: Graph, rows: JobRows) -> dict[str, float]:
+    """Write a job (not loaded) with ``write_job``'s statements, timing each phase.
+
+    Mirrors :func:`epmt_graph.loader.writer.write_job` for a new job: the digest check,
+    then in one transaction the Job node and Process nodes (``load-processes`` batches),
+    the PARENT_OF edges, the depth walk, the inclusive-CPU walk; the commit; the summary
+    read. Seconds per phase, measured on the client (server work included, as each
+    statement is consumed before the next).
+    """
+    marks: dict[str, float] = {}
+    batch, window = writer_module.BATCH, writer_module.LEVEL_WINDOW
+    t0 = time.perf_counter()
+    if graph.read("job-digest", jobid=rows.jobid):
+        raise RuntimeError(f"job {rows.jobid} is loaded; delete it before write_split")
+    marks["digest check"] = time.perf_counter() - t0
+    end_of_work = [0.0]
+
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        t = time.perf_counter()
+        tx.run(cypher.query("load-job"), job={**rows.job, "source": rows.source}).consume()
+        for start in range(0, len(rows.processes), batch):
+            part = rows.processes[start : start + batch]
+            tx.run(cypher.query("load-processes"), jobid=rows.jobid, rows=part).consume()
+        marks["Job + Process nodes"], t = time.perf_counter() - t, time.perf_counter()
+        uids = [process["uid"] for process in rows.processes]
+        edges = [[uids[parent], uids[child]] for parent, child in rows.edges]
+        for start in range(0, len(edges), batch):
+            tx.run(cypher.query("load-parent-edges"), edges=edges[start : start + batch]).consume()
+        marks["PARENT_OF edges"], t = time.perf_counter() - t, time.perf_counter()
+        low, high = 0, window
+        while True:
+            record = tx.run(
+                cypher.query("tree-depths"), jobid=rows.jobid, fromLevel=low, toLevel=high
+            ).single()
+            if record is None or record["frontier"] == 0:
+                break
+            low, high = high + 1, 2 * high + 1
+        marks["depth walk"], t = time.perf_counter() - t, time.perf_counter()
+        tx.run(cypher.query("tree-inclusive-cpu"), jobid=rows.jobid).consume()
+        marks["inclusive-CPU walk"] = time.perf_counter() - t
+        end_of_work[0] = time.perf_counter()
+
+    graph.execute_write(work)
+    marks["commit"] = time.perf_counter() - end_of_work[0]
+    t0 = time.perf_counter()
+    graph.read("job-summary", jobid=rows.jobid)
+    marks["summary read"] = time.perf_counter() - t0
+    return marks
+
+
+def split_all(graph: Graph, paths: Sequence[Path]) -> dict[str, dict[str, float]]:
+    """:func:`write_split` of each job (deleted first), leaving it loaded as before."""
+    out: dict[str, dict[str, float]] = {}
+    for path in paths:
+        rows = read_job(path)
+        delete_job(graph, rows.jobid)
+        out[rows.jobid] = write_split(graph, rows)
+    return out
+
+
+def _get_roots(graph: Graph, job: str) -> list[int]:
+    return [p.pid for p in eq.get_roots(job, fmt="orm", graph=graph)]
+
+
+def _root(graph: Graph, job: str) -> int:
+    return int(eq.root(job, fmt="orm", graph=graph).pid)
+
+
+def _op_roots(graph: Graph, jobs: str | list[str], tag: str) -> list[int]:
+    return [p.pid for p in eq.op_roots(jobs, tag, fmt="orm", graph=graph)]
+
+
+def _descendants(graph: Graph, job: str) -> int:
+    return len(eq.root(job, fmt="orm", graph=graph).descendants)
+
+
+def _get_procs(graph: Graph, job: str, tag: str) -> Any:
+    return eq.get_procs(job, tags=tag, order=eq.desc(eq.Process.duration), fmt="dict", graph=graph)
+
+
+def _time(fn: Callable[..., object], *args: Any, repeat: int, **kwargs: Any) -> list[float]:
+    return timed(partial(fn, *args, **kwargs), repeat, budget=BUDGET)
+
+
+def queries(
+    graph: Graph,
+    jobs: Sequence[str],
+    ops: dict[str, list[str]],
+    tag: str,
+    repeat: int,
+    repeat_slow: int,
+) -> dict[str, Any]:
+    """Warm latencies of the tree questions, pooled over ``jobs`` like EPMT's script.
+
+    Each question gets one untimed warm-up call, then ``repeat`` timed calls
+    (``repeat_slow`` for ``get_op_metrics``); ``trees`` is ``compute_trees`` per job, and
+    ``trees_all_jobs`` its sum over the jobs per repeat (EPMT's process_trees phase covers
+    all jobs at once).
+    """
+    samples: dict[str, list[float]] = {key: [] for key in KEYS}
+    metrics = get_op_metrics()
+    counts: dict[str, Any] = {}
+    for j in jobs:
+        samples["get_roots"] += _time(_get_roots, graph, j, repeat=repeat)
+        samples["root"] += _time(_root, graph, j, repeat=repeat)
+        for v in ops[j]:
+            samples["op_roots"] += _time(_op_roots, graph, j, f"op:{v}", repeat=repeat)
+        samples["descendants"] += _time(_descendants, graph, j, repeat=repeat)
+        samples["get_procs"] += _time(_get_procs, graph, j, tag, repeat=repeat)
+        if metrics is not None and ops[j]:
+            samples["get_op_metrics"] += timed(
+                partial(metrics, j, graph=graph), repeat_slow, budget=BUDGET
+            )
+        counts[j] = {
+            "roots": len(_get_roots(graph, j)),
+            "descendants_of_root": _descendants(graph, j),
+            "op_roots_tag": len(_op_roots(graph, j, tag)),
+            "get_procs_tag": len(_get_procs(graph, j, tag)),
+        }
+    samples["op_roots_all"] = _time(_op_roots, graph, list(jobs), tag, repeat=repeat)
+    per_round: list[float] = []
+    for round_no in range(repeat + 1):  # round 0 is the warm-up
+        round_seconds = 0.0
+        for j in jobs:
+            t0 = time.perf_counter()
+            compute_trees(graph, j)
+            seconds = time.perf_counter() - t0
+            round_seconds += seconds
+            if round_no:
+                samples["trees"].append(seconds)
+        if round_no:
+            per_round.append(round_seconds)
+        if sum(per_round) > BUDGET:
+            break
+    latency: dict[str, Stats] = {KEYS[k]: stats_ms(v) for k, v in samples.items()}
+    if metrics is None:
+        latency[KEYS["get_op_metrics"]] = {"n": 0, "na": "get_op_metrics not importable"}
+    return {
+        "latency": latency,
+        "trees_all_jobs": stats_ms(per_round),
+        "counts": counts,
+        "op_roots_all_count": len(_op_roots(graph, list(jobs), tag)),
+        "load_average": load_average(),
+    }
+
+
+def _read(graph: Graph, name: str, **params: Any) -> int:
+    return len(graph.read(name, **params))
+
+
+def _ping(graph: Graph) -> object:
+    return graph.execute_read(lambda tx: tx.run("RETURN 1 AS one").single())
+
+
+def _raw_descendants(graph: Graph, job: str, query: str) -> int:
+    (record,) = graph.read("job-root", jobid=job)
+    return _read(graph, query, uid=record["p"]["uid"])
+
+
+#: The raw descendants row fetching every descendant, beside the one mirroring ``len()``.
+ALL_DESCENDANTS = "root(job).descendants, every row fetched (process-descendants)"
+
+
+def raw_queries(
+    graph: Graph, jobs: Sequence[str], ops: dict[str, list[str]], tag: str, repeat: int
+) -> dict[str, Stats]:
+    """Where our time goes: the named Cypher queries alone (``Graph.read``: Bolt + server,
+    records fetched, no API rendering), and a bare Bolt round trip (``RETURN 1``).
+
+    For ``len(root(job).descendants)``: ``job-root`` then the count query the API uses
+    (``process-descendant-count``, if shipped), and separately with every descendant
+    fetched (``process-descendants``), which is what EPMT's ``len()`` does (it loads the
+    relationship)."""
+    samples: dict[str, list[float]] = {
+        "bolt round trip (RETURN 1)": _time(_ping, graph, repeat=repeat)
+    }
+    for key in ("get_roots", "root", "op_roots", "descendants"):
+        samples[KEYS[key]] = []
+    samples[ALL_DESCENDANTS] = []
+    # mirror len(): a count query when the API has one, else every row
+    names = cypher.names()
+    count = "process-descendant-count"
+    count = count if count in names else "process-descendants"
+    for j in jobs:
+        samples[KEYS["get_roots"]] += _time(_read, graph, "job-roots", jobids=[j], repeat=repeat)
+        samples[KEYS["root"]] += _time(_read, graph, "job-root", jobid=j, repeat=repeat)
+        for v in ops[j]:
+            samples[KEYS["op_roots"]] += _time(
+                _read, graph, "job-op-roots", jobids=[j], pairs=[f"op:{v}"], repeat=repeat
+            )
+        samples[KEYS["descendants"]] += _time(_raw_descendants, graph, j, count, repeat=repeat)
+        samples[ALL_DESCENDANTS] += _time(
+            _raw_descendants, graph, j, "process-descendants", repeat=repeat
+        )
+    samples[KEYS["op_roots_all"]] = _time(
+        _read, graph, "job-op-roots", jobids=list(jobs), pairs=[tag], repeat=repeat
+    )
+    return {k: stats_ms(v) for k, v in samples.items()}
+
+
+def _scale_job(
+    graph: Graph, path: Path, tag: str, repeat: int, repeat_trees: int
+) -> tuple[dict[str, Any], JobRows]:
+    t0 = time.perf_counter()
+    rows = read_job(path)
+    parse = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    result = write_job(graph, rows)
+    write = time.perf_counter() - t0
+    j, n = rows.jobid, len(rows.processes)
+    ops = op_values(rows)
+    op_samples: list[float] = []
+    for v in ops:
+        op_samples += _time(_op_roots, graph, j, f"op:{v}", repeat=repeat)
+    latency = {
+        "compute_trees (depth+inclusive, all processes)": _time(
+            compute_trees, graph, j, repeat=repeat_trees
+        ),
+        KEYS["get_roots"]: _time(_get_roots, graph, j, repeat=repeat),
+        KEYS["root"]: _time(_root, graph, j, repeat=repeat),
+        f"op_roots(job, {tag})": _time(_op_roots, graph, j, tag, repeat=repeat),
+        KEYS["op_roots"]: op_samples,
+        KEYS["descendants"]: _time(_descendants, graph, j, repeat=repeat),
+    }
+    out = {
+        "jobid": j,
+        "processes": n,
+        "edges": len(rows.edges),
+        "max_depth": result.max_depth,
+        "roots": result.roots,
+        "op_values": len(ops),
+        "parse_seconds": parse,
+        "write_seconds": write,
+        "processes_per_second": n / (parse + write),
+        "latency": {k: stats_ms(v) for k, v in latency.items()},
+        "load_average": load_average(),
+    }
+    return out, rows
+
+
+def scale(
+    graph: Graph,
+    workdir: Path,
+    n_procs: int,
+    chain: int,
+    chain_procs: int,
+    tag: str,
+    repeat: int,
+    repeat_trees: int,
+) -> tuple[dict[str, Any], dict[str, JobRows]]:
+    """Generate (seeded) and load a big job and a deep-chain job; time load and questions.
+
+    Returns
+    -------
+    (dict, dict)
+        Results by case name (``wide``, ``chain``), and the parsed rows by case name (for
+        the in-memory floor).
+    """
+    cases = {
+        "wide": {"n_procs": n_procs, "seed": 1, "chain": 0},
+        "chain": {"n_procs": chain_procs, "seed": 2, "chain": chain},
+    }
+    results: dict[str, Any] = {}
+    parsed: dict[str, JobRows] = {}
+    for name, spec in cases.items():
+        path = workdir / f"synthetic-{name}.tgz"
+        t0 = time.perf_counter()
+        write_archive(path, spec["n_procs"], seed=spec["seed"], chain=spec["chain"])
+        generated = time.perf_counter() - t0
+        results[name], parsed[name] = _scale_job(graph, path, tag, repeat, repeat_trees)
+        results[name].update({"spec": spec, "generate_seconds": generated})
+    return results, parsed

@@ -1,0 +1,240 @@
+"""Shared pieces of the benchmark: timing, statistics, the machine, and a throwaway Neo4j.
+
+Statistics follow ``benchmarks/epmt_ref/ingest_timing.py`` exactly (linear-interpolated
+percentiles over milliseconds), so that our figures and EPMT's are computed the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata as md
+import os
+import platform
+import shutil
+import socket
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from epmt_graph.config import Connection
+from epmt_graph.server import LocalServer, ServerSettings
+
+__all__ = [
+    "REPO",
+    "Stats",
+    "cpu_probe",
+    "load_average",
+    "machine_info",
+    "other_jvms",
+    "pct",
+    "samples_dir",
+    "snapshot",
+    "stats_ms",
+    "throwaway_server",
+    "timed",
+]
+
+#: The repository root (``benchmarks/..``).
+REPO = Path(__file__).resolve().parents[1]
+
+Stats = dict[str, Any]
+
+
+def samples_dir() -> Path:
+    """The shared sample archives: ``EPMT_SAMPLES``, else ``<repo>/../shared/data/epmt-samples``."""
+    env = os.environ.get("EPMT_SAMPLES")
+    return Path(env) if env else REPO.parent / "shared" / "data" / "epmt-samples"
+
+
+def pct(samples: list[float], q: float) -> float | None:
+    """The ``q`` quantile of ``samples``, linearly interpolated (as EPMT's timing script).
+
+    Examples
+    --------
+    >>> pct([1.0, 2.0, 3.0, 4.0], 0.5)
+    2.5
+    >>> pct([], 0.5) is None
+    True
+    """
+    ordered = sorted(samples)
+    if not ordered:
+        return None
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def stats_ms(samples: list[float]) -> Stats:
+    """``n``, ``p50_ms``, ``p95_ms``, ``mean_ms``, ``max_ms`` of durations given in seconds.
+
+    Examples
+    --------
+    >>> stats_ms([0.001, 0.003])["p50_ms"]
+    2.0
+    >>> stats_ms([])
+    {'n': 0}
+    """
+    ms = [x * 1000.0 for x in samples]
+    if not ms:
+        return {"n": 0}
+    return {
+        "n": len(ms),
+        "p50_ms": round(pct(ms, 0.50) or 0.0, 3),
+        "p95_ms": round(pct(ms, 0.95) or 0.0, 3),
+        "mean_ms": round(statistics.fmean(ms), 3),
+        "max_ms": round(max(ms), 3),
+    }
+
+
+def timed(
+    fn: Callable[[], object],
+    repeat: int,
+    *,
+    warmup: bool = True,
+    budget: float | None = None,
+) -> list[float]:
+    """Seconds taken by each of ``repeat`` calls of ``fn``, after one untimed warm-up call.
+
+    Parameters
+    ----------
+    fn : callable
+        What to time; its result is discarded.
+    repeat : int
+        Timed calls.
+    warmup : bool
+        Make one untimed call first (EPMT's script does).
+    budget : float, optional
+        Stop early, after at least one timed call, once the timed calls have taken this
+        many seconds: keeps the run bounded if something is pathologically slow. The
+        number of samples (``n`` in :func:`stats_ms`) then says so.
+
+    Examples
+    --------
+    >>> len(timed(lambda: None, 3))
+    3
+    """
+    if warmup:
+        fn()
+    out: list[float] = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+        if budget is not None and sum(out) > budget:
+            break
+    return out
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages, rounded."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def cpu_probe() -> float:
+    """Median milliseconds of a fixed pure-Python loop (5 tries): how contended the CPU is now.
+
+    Only meaningful compared with other probes of the same run: a section whose probe is
+    twice another's ran with about half the CPU.
+    """
+    tries = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        sum(i * i for i in range(200_000))
+        tries.append(time.perf_counter() - t0)
+    return round(statistics.median(tries) * 1000.0, 1)
+
+
+def snapshot() -> dict[str, Any]:
+    """Load averages and a :func:`cpu_probe`, taken at the start of a section."""
+    return {"load": load_average(), "cpu_probe_ms": cpu_probe()}
+
+
+def other_jvms() -> int:
+    """How many Java processes run on the machine (other Neo4j servers compete for the CPU)."""
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "java":
+                    count += 1
+    return count
+
+
+def _meminfo_gib() -> float | None:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024**2, 1)
+    return None
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return None
+
+
+def machine_info() -> dict[str, Any]:
+    """Cores, memory, CPU model, OS and the Python-side versions of this interpreter."""
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": _meminfo_gib(),
+        "cpu_model": _cpu_model(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "neo4j_driver": _version("neo4j"),
+        "neo4j_rust_ext": _version("neo4j-rust-ext"),
+        "epmt_graph": _version("epmt-graph"),
+        "networkx": _version("networkx"),
+        "pandas": _version("pandas"),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def throwaway_server(
+    heap: str = "2g", pagecache: str = "1g", timeout: float = 240.0
+) -> Iterator[tuple[Connection, dict[str, Any]]]:
+    """A fresh Neo4j in a temporary home on free loopback ports, auth off; gone afterwards.
+
+    Yields
+    ------
+    (Connection, dict)
+        How to reach it, and what it was started with (ports, memory, start seconds).
+    """
+    home = Path(tempfile.mkdtemp(prefix="epmt_graph_bench_neo4j_"))
+    server = LocalServer(home)
+    settings = ServerSettings(
+        bolt_port=_free_port(), http_port=_free_port(), auth=False, heap=heap, pagecache=pagecache
+    )
+    t0 = time.perf_counter()
+    try:
+        server.start(settings, timeout=timeout)
+        info = {
+            "home": str(home),
+            "bolt_port": settings.bolt_port,
+            "heap": heap,
+            "pagecache": pagecache,
+            "start_seconds": round(time.perf_counter() - t0, 2),
+        }
+        yield server.connection(), info
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
