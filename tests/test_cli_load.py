@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import run_cli
 
 from epmt_graph.db import Graph
-from epmt_graph.loader import delete_job
+from epmt_graph.loader import delete_job, load_job
 
 JOB = "685016"
 
@@ -26,10 +27,12 @@ def count_processes(graph: Graph, jobid: str) -> int:
 
 
 @pytest.fixture
-def fresh_job(graph: Graph) -> str:
+def fresh_job(graph: Graph, samples: Path) -> Iterator[str]:
+    """Job 685016 absent for the test; put back afterwards (other tests share it)."""
     delete_job(graph, JOB)
     yield JOB
     delete_job(graph, JOB)
+    load_job(samples / "query" / f"{JOB}.tgz", graph=graph)
 
 
 def test_load_twice_is_a_noop(graph: Graph, samples: Path, fresh_job: str) -> None:
