@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
 from epmt_graph import __version__
-from epmt_graph.cli import demo, jobs, load, server, trees
+from epmt_graph.cli import browser, demo, jobs, load, server, trees
 from epmt_graph.errors import EpmtGraphError
 
 __all__ = ["build_parser", "main"]
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"epmt-graph {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (server, load, jobs, trees, demo):
+    for module in (server, load, jobs, trees, demo, browser):
         module.register(commands)
     return parser
 
