@@ -38,9 +38,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run_cli(graph: Graph, *args: str) -> subprocess.CompletedProcess[str]:
-    """``epmt-graph ARGS`` as a subprocess, connected to ``graph``'s server."""
-    env = {**os.environ, "NEO4J_URI": graph.connection.uri}
+def run_cli(
+    graph: Graph, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``epmt-graph ARGS`` as a subprocess, connected to ``graph``'s server (plus ``env``)."""
+    env = {**os.environ, **(env or {}), "NEO4J_URI": graph.connection.uri}
     env.pop("NEO4J_PASSWORD", None)
     if graph.connection.password is not None:
         env["NEO4J_PASSWORD"] = graph.connection.password
