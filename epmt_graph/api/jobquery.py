@@ -23,15 +23,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from numbers import Real
-from typing import Any, overload
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from epmt_graph.api.expr import Condition, Order, field_value
 from epmt_graph.api.formats import job_row, tags_dict
 from epmt_graph.api.models import Job
+from epmt_graph.api.paging import Paged
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
 
@@ -138,7 +139,9 @@ def _contains(have: Mapping[str, Any], want: Mapping[Any, Any]) -> bool:
 
 
 @dataclass(frozen=True)
-class JobQuery:
+class JobQuery(Paged[Job]):
+    noun: ClassVar[str] = "job"
+
     """Jobs selected by ids, tags, a condition, time, hosts, annotations and analyses;
     ordered; paged. Attributes mirror ``get_jobs``'s arguments, already normalised.
 
@@ -235,41 +238,6 @@ class JobQuery:
     def all(self) -> list[Job]:
         """The selected jobs as records."""
         return [Job(row, self.graph) for row in self.rows()]
-
-    def first(self) -> Job | None:
-        """The first selected job, or None (fetches one row)."""
-        found = self._page(slice(0, 1)).all()
-        return found[0] if found else None
-
-    def __iter__(self) -> Iterator[Job]:
-        return iter(self.all())
-
-    def __len__(self) -> int:
-        return self.count()
-
-    @overload
-    def __getitem__(self, index: int) -> Job: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Job]: ...
-    def __getitem__(self, index: int | slice) -> Job | list[Job]:
-        if isinstance(index, slice):
-            return self._page(index).all()
-        if index < 0:
-            raise QueryError("negative indexes need a count; use q[q.count() - 1]")
-        found = self._page(slice(index, index + 1)).all()
-        if not found:
-            raise IndexError(f"job query index {index} out of range")
-        return found[0]
-
-    def _page(self, window: slice) -> JobQuery:
-        start, stop, step = window.start or 0, window.stop, window.step
-        if step not in (None, 1) or start < 0 or (stop is not None and stop < 0):
-            raise QueryError("job queries slice with non-negative start/stop and no step")
-        limit = None if stop is None else max(0, stop - start)
-        if self.limit is not None:
-            remaining = max(0, self.limit - start)
-            limit = remaining if limit is None else min(limit, remaining)
-        return replace(self, skip=self.skip + start, limit=limit)
 
     def __repr__(self) -> str:
         jobs = "all" if self.job_ids is None else list(self.job_ids)

@@ -15,15 +15,14 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, overload
+from typing import Any, ClassVar
 
 from epmt_graph.api.expr import Condition, Order
 from epmt_graph.api.formats import process_row
 from epmt_graph.api.models import Process
+from epmt_graph.api.paging import Paged
 from epmt_graph.db import Graph
-from epmt_graph.errors import QueryError
 
 __all__ = ["ProcessQuery"]
 
@@ -32,7 +31,9 @@ NO_LIMIT = 2**62
 
 
 @dataclass(frozen=True)
-class ProcessQuery:
+class ProcessQuery(Paged[Process]):
+    noun: ClassVar[str] = "process"
+
     """Processes of some jobs, selected by tags, a condition, time, hosts; ordered; paged.
 
     Attributes mirror ``get_procs``'s arguments, already normalised
@@ -97,42 +98,6 @@ class ProcessQuery:
     def all(self) -> list[Process]:
         """The selected processes as records."""
         return [Process(row, self.graph) for row in self.rows()]
-
-    def first(self) -> Process | None:
-        """The first selected process, or None (fetches one row)."""
-        found = replace(self, limit=1 if self.limit is None else min(1, self.limit)).all()
-        return found[0] if found else None
-
-    def __iter__(self) -> Iterator[Process]:
-        return iter(self.all())
-
-    def __len__(self) -> int:
-        return self.count()
-
-    @overload
-    def __getitem__(self, index: int) -> Process: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Process]: ...
-    def __getitem__(self, index: int | slice) -> Process | list[Process]:
-        if isinstance(index, slice):
-            return self._page(index).all()
-        if index < 0:
-            raise QueryError("negative indexes need a count; use q[q.count() - 1]")
-        found = self._page(slice(index, index + 1)).all()
-        if not found:
-            raise IndexError(f"process query index {index} out of range")
-        return found[0]
-
-    def _page(self, window: slice) -> ProcessQuery:
-        start, stop, step = window.start or 0, window.stop, window.step
-        if step not in (None, 1) or start < 0 or (stop is not None and stop < 0):
-            raise QueryError("process queries slice with non-negative start/stop and no step")
-        skip = self.skip + start
-        limit = None if stop is None else max(0, stop - start)
-        if self.limit is not None:
-            remaining = max(0, self.limit - start)
-            limit = remaining if limit is None else min(limit, remaining)
-        return replace(self, skip=skip, limit=limit)
 
     def __repr__(self) -> str:
         return f"<ProcessQuery jobs={list(self.job_ids)} {self.params()}>"
