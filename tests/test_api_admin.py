@@ -9,10 +9,10 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
+from epmt_answers import ANSWERS
 from oracle import SAMPLES
 
 import epmt_graph.api as eq
@@ -23,7 +23,6 @@ from epmt_graph.loader.metadata import tag_pairs, tag_string
 from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.writer import write_job
 
-ANSWERS = Path(__file__).parent / "fixtures" / "epmt" / "answers.json"
 HOSTILE = [
     "x' OR '1'='1",
     'x" OR "1"="1',

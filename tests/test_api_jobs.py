@@ -9,20 +9,17 @@ databases hold. EPMT's ``created_at``/``updated_at`` (ingest bookkeeping) do not
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from epmt_answers import answers, plain, workbook
 
 import epmt_graph.api as eq
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
 
-ANSWERS = Path(__file__).parent / "fixtures" / "epmt" / "answers.json"
 Q = ["685000", "685003", "685016"]
 #: EPMT's ingest bookkeeping columns, absent from the graph.
 BOOKKEEPING = {"created_at", "updated_at"}
@@ -36,15 +33,6 @@ HOSTILE = [
 ]
 
 
-@cache
-def answers() -> dict[str, Any]:
-    return dict(json.loads(ANSWERS.read_text()))
-
-
-def workbook(key: str) -> Any:
-    return answers()["workbook"][key]
-
-
 def both(ids: list[str]) -> list[str]:
     """The ids of jobs EPMT's database held, in order (to compare "every job" answers)."""
     epmt = set(answers()["loaded_jobs"])
@@ -54,19 +42,6 @@ def both(ids: list[str]) -> list[str]:
 def loaded(ids: list[str]) -> list[str]:
     """EPMT's ids, without the one archive our loader refuses."""
     return [i for i in ids if i != "failed-exitcode"]
-
-
-def plain(value: Any) -> Any:
-    """A Python answer as the answers file stores it (ISO datetimes, sorted sets)."""
-
-    def default(v: Any) -> Any:
-        if isinstance(v, dt.datetime):
-            return v.isoformat()
-        if isinstance(v, set):
-            return sorted(v)
-        raise TypeError(v)
-
-    return json.loads(json.dumps(value, default=default))
 
 
 def counts(graph: Graph) -> tuple[int, int]:

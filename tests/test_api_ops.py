@@ -9,17 +9,14 @@ workbook's spelling, which EPMT 5.0.1 rejects (TypeError); we take it as ``metri
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from epmt_answers import answers, key, plain, workbook
 from oracle import SAMPLES
 
 import epmt_graph.api as eq
@@ -29,13 +26,11 @@ from epmt_graph.loader import delete_job, read_job
 from epmt_graph.loader.metadata import dumps, tag_pairs, tag_string
 from epmt_graph.loader.writer import write_job
 
-ANSWERS = Path(__file__).parent / "fixtures" / "epmt" / "answers.json"
 Q = ["685000", "685003", "685016"]
 J2 = ["685000", "685003"]
 DM = ["op:hsmget", "op:cp", "op:dmget", "op:gcp", "op:mv", "op:untar", "op:tar", "op:rm"]
 DM_OPS = ["op:hsmget", "op:dmput", "op:cp", "op:rm", "op:mv", "op:untar"]
 METHODS = ("sum", "sum-minus-overlap", "finish-minus-start")
-EASTERN = ZoneInfo("US/Eastern")
 HOSTILE = [
     "x' OR '1'='1",
     'x" OR "1"="1',
@@ -45,37 +40,6 @@ HOSTILE = [
     "MATCH (n) DETACH DELETE n",
 ]
 HOSTILE_KEY = "k'`}\\ //"
-
-
-@cache
-def answers() -> dict[str, Any]:
-    return dict(json.loads(ANSWERS.read_text()))
-
-
-def workbook(key: str) -> Any:
-    return answers()["workbook"][key]
-
-
-def plain(value: Any) -> Any:
-    """A Python answer as the answers file stores it (ISO datetimes, lists for tuples/sets)."""
-
-    def default(v: Any) -> Any:
-        if isinstance(v, dt.datetime):
-            return v.isoformat()
-        if isinstance(v, set):
-            return sorted(v)
-        if isinstance(v, pd.DataFrame):
-            return v.to_dict("records")
-        raise TypeError(v)
-
-    return json.loads(json.dumps(value, default=default))
-
-
-def key(row: dict[str, Any]) -> str:
-    """EPMT answers' process key: host, pid and the raw papiex start in microseconds."""
-    start = row["start"].replace(tzinfo=EASTERN)
-    micros = (start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
-    return f"{row['host']}:{row['pid']}:{micros}"
 
 
 def ops_view(ops: list[dict[str, Any]], keys: bool) -> list[dict[str, Any]]:

@@ -8,52 +8,20 @@ ours are the exact integer microseconds, so durations are compared approximately
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from functools import cache
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from epmt_answers import answers, key, plain, workbook
 from oracle import SAMPLES, raw_processes
 
 import epmt_graph.api as eq
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
 
-ANSWERS = Path(__file__).parent / "fixtures" / "epmt" / "answers.json"
 Q = ["685000", "685003", "685016"]
 FORMATS = ("terse", "dict", "pandas", "orm")
-EASTERN = ZoneInfo("US/Eastern")
-
-
-@cache
-def answers() -> dict[str, Any]:
-    return dict(json.loads(ANSWERS.read_text()))
-
-
-def workbook(key: str) -> Any:
-    return answers()["workbook"][key]
-
-
-def plain(value: Any) -> Any:
-    def default(v: Any) -> Any:
-        if isinstance(v, dt.datetime):
-            return v.isoformat()
-        if isinstance(v, set):
-            return sorted(v)
-        raise TypeError(v)
-
-    return json.loads(json.dumps(value, default=default))
-
-
-def key(row: dict[str, Any]) -> str:
-    """EPMT answers' process key: host, pid and the raw papiex start in microseconds."""
-    start = row["start"].replace(tzinfo=EASTERN)
-    micros = (start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
-    return f"{row['host']}:{row['pid']}:{micros}"
 
 
 @cache
