@@ -1,35 +1,19 @@
-"""Operation metrics: ``get_op_metrics`` and ``ops_costs``, and the arithmetic they share
-with :class:`~epmt_graph.api.ops.Operation`.
+"""Operation metrics: ``get_op_metrics`` and ``ops_costs``.
 
 One named query (``ops-metrics``) sums every requested tag's processes job by job, in the
-database; only interval merging (EPMT's ``merge_intervals``) and EPMT's float arithmetic
-for durations happen here. Durations follow EPMT's three ``op_duration_method`` s:
-
-``sum``
-    the processes' durations added up (a parent waiting for its child counts twice);
-``sum-minus-overlap``
-    the length of the union of the processes' [start, end] intervals;
-``finish-minus-start``
-    last end minus first start.
-
-Examples
---------
->>> merged([(5, 9, "j"), (1, 3, "j"), (3, 4, "j"), (10, 12, "j")])
-[[1, 4, 'j', 'j'], [5, 9, 'j', 'j'], [10, 12, 'j', 'j']]
->>> op_duration([Extent("j", 2, 0, 10, 14, ((0, 7), (3, 10)))], "sum-minus-overlap")
-10.0
+database; durations come from :mod:`epmt_graph.api.durations`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from epmt_graph.api.durations import ROW_DURATIONS, Extent, check_method
 from epmt_graph.api.formats import records
 from epmt_graph.api.params import jobids, tags_param
 from epmt_graph.api.tags import jobs_proc_tags, tag_list, unique_tags
@@ -38,32 +22,22 @@ from epmt_graph.errors import QueryError
 from epmt_graph.loader.model import PROCESS_METRICS
 
 __all__ = [
-    "METHODS",
-    "Extent",
     "Group",
     "JobInfo",
-    "check_method",
     "get_op_metrics",
     "job_infos",
-    "merged",
     "metric_groups",
-    "op_duration",
     "op_metric_rows",
     "op_metrics",
     "ops_costs",
-    "spans_of",
     "summed",
 ]
 
-#: EPMT's ways of giving an operation a duration.
-METHODS: tuple[str, ...] = ("sum", "sum-minus-overlap", "finish-minus-start")
 #: EPMT's default data-movement operations (``ops_costs``).
 DM_TAGS = ("op:hsmput", "op:dmget", "op:untar", "op:mv", "op:dmput", "op:hsmget", "op:rm", "op:cp")
 #: Papiex columns EPMT never sums over threads (``settings.skip_for_thread_sums``).
 _NOT_SUMMED = frozenset({"tid", "start", "end", "num_threads", "starttime"})
 _COSTS = ("cpu_time", "duration")
-
-Span = tuple[int, int, str]  # start, end (microseconds), jobid
 
 
 @dataclass(frozen=True)
@@ -78,19 +52,6 @@ class JobInfo:
 
 
 @dataclass(frozen=True)
-class Extent:
-    """Processes of one job: how many, first start, last end, summed duration (µs), and
-    each one's (start, end) if fetched."""
-
-    jobid: str
-    num_procs: int
-    start: int
-    end: int
-    duration: int
-    spans: tuple[tuple[int, int], ...] = ()
-
-
-@dataclass(frozen=True)
 class Group:
     """The processes of one job carrying the ``tag``-th tag, with their sums."""
 
@@ -99,13 +60,6 @@ class Group:
     cpu_time: int
     numtids: int
     metrics: dict[str, int]
-
-
-def check_method(method: str) -> str:
-    """``method`` if it is one of :data:`METHODS`, else a clear :class:`QueryError`."""
-    if method not in METHODS:
-        raise QueryError(f"op_duration_method must be one of {', '.join(METHODS)}; got {method!r}")
-    return method
 
 
 def job_infos(graph: Graph, ids: list[str]) -> list[JobInfo]:
@@ -156,76 +110,6 @@ def metric_groups(
     ]
 
 
-def _seconds(micros: int) -> float:
-    """EPMT's ``timedelta.total_seconds()``, so that the float arithmetic matches."""
-    return dt.timedelta(microseconds=micros).total_seconds()
-
-
-def merged(spans: Iterable[Span]) -> list[list[Any]]:
-    """EPMT's ``merge_intervals``: the union of spans as sorted disjoint intervals.
-
-    Spans that touch merge. Each interval is ``[start, end, start_job, end_job]``, the
-    jobs saying whose zone each end is shown in.
-    """
-    out: list[list[Any]] = []
-    for start, end, job in sorted(spans, key=lambda span: span[0]):
-        if out and start <= out[-1][1]:
-            if end > out[-1][1]:
-                out[-1][1], out[-1][3] = end, job
-        else:
-            out.append([start, end, job, job])
-    return out
-
-
-def spans_of(extents: Iterable[Extent]) -> list[Span]:
-    """Every process span of ``extents``, with its job."""
-    return [(s, e, extent.jobid) for extent in extents for s, e in extent.spans]
-
-
-def _sum(extents: list[Extent]) -> float:
-    return round(_seconds(sum(e.duration for e in extents)) * 1e6, 1)
-
-
-def _finish_minus_start(extents: list[Extent]) -> float:
-    return round(_seconds(max(e.end for e in extents) - min(e.start for e in extents)) * 1e6, 1)
-
-
-def _sum_minus_overlap(extents: list[Extent]) -> float:
-    return round(sum(_seconds(i[1] - i[0]) for i in merged(spans_of(extents))) * 1e6, 1)
-
-
-_DURATIONS: dict[str, Callable[[list[Extent]], float]] = {
-    "sum": _sum,
-    "sum-minus-overlap": _sum_minus_overlap,
-    "finish-minus-start": _finish_minus_start,
-}
-
-
-def _float_sum(extent: Extent) -> float:
-    """EPMT's SQL sum of its per-process float durations (``total_seconds() * 1e6``, not
-    always whole), added one by one in start order, so that even the last bit matches."""
-    total = 0.0
-    for start, end in sorted(extent.spans):
-        total += _seconds(end - start) * 1e6
-    return total
-
-
-#: get_op_metrics' per-row durations: EPMT sums floats in SQL, does not round finish-start.
-_ROW_DURATIONS: dict[str, Callable[[Extent], float]] = {
-    "sum": _float_sum,
-    "sum-minus-overlap": lambda e: _sum_minus_overlap([e]),
-    "finish-minus-start": lambda e: _seconds(e.end - e.start) * 1e6,
-}
-
-
-def op_duration(extents: list[Extent], method: str) -> float:
-    """An operation's duration in microseconds, as EPMT's ``Operation.duration``.
-
-    ``extents`` must carry spans for ``sum-minus-overlap``; no processes give 0.0.
-    """
-    return _DURATIONS[method](extents) if extents else 0.0
-
-
 def op_metric_rows(
     groups: list[Group], tags: list[dict[str, Any]], method: str
 ) -> list[dict[str, Any]]:
@@ -239,7 +123,7 @@ def op_metric_rows(
             "num_procs": g.extent.num_procs,
             "numtids": g.numtids,
             "cpu_time": float(g.cpu_time),
-            "duration": _ROW_DURATIONS[method](g.extent),
+            "duration": ROW_DURATIONS[method](g.extent),
         }
         for g in groups
     ]

@@ -13,18 +13,14 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from epmt_graph.api.durations import Extent, check_method, merged, op_duration, spans_of
 from epmt_graph.api.formats import check_fmt, local_time, process_row, records, render
 from epmt_graph.api.opmetrics import (
-    Extent,
     JobInfo,
-    check_method,
     job_infos,
-    merged,
     metric_groups,
-    op_duration,
     op_metric_rows,
     op_metrics,
-    spans_of,
     summed,
 )
 from epmt_graph.api.params import jobids, tags_param
