@@ -2,13 +2,16 @@
 
 Each file opens with ``//`` lines saying what it answers and naming every ``$parameter``
 its body uses (so it can be run in the Neo4j Browser after ``:param``), and the server
-accepts it (``EXPLAIN``). Python never assembles Cypher: no module formats query text.
+accepts it (``EXPLAIN``). Queries about given jobs or processes reach them through an
+index, whatever the database holds: their plans never scan a label or a relationship type.
+Python never assembles Cypher: no module formats query text.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,6 +49,39 @@ def test_the_server_accepts_it(graph: Graph, name: str) -> None:
                 continue
             params = dict.fromkeys(PARAM.findall(statement))
             session.run("EXPLAIN " + statement, params).consume()
+
+
+#: Operators that read every node of a label, every node, or every relationship of a type.
+SCANS = ("NodeByLabelScan", "AllNodesScan", "RelationshipTypeScan")
+#: Parameters that name the jobs or processes a query is about.
+TARGETS = {"jobid", "jobids", "uid", "ids", "edges"}
+#: Queries that take $jobids but read every job when it is null (by design: all jobs).
+ALL_JOBS = {"jobs", "jobs-count", "jobs-metadata"}
+
+
+def operators(plan: dict[str, Any]) -> list[str]:
+    """Every operator type in a plan tree (the driver's ``summary.plan`` dict)."""
+    return [plan["operatorType"], *(o for c in plan.get("children", []) for o in operators(c))]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        name
+        for name in cypher.names()
+        if name != "schema"
+        and name not in ALL_JOBS
+        and TARGETS & set(PARAM.findall(cypher.query(name)))
+    ],
+)
+def test_plans_seek_through_indexes(graph: Graph, name: str) -> None:
+    with graph.driver.session(database=graph.connection.database) as session:
+        statement = cypher.query(name)
+        params = dict.fromkeys(PARAM.findall(statement))
+        plan = session.run("EXPLAIN " + statement, params).consume().plan
+    assert plan is not None
+    scans = [op for op in operators(plan) if op.split("@")[0].endswith(SCANS)]
+    assert scans == [], f"{name}.cypher scans: {scans}"
 
 
 def test_no_python_module_formats_cypher() -> None:

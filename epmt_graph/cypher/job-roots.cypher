@@ -1,7 +1,10 @@
-// The roots of jobs: processes without a parent, by job, then start time.
+// The roots of jobs: processes without a parent, by start time. They are found through the
+// (jobid, depth) index at depth 0 (every load writes depth in its transaction), and checked
+// against the definition: no PARENT_OF edge comes in.
 // Parameters: $jobids (list of job ids).
 // Example (Browser): :param {jobids: ['685000']}
 MATCH (p:Process)-[:BELONGS_TO]->(j:Job)
-WHERE p.jobid IN $jobids AND NOT EXISTS { (:Process)-[:PARENT_OF]->(p) }
+USING INDEX p:Process(jobid, depth)
+WHERE p.jobid IN $jobids AND p.depth = 0 AND NOT EXISTS { (:Process)-[:PARENT_OF]->(p) }
 RETURN p {.*, threads_json: null, tz: j.tz, user: j.user, parent: null} AS p
 ORDER BY p.start, p.pid

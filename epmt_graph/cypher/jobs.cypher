@@ -54,7 +54,9 @@ WHERE (w.whenStart IS NULL
   AND (w.before IS NULL OR j.end <= coalesce(w.before.instant, w.before.local[zone]))
   AND (w.after IS NULL OR j.start >= coalesce(w.after.instant, w.after.local[zone]))
   AND ($hosts IS NULL OR EXISTS {
-        MATCH (p:Process {jobid: j.jobid}) WHERE p.host IN $hosts
+        MATCH (p:Process {jobid: j.jobid})
+        USING INDEX p:Process(jobid)
+        WHERE p.host IN $hosts
       })
 WITH j
 ORDER BY

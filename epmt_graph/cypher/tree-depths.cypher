@@ -5,14 +5,18 @@
 // Returns how many processes sit at $toLevel: 0 means the walk is complete.
 // Parameters: $jobid (string), $fromLevel (integer >= 0), $toLevel (integer >= $fromLevel).
 CALL () {
+  WITH $fromLevel = 0 AS first
+  WHERE first
   MATCH (root:Process {jobid: $jobid})
-  WHERE $fromLevel = 0 AND NOT EXISTS { (:Process)-[:PARENT_OF]->(root) }
+  USING INDEX root:Process(jobid)
+  WHERE NOT EXISTS { (:Process)-[:PARENT_OF]->(root) }
   SET root.depth = 0
   RETURN count(root) AS roots
 }
 UNWIND range(CASE WHEN $fromLevel = 0 THEN 1 ELSE $fromLevel END, $toLevel) AS level
 CALL (level) {
-  MATCH (:Process {jobid: $jobid, depth: level - 1})-[:PARENT_OF]->(child:Process)
+  MATCH (up:Process {jobid: $jobid, depth: level - 1})-[:PARENT_OF]->(child:Process)
+  USING INDEX up:Process(jobid, depth)
   SET child.depth = level
   RETURN count(child) AS reached
 }
