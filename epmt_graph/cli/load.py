@@ -9,7 +9,7 @@ from typing import Any
 from tqdm import tqdm
 
 from epmt_graph.errors import EpmtGraphError
-from epmt_graph.loader import find_jobs, load_job
+from epmt_graph.loader import find_jobs, read_ahead, store_job
 
 __all__ = ["register"]
 
@@ -34,11 +34,14 @@ def register(commands: Any) -> None:
 
 def _load(args: argparse.Namespace) -> int:
     failed = 0
-    for path in find_jobs(args.paths):
+    for path, parsed in read_ahead(find_jobs(args.paths)):
         with tqdm(desc=path.name, unit="proc", leave=False, disable=None) as bar:
             try:
-                result = load_job(
-                    path, replace=args.replace, dry_run=args.dry_run, progress=bar.update
+                result = store_job(
+                    parsed.result(),
+                    replace=args.replace,
+                    dry_run=args.dry_run,
+                    progress=bar.update,
                 )
             except EpmtGraphError as exc:
                 failed += 1

@@ -1,13 +1,17 @@
 """EPMT archives in, graph out.
 
 :func:`read_job` parses one archive or job directory into :class:`JobRows` (no database);
-:func:`load_job` also writes it, atomically; :func:`load` does that for many paths.
+:func:`store_job` writes parsed rows, atomically; :func:`load_job` does both for one path and
+:func:`load` for many, parsing the next job (:func:`read_ahead`) while the current one is
+being written.
 """
 
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from epmt_graph.db import Graph, default_graph
@@ -25,7 +29,9 @@ __all__ = [
     "find_jobs",
     "load",
     "load_job",
+    "read_ahead",
     "read_job",
+    "store_job",
 ]
 
 _ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
@@ -91,7 +97,20 @@ def load_job(
     DuplicateJobError
         Another archive with the same jobid is loaded and ``replace`` is False.
     """
-    rows = read_job(path)
+    return store_job(
+        read_job(path), graph=graph, replace=replace, dry_run=dry_run, progress=progress
+    )
+
+
+def store_job(
+    rows: JobRows,
+    *,
+    graph: Graph | None = None,
+    replace: bool = False,
+    dry_run: bool = False,
+    progress: Callable[[int], object] | None = None,
+) -> LoadResult:
+    """Write a parsed job to the graph, whole or not at all (arguments as :func:`load_job`)."""
     if dry_run:
         return LoadResult(
             jobid=rows.jobid,
@@ -114,7 +133,39 @@ def load(
 
     Stops at the first bad job with its error; the jobs loaded before it stay loaded.
     """
-    return [load_job(path, graph=graph, replace=replace) for path in list(find_jobs(paths))]
+    return [
+        store_job(parsed.result(), graph=graph, replace=replace)
+        for _, parsed in read_ahead(list(find_jobs(paths)))
+    ]
+
+
+def read_ahead(paths: Iterable[Path]) -> Iterator[tuple[Path, Future[JobRows]]]:
+    """Each path with its parse, started one job ahead in a background thread.
+
+    While the caller writes job *i* (the server works, the caller waits on the socket),
+    job *i + 1* is parsed; at most two parsed jobs are held at once. A parse error is
+    raised by the future's ``result()``, so the caller decides whether to go on.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from epmt_graph.loader.synthetic import write_archive
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> paths = [write_archive(folder / f"{n}.tgz", 50, seed=n, jobid=f"job{n}") for n in (1, 2)]
+    >>> [(path.name, len(parsed.result().processes)) for path, parsed in read_ahead(paths)]
+    [('1.tgz', 50), ('2.tgz', 50)]
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="epmt-graph-read")
+    pending: deque[tuple[Path, Future[JobRows]]] = deque()
+    try:
+        for path in paths:
+            pending.append((path, pool.submit(read_job, path)))
+            if len(pending) > 1:
+                yield pending.popleft()
+        while pending:
+            yield pending.popleft()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _is_job(path: Path) -> bool:
