@@ -97,6 +97,13 @@ def test_published_roots_counts(loaded_graph: Graph) -> None:
     assert len(eq.get_roots(QUERY_JOBS, fmt="terse")) == 32 + 38 + 31
 
 
+def test_orm_lists_answer_epmts_count(loaded_graph: Graph) -> None:
+    roots = eq.get_roots(["685000"], fmt="orm")  # the workbook: root_procs.count()
+    assert roots.count() == len(roots) == 32
+    assert [r.pid for r in roots][0] == 6098
+    assert eq.op_roots("685000", "op:hsmget", fmt="orm").count() == 102
+
+
 def test_published_root_of_685000(loaded_graph: Graph) -> None:
     root = eq.root("685000", fmt="orm")
     assert root.pid == 6098

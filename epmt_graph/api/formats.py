@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from epmt_graph.api.models import Job, Process
+from epmt_graph.api.models import Job, Process, RecordList
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
 from epmt_graph.loader.model import PROCESS_METRICS
@@ -141,7 +141,7 @@ def render(
         "terse": lambda: [row[key] for row in rows],
         "dict": lambda: [flatten(row) for row in rows],
         "pandas": lambda: pd.DataFrame([flatten(row) for row in rows]),
-        "orm": lambda: [make(row, graph) for row in rows],
+        "orm": lambda: RecordList(make(row, graph) for row in rows),
     }
     return renderers[check_fmt(fmt)]()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from epmt_graph.api.expr import Field
 from epmt_graph.loader.model import PROCESS_METRICS
@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from epmt_graph.api.query import ProcessQuery
     from epmt_graph.db import Graph
 
-__all__ = ["JOB_FIELDS", "PROCESS_FIELDS", "Job", "Process", "ProcessList"]
+__all__ = ["JOB_FIELDS", "PROCESS_FIELDS", "Job", "Process", "ProcessList", "RecordList"]
+
+T = TypeVar("T")
 
 #: Fields the tree walks write; a process missing them computes them on the fly.
 _TREE_VALUES = ("depth", "inclusive_cpu_time")
@@ -285,6 +287,24 @@ class ProcessList:
 
     def __repr__(self) -> str:
         return f"<ProcessList {self._query} {json.dumps(self._params)}>"
+
+
+class RecordList(list[T]):
+    """Records returned with ``fmt='orm'``: a list that also answers EPMT's ``.count()``.
+
+    EPMT returns a SQLAlchemy query there, whose ``count()`` takes no argument; with one,
+    ``count(x)`` is the list's own.
+
+    Examples
+    --------
+    >>> roots = RecordList(["a", "b", "a"])
+    >>> roots.count(), roots.count("a"), roots[1:]
+    (3, 2, ['b', 'a'])
+    """
+
+    def count(self, *value: T) -> int:
+        """How many records (EPMT's ``Query.count()``), or how many equal ``value``."""
+        return super().count(*value) if value else len(self)
 
 
 def _fields(model: type) -> dict[str, str]:
