@@ -100,7 +100,7 @@ def test_published_roots_counts(loaded_graph: Graph) -> None:
 def test_orm_lists_answer_epmts_count(loaded_graph: Graph) -> None:
     roots = eq.get_roots(["685000"], fmt="orm")  # the workbook: root_procs.count()
     assert roots.count() == len(roots) == 32
-    assert [r.pid for r in roots][0] == 6098
+    assert roots[0].pid == 6098
     assert eq.op_roots("685000", "op:hsmget", fmt="orm").count() == 102
 
 

@@ -51,8 +51,9 @@ def test_the_server_accepts_it(graph: Graph, name: str) -> None:
             session.run("EXPLAIN " + statement, params).consume()
 
 
-#: Operators that read every node of a label, every node, or every relationship of a type.
-SCANS = ("NodeByLabelScan", "AllNodesScan", "RelationshipTypeScan")
+#: Operators that read every node of a label, every node, every relationship of a type, or a
+#: whole index.
+SCANS = ("NodeByLabelScan", "AllNodesScan", "RelationshipTypeScan", "IndexScan")
 #: Parameters that name the jobs or processes a query is about.
 TARGETS = {"jobid", "jobids", "uid", "ids", "edges"}
 #: Queries that take $jobids but read every job when it is null (by design: all jobs).

@@ -3,7 +3,7 @@
 // Parameters: $uid (process id, "jobid:idx").
 // Example (Browser): :param {uid: '685000:100'}
 MATCH (target:Process {uid: $uid})-[:BELONGS_TO]->(j:Job)
-USING INDEX target:Process(uid)
+USING INDEX SEEK target:Process(uid)
 MATCH up = (root:Process)-[:PARENT_OF]->*(target)
 WHERE NOT EXISTS { (:Process)-[:PARENT_OF]->(root) }
 WITH j, nodes(up) AS chain

@@ -7,11 +7,11 @@
 // Parameters: $jobid (job id).
 // Example (Browser): :param {jobid: '685000'}
 MATCH (root:Process {jobid: $jobid, depth: 0})-[:BELONGS_TO]->(j:Job)
-USING INDEX root:Process(jobid, depth)
+USING INDEX SEEK root:Process(jobid, depth)
 WITH root, j ORDER BY root.inclusive_cpu_time DESC, root.start, root.pid LIMIT 1
 CALL () {
   MATCH (p:Process)
-  USING INDEX p:Process(jobid, depth)
+  USING INDEX SEEK p:Process(jobid, depth)
   WHERE p.jobid = $jobid AND p.depth IS NOT NULL
   RETURN p.depth AS maxDepth ORDER BY p.jobid DESC, p.depth DESC LIMIT 1
 }

@@ -3,7 +3,7 @@
 // Parameters: $jobids (list of job ids), $pairs (list of "key:value" strings, the tag).
 // Example (Browser): :param {jobids: ['685000'], pairs: ['op:hsmget']}
 MATCH (p:Process)-[:BELONGS_TO]->(j:Job)
-USING INDEX p:Process(jobid)
+USING INDEX SEEK p:Process(jobid)
 WHERE p.jobid IN $jobids
   AND all(pair IN $pairs WHERE pair IN p.tag_pairs)
   AND NOT EXISTS {

@@ -3,11 +3,11 @@
 // Parameters: $jobid (job id).
 // Example (Browser): :param {jobid: '685000'}
 MATCH (first:Process {jobid: $jobid})
-USING INDEX first:Process(jobid, start)
+USING INDEX SEEK first:Process(jobid, start)
 WHERE first.start IS NOT NULL
 WITH first.start AS start ORDER BY start LIMIT 1
 MATCH (p:Process {jobid: $jobid, start: start})
-USING INDEX p:Process(jobid, start)
+USING INDEX SEEK p:Process(jobid, start)
 WITH p ORDER BY p.pid LIMIT 1
 MATCH (p)-[:BELONGS_TO]->(j:Job)
 RETURN p {.*, threads_json: null, tz: j.tz, user: j.user,

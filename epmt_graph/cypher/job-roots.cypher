@@ -4,7 +4,7 @@
 // Parameters: $jobids (list of job ids).
 // Example (Browser): :param {jobids: ['685000']}
 MATCH (p:Process)-[:BELONGS_TO]->(j:Job)
-USING INDEX p:Process(jobid, depth)
+USING INDEX SEEK p:Process(jobid, depth)
 WHERE p.jobid IN $jobids AND p.depth = 0 AND NOT EXISTS { (:Process)-[:PARENT_OF]->(p) }
 RETURN p {.*, threads_json: null, tz: j.tz, user: j.user, parent: null} AS p
 ORDER BY p.start, p.pid

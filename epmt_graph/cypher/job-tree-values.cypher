@@ -2,6 +2,6 @@
 // Parameters: $jobid (job id).
 // Example (Browser): :param {jobid: '685000'}
 MATCH (p:Process {jobid: $jobid})
-USING INDEX p:Process(jobid)
+USING INDEX SEEK p:Process(jobid)
 RETURN p.uid AS id, p.pid AS pid, p.depth AS depth, p.inclusive_cpu_time AS inclusive_cpu_time
 ORDER BY p.start, p.pid

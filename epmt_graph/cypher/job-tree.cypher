@@ -4,7 +4,7 @@
 // Example (Browser): :param {jobid: '685000'}
 MATCH (j:Job {jobid: $jobid})
 MATCH (p:Process {jobid: $jobid})
-USING INDEX p:Process(jobid)
+USING INDEX SEEK p:Process(jobid)
 OPTIONAL MATCH (up:Process)-[:PARENT_OF]->(p)
 RETURN p.uid AS id, up.uid AS parent, p.pid AS pid, p.exename AS exename, p.args AS args,
        p.host AS host, p.tag_pairs AS tags, p.start AS start, p.end AS end,

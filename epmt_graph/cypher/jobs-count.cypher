@@ -37,7 +37,7 @@ WHERE (w.whenStart IS NULL
   AND (w.after IS NULL OR j.start >= coalesce(w.after.instant, w.after.local[zone]))
   AND ($hosts IS NULL OR EXISTS {
         MATCH (p:Process {jobid: j.jobid})
-        USING INDEX p:Process(jobid)
+        USING INDEX SEEK p:Process(jobid)
         WHERE p.host IN $hosts
       })
 RETURN count(j) AS n

@@ -2,7 +2,7 @@
 // Parameters: $edges (list of [parent uid, child uid]).
 UNWIND $edges AS edge
 MATCH (parent:Process {uid: edge[0]})
-USING INDEX parent:Process(uid)
+USING INDEX SEEK parent:Process(uid)
 MATCH (child:Process {uid: edge[1]})
-USING INDEX child:Process(uid)
+USING INDEX SEEK child:Process(uid)
 CREATE (parent)-[:PARENT_OF]->(child)

@@ -7,7 +7,7 @@
 //   $spans   boolean: also return [start, end] of every process
 // Example (Browser): :param {jobids: ['685000'], tags: [{pairs: ['op:timavg'], exact: null}], spans: true}
 MATCH (p:Process)
-USING INDEX p:Process(jobid)
+USING INDEX SEEK p:Process(jobid)
 WHERE p.jobid IN $jobids
   AND ($tags IS NULL OR any(t IN $tags WHERE
         CASE WHEN t.exact IS NULL THEN all(pair IN t.pairs WHERE pair IN p.tag_pairs)

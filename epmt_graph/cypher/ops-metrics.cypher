@@ -12,7 +12,7 @@
 // `present` follow $metrics (present: how many of the processes have that metric).
 // Example (Browser): :param {jobids: ['685000'], tags: [{pairs: ['op:hsmget'], exact: null}], metrics: ['usertime', 'rchar']}
 MATCH (p:Process)
-USING INDEX p:Process(jobid)
+USING INDEX SEEK p:Process(jobid)
 WHERE p.jobid IN $jobids
 WITH p.jobid AS jobid, p.tags AS tags, p.tag_pairs AS pairs, collect(p) AS group
 UNWIND range(0, size($tags) - 1) AS op

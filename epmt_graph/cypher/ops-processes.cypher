@@ -6,7 +6,7 @@
 //   $tags    list of tags {pairs, exact} as in processes.cypher; `ops` indexes this list
 // Example (Browser): :param {jobids: ['685000'], tags: [{pairs: ['op:timavg'], exact: null}, {pairs: ['op:ncks'], exact: null}]}
 MATCH (p:Process)-[:BELONGS_TO]->(j:Job)
-USING INDEX p:Process(jobid)
+USING INDEX SEEK p:Process(jobid)
 WHERE p.jobid IN $jobids
 WITH p, j, [op IN range(0, size($tags) - 1) WHERE
             CASE WHEN $tags[op].exact IS NULL

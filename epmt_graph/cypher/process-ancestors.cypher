@@ -1,7 +1,7 @@
 // The ancestors of a process, from its root down to its parent.
 // Parameters: $uid (process id, "jobid:idx").
 MATCH path = (p:Process)-[:PARENT_OF]->+(target:Process {uid: $uid})
-USING INDEX target:Process(uid)
+USING INDEX SEEK target:Process(uid)
 MATCH (p)-[:BELONGS_TO]->(j:Job)
 RETURN p {.*, threads_json: null, tz: j.tz, user: j.user,
           parent: head([(q:Process)-[:PARENT_OF]->(p) | q.uid])} AS p

@@ -2,5 +2,5 @@
 // Parameters: $uid (process id, "jobid:idx").
 // Example (Browser): :param {uid: '685000:0'}
 MATCH (top:Process {uid: $uid})
-USING INDEX top:Process(uid)
+USING INDEX SEEK top:Process(uid)
 RETURN COUNT { (top)-[:PARENT_OF]->+(:Process) } AS n

@@ -3,7 +3,7 @@
 // Parameters: $uid (process id, "jobid:idx").
 // Example (Browser): :param {uid: '685000:0'}
 MATCH (top:Process {uid: $uid})-[:BELONGS_TO]->(j:Job)
-USING INDEX top:Process(uid)
+USING INDEX SEEK top:Process(uid)
 MATCH (top)-[:PARENT_OF]->*(parent:Process)-[:PARENT_OF]->(p:Process)
 RETURN p {.*, threads_json: null, tz: j.tz, user: j.user, parent: parent.uid} AS p
 ORDER BY p.start, p.pid

@@ -1,7 +1,7 @@
 // The parent of a process (no row for a root).
 // Parameters: $uid (process id, "jobid:idx").
 MATCH (p:Process)-[:PARENT_OF]->(child:Process {uid: $uid})
-USING INDEX child:Process(uid)
+USING INDEX SEEK child:Process(uid)
 MATCH (p)-[:BELONGS_TO]->(j:Job)
 RETURN p {.*, threads_json: null, tz: j.tz, user: j.user,
           parent: head([(q:Process)-[:PARENT_OF]->(p) | q.uid])} AS p

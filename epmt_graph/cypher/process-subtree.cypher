@@ -2,5 +2,5 @@
 // between them. In the Browser this draws the tree.
 // Parameters: $uid (process id, "jobid:idx").
 MATCH path = (top:Process {uid: $uid})-[:PARENT_OF]->*(:Process)
-USING INDEX top:Process(uid)
+USING INDEX SEEK top:Process(uid)
 RETURN path

@@ -4,6 +4,6 @@
 // Example (Browser): :param {ids: ['685000:0', '685000:114']}
 UNWIND range(0, size($ids) - 1) AS i
 MATCH (p:Process {uid: $ids[i]})
-USING INDEX p:Process(uid)
+USING INDEX SEEK p:Process(uid)
 RETURN p {.*} AS p
 ORDER BY i

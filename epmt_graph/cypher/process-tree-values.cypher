@@ -2,7 +2,7 @@
 // depth = number of ancestors; inclusive = own cpu_time plus every descendant's.
 // Parameters: $uid (process id, "jobid:idx").
 MATCH (p:Process {uid: $uid})
-USING INDEX p:Process(uid)
+USING INDEX SEEK p:Process(uid)
 OPTIONAL MATCH (p)-[:PARENT_OF]->+(d:Process)
 WITH p, sum(d.cpu_time) AS below
 RETURN COUNT { (:Process)-[:PARENT_OF]->+(p) } AS depth, p.cpu_time + below AS inclusive_cpu_time

@@ -1,7 +1,7 @@
 // How many processes processes.cypher selects, without paging (the orm count()).
 // Parameters: as processes.cypher, without $order, $skip and $limit.
 MATCH (p:Process)
-USING INDEX p:Process(jobid)
+USING INDEX SEEK p:Process(jobid)
 WHERE p.jobid IN $jobids
   AND ($hosts IS NULL OR p.host IN $hosts)
   AND ($when IS NULL OR (p.start <= $when[p.jobid].end AND p.end >= $when[p.jobid].start))

@@ -13,7 +13,7 @@
 //   $skip, $limit  integers
 // Example (Browser): :param {jobids: ['685000'], tags: null, filter: [[{f: 'duration', op: '>', v: 1000000}]], when: null, hosts: null, order: [{f: 'duration', desc: true}], skip: 0, limit: 10}
 MATCH (p:Process)-[:BELONGS_TO]->(j:Job)
-USING INDEX p:Process(jobid)
+USING INDEX SEEK p:Process(jobid)
 WHERE p.jobid IN $jobids
   AND ($hosts IS NULL OR p.host IN $hosts)
   AND ($when IS NULL OR (p.start <= $when[p.jobid].end AND p.end >= $when[p.jobid].start))

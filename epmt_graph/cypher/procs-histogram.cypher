@@ -7,7 +7,7 @@
 //   $metric  null, or the property to sum (e.g. 'cpu_time')
 // Example (Browser): :param {jobids: ['685000'], attr: 'exename', metric: null}
 MATCH (p:Process)
-USING INDEX p:Process(jobid)
+USING INDEX SEEK p:Process(jobid)
 WHERE p.jobid IN $jobids
 WITH p[$attr] AS value, count(p) AS n, sum(p[$metric]) AS total,
      min([p.start, p.jobid, p.pid]) AS first

@@ -8,7 +8,7 @@ CALL () {
   WITH $fromLevel = 0 AS first
   WHERE first
   MATCH (root:Process {jobid: $jobid})
-  USING INDEX root:Process(jobid)
+  USING INDEX SEEK root:Process(jobid)
   WHERE NOT EXISTS { (:Process)-[:PARENT_OF]->(root) }
   SET root.depth = 0
   RETURN count(root) AS roots
@@ -16,7 +16,7 @@ CALL () {
 UNWIND range(CASE WHEN $fromLevel = 0 THEN 1 ELSE $fromLevel END, $toLevel) AS level
 CALL (level) {
   MATCH (up:Process {jobid: $jobid, depth: level - 1})-[:PARENT_OF]->(child:Process)
-  USING INDEX up:Process(jobid, depth)
+  USING INDEX SEEK up:Process(jobid, depth)
   SET child.depth = level
   RETURN count(child) AS reached
 }

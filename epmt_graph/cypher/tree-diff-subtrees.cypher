@@ -7,7 +7,7 @@
 // Parameters: $jobids (list of job ids).
 // Example (Browser): :param {jobids: ['685000', '685016']}
 MATCH (top:Process)
-USING INDEX top:Process(jobid)
+USING INDEX SEEK top:Process(jobid)
 WHERE top.jobid IN $jobids
   AND NOT EXISTS { MATCH (parent:Process)-[:PARENT_OF]->(top) WHERE parent.tags = top.tags }
 CALL (top) {

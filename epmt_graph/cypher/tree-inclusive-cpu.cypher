@@ -3,12 +3,12 @@
 // adds its children's already-computed sums. O(processes). Needs `depth` (tree-depths).
 // Parameters: $jobid (string).
 MATCH (p:Process {jobid: $jobid})
-USING INDEX p:Process(jobid)
+USING INDEX SEEK p:Process(jobid)
 WITH max(p.depth) AS maxDepth
 UNWIND range(maxDepth, 0, -1) AS level
 CALL (level) {
   MATCH (p:Process {jobid: $jobid, depth: level})
-  USING INDEX p:Process(jobid, depth)
+  USING INDEX SEEK p:Process(jobid, depth)
   SET p.inclusive_cpu_time = p.cpu_time
     + reduce(total = 0, sub IN [(p)-[:PARENT_OF]->(c) | c.inclusive_cpu_time] | total + sub)
   RETURN count(p) AS done
