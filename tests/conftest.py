@@ -16,12 +16,15 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from injection_support import JOBID, N_PROCS, HostileJob, fingerprint, snapshot, write_hostile_job
+from oracle import roots
 
 from epmt_graph.config import Connection, connection_from_env
 from epmt_graph.db import Graph, set_default_graph
-from epmt_graph.loader import find_jobs, load_job
+from epmt_graph.loader import delete_job, find_jobs, load_job
 from epmt_graph.server import LocalServer, ServerSettings
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "epmt-samples"
@@ -30,6 +33,15 @@ GOOD_FOLDERS = ("query", "submit", "daemon", "tsv")
 BAD_SAMPLES = ("misc/corrupted-csv.tgz", "corrupted_csv")
 #: The HTTP address (Neo4j Browser at ``<it>/browser/``) of the servers started here, by Bolt URI.
 HTTP_URLS: dict[str, str] = {}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--stress",
+        action="store_true",
+        default=False,
+        help="run the kill campaigns at full count (20 loader kills, 5 server kills)",
+    )
 
 
 def free_port() -> int:
@@ -121,3 +133,31 @@ def loaded_graph(graph: Graph, samples: Path) -> Graph:
     for path in find_jobs([samples / folder for folder in GOOD_FOLDERS]):
         load_job(path, graph=graph)
     return graph
+
+
+@pytest.fixture(scope="session")
+def hostile_job(
+    loaded_graph: Graph, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[HostileJob]:
+    """:func:`write_hostile_job`, loaded through the API; deleted at the end of the session."""
+    job = write_hostile_job(tmp_path_factory.mktemp("hostile") / "job", JOBID, seed=7)
+    delete_job(loaded_graph, JOBID)
+    result = load_job(job.path, graph=loaded_graph)
+    assert (result.jobid, result.status, result.processes) == (JOBID, "loaded", N_PROCS)
+    assert result.roots == len(roots(job.tree))
+    yield job
+    delete_job(loaded_graph, JOBID)
+
+
+@pytest.fixture(scope="session")
+def baseline(loaded_graph: Graph, hostile_job: HostileJob) -> list[list[dict[str, Any]]]:
+    """The fingerprint of the database once the hostile job is loaded."""
+    return fingerprint(loaded_graph)
+
+
+@pytest.fixture
+def unchanged(loaded_graph: Graph, baseline: Any) -> Iterator[None]:
+    """Errors the test (at teardown) if it changed a node count, an edge count or a Job."""
+    before = snapshot(loaded_graph)
+    yield
+    assert snapshot(loaded_graph) == before

@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: Characters the Browser's ``:param`` parser (jsonic) refuses raw inside a string.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Where the guide server serves the page.
 GUIDE_PATH = "/epmt-guide.html"
 
@@ -133,6 +135,10 @@ def steps(spec: GuideSpec) -> list[Step]:
 def cypher_literal(value: Any) -> str:
     """``value`` written as a Cypher literal, for a ``:param`` command.
 
+    Strings escape ``\\`` and ``'``, and write control characters (line breaks included)
+    as ``\\uXXXX``, which both Cypher and the Browser's ``:param`` parser read back; so the
+    command stays on one line whatever the value.
+
     Examples
     --------
     >>> cypher_literal({"jobids": ["685000"], "when": None, "order": [{"desc": True}]})
@@ -141,6 +147,8 @@ def cypher_literal(value: Any) -> str:
     '{`a b`: 1.5}'
     >>> cypher_literal("it's")
     "'it\\\\'s'"
+    >>> print(cypher_literal("two\\nlines"))
+    'two\\u000alines'
     """
     if value is None:
         return "null"
@@ -150,6 +158,7 @@ def cypher_literal(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+        escaped = _CONTROL.sub(lambda char: f"\\u{ord(char[0]):04x}", escaped)
         return f"'{escaped}'"
     if isinstance(value, Mapping):
         items = ", ".join(f"{_key(key)}: {cypher_literal(item)}" for key, item in value.items())
