@@ -1,42 +1,35 @@
-"""Our side of the benchmark: ingest, tree questions and scale, against a live Neo4j.
+"""Our side of the benchmark: tree questions and scale, against a live Neo4j (ingest is
+in :mod:`bench_ingest`).
 
-Every call goes through the public code paths: :func:`epmt_graph.loader.read_job`,
-:func:`epmt_graph.loader.writer.write_job` (one transaction, tree walks included) and the
-``epmt_graph.api`` functions, with the same formats EPMT's timing script uses (``orm``
-records, ``pid`` read from each). :func:`write_split` re-does ``write_job``'s statements
-one by one, only to say where the write time goes.
+Every call goes through the public code paths: the loader and the ``epmt_graph.api``
+functions, with the same formats EPMT's timing script uses (``orm`` records, ``pid`` read
+from each).
 """
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import neo4j
 from bench_util import Stats, load_average, stats_ms, timed
 
 import epmt_graph.api as eq
 from epmt_graph import cypher
 from epmt_graph.db import Graph
-from epmt_graph.loader import JobRows, compute_trees, delete_job, read_job, write_job
-from epmt_graph.loader import writer as writer_module
+from epmt_graph.loader import JobRows, compute_trees, read_job, write_job
 from epmt_graph.loader.synthetic import write_archive
 
 __all__ = [
     "ALL_DESCENDANTS",
     "KEYS",
     "get_op_metrics",
-    "ingest",
     "op_values",
     "queries",
     "raw_queries",
     "scale",
-    "split_all",
-    "write_split",
 ]
 
 #: Question keys, the same strings as EPMT's ``ingest_timing.py`` output, plus ours.
@@ -71,137 +64,6 @@ def op_values(rows: JobRows) -> list[str]:
     return sorted(
         {p[3:] for row in rows.processes for p in row.get("tag_pairs") or [] if p[:3] == "op:"}
     )
-
-
-def _median(values: Sequence[float]) -> float:
-    return float(statistics.median(values))
-
-
-def ingest(graph: Graph, paths: Sequence[Path], warm: int) -> dict[str, Any]:
-    """Load the jobs cold (first load on a fresh server), then ``warm`` delete-and-reloads each.
-
-    Returns
-    -------
-    dict
-        ``jobs``: per job, processes, cold parse/write seconds, the warm lists, their best
-        and median, and delete seconds; ``totals``: processes/s for cold, warm-best and
-        warm-median (parse + write over all jobs).
-    """
-    graph.ensure_schema()  # once per database, not per job: outside the timings
-    jobs: dict[str, dict[str, Any]] = {}
-    for path in paths:
-        t0 = time.perf_counter()
-        rows = read_job(path)
-        parse = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        result = write_job(graph, rows)
-        write = time.perf_counter() - t0
-        if result.processes != len(rows.processes):
-            raise RuntimeError(f"{path}: wrote {result.processes} of {len(rows.processes)}")
-        jobs[rows.jobid] = {
-            "path": str(path),
-            "processes": len(rows.processes),
-            "max_depth": result.max_depth,
-            "cold": {"parse": parse, "write": write},
-            "warm": {"parse": [], "write": [], "delete": []},
-        }
-    for _ in range(warm):
-        for jobid, job in jobs.items():
-            t0 = time.perf_counter()
-            delete_job(graph, jobid)
-            job["warm"]["delete"].append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            rows = read_job(job["path"])
-            job["warm"]["parse"].append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            write_job(graph, rows)
-            job["warm"]["write"].append(time.perf_counter() - t0)
-    for job in jobs.values():
-        both = [p + w for p, w in zip(job["warm"]["parse"], job["warm"]["write"], strict=True)]
-        job["warm_best"] = {"parse": min(job["warm"]["parse"]), "write": min(job["warm"]["write"])}
-        job["warm_median"] = {
-            "parse": _median(job["warm"]["parse"]),
-            "write": _median(job["warm"]["write"]),
-        }
-        job["warm_best_total"], job["warm_median_total"] = min(both), _median(both)
-    n = sum(job["processes"] for job in jobs.values())
-    cold = sum(job["cold"]["parse"] + job["cold"]["write"] for job in jobs.values())
-    best = sum(job["warm_best_total"] for job in jobs.values())
-    med = sum(job["warm_median_total"] for job in jobs.values())
-    totals = {
-        "processes": n,
-        "seconds": {"cold": cold, "warm_best": best, "warm_median": med},
-        "processes_per_second": {"cold": n / cold, "warm_best": n / best, "warm_median": n / med},
-        "parse_seconds": {
-            "cold": sum(j["cold"]["parse"] for j in jobs.values()),
-            "warm_median": sum(j["warm_median"]["parse"] for j in jobs.values()),
-        },
-        "write_seconds": {
-            "cold": sum(j["cold"]["write"] for j in jobs.values()),
-            "warm_median": sum(j["warm_median"]["write"] for j in jobs.values()),
-        },
-    }
-    return {"jobs": jobs, "totals": totals, "warm_repeats": warm}
-
-
-def write_split(graph: Graph, rows: JobRows) -> dict[str, float]:
-    """Write a job (not loaded) with ``write_job``'s statements, timing each phase.
-
-    Mirrors :func:`epmt_graph.loader.writer.write_job` for a new job: the digest check,
-    then in one transaction the Job node and Process nodes (``load-processes`` batches),
-    the PARENT_OF edges, the depth walk, the inclusive-CPU walk; the commit; the summary
-    read. Seconds per phase, measured on the client (server work included, as each
-    statement is consumed before the next).
-    """
-    marks: dict[str, float] = {}
-    batch, window = writer_module.BATCH, writer_module.LEVEL_WINDOW
-    t0 = time.perf_counter()
-    if graph.read("job-digest", jobid=rows.jobid):
-        raise RuntimeError(f"job {rows.jobid} is loaded; delete it before write_split")
-    marks["digest check"] = time.perf_counter() - t0
-    end_of_work = [0.0]
-
-    def work(tx: neo4j.ManagedTransaction) -> None:
-        t = time.perf_counter()
-        tx.run(cypher.query("load-job"), job={**rows.job, "source": rows.source}).consume()
-        for start in range(0, len(rows.processes), batch):
-            part = rows.processes[start : start + batch]
-            tx.run(cypher.query("load-processes"), jobid=rows.jobid, rows=part).consume()
-        marks["Job + Process nodes"], t = time.perf_counter() - t, time.perf_counter()
-        uids = [process["uid"] for process in rows.processes]
-        edges = [[uids[parent], uids[child]] for parent, child in rows.edges]
-        for start in range(0, len(edges), batch):
-            tx.run(cypher.query("load-parent-edges"), edges=edges[start : start + batch]).consume()
-        marks["PARENT_OF edges"], t = time.perf_counter() - t, time.perf_counter()
-        low, high = 0, window
-        while True:
-            record = tx.run(
-                cypher.query("tree-depths"), jobid=rows.jobid, fromLevel=low, toLevel=high
-            ).single()
-            if record is None or record["frontier"] == 0:
-                break
-            low, high = high + 1, 2 * high + 1
-        marks["depth walk"], t = time.perf_counter() - t, time.perf_counter()
-        tx.run(cypher.query("tree-inclusive-cpu"), jobid=rows.jobid).consume()
-        marks["inclusive-CPU walk"] = time.perf_counter() - t
-        end_of_work[0] = time.perf_counter()
-
-    graph.execute_write(work)
-    marks["commit"] = time.perf_counter() - end_of_work[0]
-    t0 = time.perf_counter()
-    graph.read("job-summary", jobid=rows.jobid)
-    marks["summary read"] = time.perf_counter() - t0
-    return marks
-
-
-def split_all(graph: Graph, paths: Sequence[Path]) -> dict[str, dict[str, float]]:
-    """:func:`write_split` of each job (deleted first), leaving it loaded as before."""
-    out: dict[str, dict[str, float]] = {}
-    for path in paths:
-        rows = read_job(path)
-        delete_job(graph, rows.jobid)
-        out[rows.jobid] = write_split(graph, rows)
-    return out
 
 
 def _get_roots(graph: Graph, job: str) -> list[int]:

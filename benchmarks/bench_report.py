@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from bench_growth_report import markdown_section as growth_section
+from bench_ingest import memory_markdown
 from bench_ours import ALL_DESCENDANTS
 from bench_targets import p50 as _p50
 from bench_targets import question_rows
@@ -97,6 +99,8 @@ def markdown(res: dict[str, Any]) -> str:
     lines += _ingest(res)
     lines += _questions(res)
     lines += _scale(res)
+    lines += memory_markdown(res.get("loader_memory") or [])
+    lines += growth_section(res)  # nothing unless the run has "growth" results
     lines += ["## Targets", ""]
     rows = []
     for t in res["targets"]:
@@ -192,6 +196,20 @@ def _ingest(res: dict[str, Any]) -> list[str]:
                 _x(_ratio(pps["warm_median"], e)),
             ]
         )
+    e = epps.get("total")
+    rows.append(
+        [
+            "(c) archive to queryable tree, the 3 archives through `loader.load` (the next "
+            "job parses while one is written; what `epmt-graph load` does) vs EPMT "
+            "submit+post_process+process_trees",
+            "n/a",
+            _fmt(pps["load_best"], 0),
+            _fmt(pps["load_median"], 0),
+            _fmt(e, 0),
+            "n/a",
+            _x(_ratio(pps["load_median"], e)),
+        ]
+    )
     lines += _table(
         [
             "processes/s",

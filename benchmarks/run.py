@@ -13,6 +13,8 @@ One run:
 5. EPMT: ``benchmarks/epmt_ref/ingest_timing.py`` on the same archives with the same
    repeats and tag, in EPMT's own venv (``benchmarks/epmt_ref/setup_venv.sh``);
 6. the floor: networkx/pandas over the same parsed rows;
+7. growth (``bench_growth``), on its own throwaway Neo4j: the per-job questions on a
+   one-job database, then on the database grown to ``--growth-procs`` processes;
 
 then writes ``benchmarks/RESULTS.md`` (tables, targets with PASS/FAIL) and
 ``benchmarks/results.json`` (everything). Sample archives are read in place from
@@ -33,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import bench_floor
+import bench_growth
+import bench_ingest
 import bench_ours
 from bench_report import markdown
 from bench_targets import targets
@@ -78,7 +82,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--scale-procs", type=int, help="processes of the big job (50000; quick 10000)")
     ap.add_argument("--chain", type=int, default=500, help="depth of the chain job (500)")
     ap.add_argument("--chain-procs", type=int, default=5000, help="processes of the chain job")
+    ap.add_argument(
+        "--memory-procs",
+        type=int,
+        nargs="+",
+        help="job sizes for the loader-memory section (50000 500000; quick 10000 50000)",
+    )
     ap.add_argument("--tag", help="tag of the tag questions (default: op:hsmget)")
+    ap.add_argument(
+        "--growth-procs", type=int, help="grown database size (1000000; quick 100000; 0 skips)"
+    )
     ap.add_argument("--epmt-python", help="EPMT venv python (default: from setup_venv.sh)")
     ap.add_argument("--epmt-timeout", type=float, default=1200.0, help="seconds (1200)")
     ap.add_argument("--out-dir", type=Path, default=REPO / "benchmarks")
@@ -94,6 +107,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.repeat_slow = args.repeat_slow or (1 if quick else 3)
     args.warm = args.warm or (2 if quick else 3)
     args.scale_procs = args.scale_procs or (10_000 if quick else 50_000)
+    args.memory_procs = args.memory_procs or ([10_000, 50_000] if quick else [50_000, 500_000])
+    if args.growth_procs is None:
+        args.growth_procs = 100_000 if quick else 1_000_000
     return args
 
 
@@ -206,8 +222,8 @@ def ours_side(
         out["neo4j_server"] = neo4j_version(graph)
         print(f"neo4j up in {server['start_seconds']} s; ingest ...", file=sys.stderr)
         loads["ingest"] = snapshot()
-        out["ingest"] = bench_ours.ingest(graph, paths, args.warm)
-        out["write_split"] = bench_ours.split_all(graph, paths)
+        out["ingest"] = bench_ingest.ingest(graph, paths, args.warm)
+        out["write_split"] = bench_ingest.split_all(graph, paths)
         clock.lap("ours: ingest")
         print("tree questions ...", file=sys.stderr)
         loads["queries"] = snapshot()
@@ -230,6 +246,12 @@ def ours_side(
                 SCALE_REPEAT,
             )
         clock.lap("ours: scale")
+        print(f"loader memory {args.memory_procs} ...", file=sys.stderr)
+        with tempfile.TemporaryDirectory(prefix="epmt_graph_bench_memory_") as workdir:
+            out["loader_memory"] = bench_ingest.loader_memory(
+                connection, Path(workdir), args.memory_procs
+            )
+        clock.lap("ours: loader memory")
     clock.lap("neo4j stop")
     return out, parsed
 
@@ -275,6 +297,14 @@ def main(argv: list[str] | None = None) -> int:
         for name, rows in scale_rows.items()
     }
     clock.lap("floor")
+    growth = None
+    if args.growth_procs > 0:  # last, on its own server: it does not disturb the figures above
+        print(f"growth to {args.growth_procs:,} processes ...", file=sys.stderr)
+        loads["growth"] = snapshot()
+        growth = bench_growth.run_growth(
+            args.growth_procs, repeat=args.repeat, repeat_slow=args.repeat_slow, tag=tag
+        )
+        clock.lap("growth")
     loads["end"] = snapshot()
 
     notes = []
@@ -317,13 +347,17 @@ def main(argv: list[str] | None = None) -> int:
             "scale_procs": args.scale_procs,
             "chain": args.chain,
             "chain_procs": args.chain_procs,
+            "growth_procs": args.growth_procs,
             "samples": str(samples_dir()),
         },
         "ingest": {"ours": ours["ingest"], "write_split": ours["write_split"], "epmt": epmt},
         "queries": {"ours": ours["queries"], "raw": ours["raw"], "epmt": epmt, "floor": floor},
         "scale": {"ours": ours["scale"], "floor": floor_scale},
+        "loader_memory": ours["loader_memory"],
         "notes": notes,
     }
+    if growth is not None:
+        res["growth"] = growth
     res["targets"] = targets(res)
     res["queries"]["epmt"] = {"latency": epmt.get("latency")}  # the rest is under ingest
     args.out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,242 @@
+"""Our ingest, against a live Neo4j: cold and warm loads of the query jobs, and where the
+write time goes.
+
+Every load goes through the public code paths: :func:`epmt_graph.loader.read_job`,
+:func:`epmt_graph.loader.writer.write_job` (one transaction, tree walks included) and
+:func:`epmt_graph.loader.load` (the pipelined path the CLI takes). :func:`write_split`
+re-does ``write_job``'s statements one by one, only to say where the write time goes.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import neo4j
+
+from epmt_graph import cypher
+from epmt_graph.config import Connection
+from epmt_graph.db import Graph
+from epmt_graph.loader import JobRows, delete_job, load, read_job
+from epmt_graph.loader import writer as writer_module
+from epmt_graph.loader.synthetic import write_archive
+from epmt_graph.loader.writer import write_job
+
+__all__ = ["ingest", "loader_memory", "memory_markdown", "split_all", "write_split"]
+
+
+def _median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def ingest(graph: Graph, paths: Sequence[Path], warm: int) -> dict[str, Any]:
+    """Load the jobs cold (first load on a fresh server), then ``warm`` delete-and-reloads each,
+    then ``warm`` times all of them with :func:`epmt_graph.loader.load` (pipelined).
+
+    Returns
+    -------
+    dict
+        ``jobs``: per job, processes, cold parse/write seconds, the warm lists, their best
+        and median, and delete seconds; ``totals``: processes/s for cold, warm-best and
+        warm-median (parse + write over all jobs).
+    """
+    graph.ensure_schema()  # once per database, not per job: outside the timings
+    jobs: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        t0 = time.perf_counter()
+        rows = read_job(path)
+        parse = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        result = write_job(graph, rows)
+        write = time.perf_counter() - t0
+        if result.processes != len(rows.processes):
+            raise RuntimeError(f"{path}: wrote {result.processes} of {len(rows.processes)}")
+        jobs[rows.jobid] = {
+            "path": str(path),
+            "processes": len(rows.processes),
+            "max_depth": result.max_depth,
+            "cold": {"parse": parse, "write": write},
+            "warm": {"parse": [], "write": [], "delete": []},
+        }
+    for _ in range(warm):
+        for jobid, job in jobs.items():
+            t0 = time.perf_counter()
+            delete_job(graph, jobid)
+            job["warm"]["delete"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            rows = read_job(job["path"])
+            job["warm"]["parse"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            write_job(graph, rows)
+            job["warm"]["write"].append(time.perf_counter() - t0)
+    pipelined = []  # what `epmt-graph load` does: the next job parses while one is written
+    for _ in range(warm):
+        for jobid in jobs:
+            delete_job(graph, jobid)
+        t0 = time.perf_counter()
+        load(paths, graph=graph)
+        pipelined.append(time.perf_counter() - t0)
+    for job in jobs.values():
+        both = [p + w for p, w in zip(job["warm"]["parse"], job["warm"]["write"], strict=True)]
+        job["warm_best"] = {"parse": min(job["warm"]["parse"]), "write": min(job["warm"]["write"])}
+        job["warm_median"] = {
+            "parse": _median(job["warm"]["parse"]),
+            "write": _median(job["warm"]["write"]),
+        }
+        job["warm_best_total"], job["warm_median_total"] = min(both), _median(both)
+    n = sum(job["processes"] for job in jobs.values())
+    cold = sum(job["cold"]["parse"] + job["cold"]["write"] for job in jobs.values())
+    best = sum(job["warm_best_total"] for job in jobs.values())
+    med = sum(job["warm_median_total"] for job in jobs.values())
+    totals = {
+        "processes": n,
+        "seconds": {"cold": cold, "warm_best": best, "warm_median": med},
+        "processes_per_second": {
+            "cold": n / cold,
+            "warm_best": n / best,
+            "warm_median": n / med,
+            "load_best": n / min(pipelined),
+            "load_median": n / _median(pipelined),
+        },
+        "load_seconds": pipelined,
+        "parse_seconds": {
+            "cold": sum(j["cold"]["parse"] for j in jobs.values()),
+            "warm_median": sum(j["warm_median"]["parse"] for j in jobs.values()),
+        },
+        "write_seconds": {
+            "cold": sum(j["cold"]["write"] for j in jobs.values()),
+            "warm_median": sum(j["warm_median"]["write"] for j in jobs.values()),
+        },
+    }
+    return {"jobs": jobs, "totals": totals, "warm_repeats": warm}
+
+
+def write_split(graph: Graph, rows: JobRows) -> dict[str, float]:
+    """Write a job (not loaded) with ``write_job``'s statements, timing each phase.
+
+    Mirrors :func:`epmt_graph.loader.writer.write_job` for a new job: the digest check,
+    then in one transaction the Job node and Process nodes (``load-processes`` batches),
+    the PARENT_OF edges, the depth walk, the inclusive-CPU walk; the commit; the summary
+    read. Seconds per phase, measured on the client (server work included, as each
+    statement is consumed before the next).
+    """
+    marks: dict[str, float] = {}
+    batch, window = writer_module.BATCH, writer_module.LEVEL_WINDOW
+    t0 = time.perf_counter()
+    if graph.read("job-digest", jobid=rows.jobid):
+        raise RuntimeError(f"job {rows.jobid} is loaded; delete it before write_split")
+    marks["digest check"] = time.perf_counter() - t0
+    end_of_work = [0.0]
+
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        t = time.perf_counter()
+        tx.run(cypher.query("load-job"), job={**rows.job, "source": rows.source}).consume()
+        for start in range(0, len(rows.processes), batch):
+            part = rows.processes[start : start + batch]
+            tx.run(cypher.query("load-processes"), jobid=rows.jobid, rows=part).consume()
+        marks["Job + Process nodes"], t = time.perf_counter() - t, time.perf_counter()
+        uids = [process["uid"] for process in rows.processes]
+        edges = [[uids[parent], uids[child]] for parent, child in rows.edges]
+        for start in range(0, len(edges), batch):
+            tx.run(cypher.query("load-parent-edges"), edges=edges[start : start + batch]).consume()
+        marks["PARENT_OF edges"], t = time.perf_counter() - t, time.perf_counter()
+        low, high = 0, window
+        while True:
+            record = tx.run(
+                cypher.query("tree-depths"), jobid=rows.jobid, fromLevel=low, toLevel=high
+            ).single()
+            if record is None or record["frontier"] == 0:
+                break
+            low, high = high + 1, 2 * high + 1
+        marks["depth walk"], t = time.perf_counter() - t, time.perf_counter()
+        tx.run(cypher.query("tree-inclusive-cpu"), jobid=rows.jobid).consume()
+        marks["inclusive-CPU walk"] = time.perf_counter() - t
+        end_of_work[0] = time.perf_counter()
+
+    graph.execute_write(work)
+    marks["commit"] = time.perf_counter() - end_of_work[0]
+    t0 = time.perf_counter()
+    graph.read("job-summary", jobid=rows.jobid)
+    marks["summary read"] = time.perf_counter() - t0
+    return marks
+
+
+def split_all(graph: Graph, paths: Sequence[Path]) -> dict[str, dict[str, float]]:
+    """:func:`write_split` of each job (deleted first), leaving it loaded as before."""
+    out: dict[str, dict[str, float]] = {}
+    for path in paths:
+        rows = read_job(path)
+        delete_job(graph, rows.jobid)
+        out[rows.jobid] = write_split(graph, rows)
+    return out
+
+
+def loader_memory(
+    connection: Connection, workdir: Path, sizes: Sequence[int]
+) -> list[dict[str, Any]]:
+    """Peak memory of ``epmt-graph load`` (a child process) on synthetic jobs of ``sizes``.
+
+    Each job is generated (seeded), loaded by the CLI into the server ``connection`` names,
+    and deleted again. The peak resident set of the child comes from ``wait4``.
+
+    Returns
+    -------
+    list of dict
+        Per size: ``processes``, ``archive_mb``, ``seconds`` (the whole CLI run),
+        ``peak_rss_mb``, ``returncode``.
+    """
+    env = {**os.environ, "NEO4J_URI": connection.uri}
+    out = []
+    for n in sizes:
+        jobid = f"memory-{n}"
+        path = write_archive(workdir / f"{jobid}.tgz", n, seed=3, jobid=jobid)
+        t0 = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "epmt_graph.cli", "load", str(path)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.append(
+            {
+                "processes": n,
+                "archive_mb": path.stat().st_size / 2**20,
+                "seconds": time.perf_counter() - t0,
+                "peak_rss_mb": usage.ru_maxrss / 1024,
+                "returncode": child.returncode,
+            }
+        )
+        with Graph(connection) as graph:
+            delete_job(graph, jobid)
+        path.unlink()
+    return out
+
+
+def memory_markdown(rows: list[dict[str, Any]]) -> list[str]:
+    """The loader-memory section of RESULTS.md."""
+    if not rows:
+        return []
+    lines = [
+        "## Loader memory",
+        "",
+        "`epmt-graph load ARCHIVE` as a child process on seeded synthetic jobs (loaded, then "
+        "deleted); peak resident memory of that process from `wait4`.",
+        "",
+        "| processes | archive MB | load s | peak RSS MB | MB per 1,000 processes | exit |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['processes']:,} | {row['archive_mb']:.1f} | {row['seconds']:.1f} | "
+            f"{row['peak_rss_mb']:,.0f} | {1000 * row['peak_rss_mb'] / row['processes']:.1f} | "
+            f"{row['returncode']} |"
+        )
+    return [*lines, ""]
