@@ -5,7 +5,8 @@
 MATCH (first:Process {jobid: $jobid})
 USING INDEX SEEK first:Process(jobid, start)
 WHERE first.start IS NOT NULL
-WITH first.start AS start ORDER BY start LIMIT 1
+WITH first ORDER BY first.jobid, first.start LIMIT 1
+WITH first.start AS start
 MATCH (p:Process {jobid: $jobid, start: start})
 USING INDEX SEEK p:Process(jobid, start)
 WITH p ORDER BY p.pid LIMIT 1
