@@ -7,6 +7,7 @@ No driver is made at import time: :func:`default_graph` makes one on first use.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -42,6 +43,9 @@ class Graph:
             notifications_min_severity=neo4j.NotificationMinimumSeverity.OFF,
         )
         self._schema_ready = False
+        self._local = threading.local()
+        self._sessions: list[neo4j.Session] = []
+        self._lock = threading.Lock()
 
     def __enter__(self) -> Graph:
         return self
@@ -53,8 +57,28 @@ class Graph:
         return f"Graph({self.connection!r})"
 
     def close(self) -> None:
-        """Close the driver and its connections."""
+        """Close the sessions, the driver and its connections."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
         self.driver.close()
+
+    def session(self) -> neo4j.Session:
+        """The calling thread's session, opened on first use.
+
+        Sessions are not thread-safe, so each thread gets its own; keeping it saves opening
+        one per query (a few ms each), and its transactions chain their bookmarks, so a
+        read sees the same thread's earlier writes on a cluster too. A session holds a
+        connection only while a transaction runs.
+        """
+        session: neo4j.Session | None = getattr(self._local, "session", None)
+        if session is None or session.closed():
+            session = self.driver.session(database=self.connection.database)
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
 
     def read(self, name: str, **params: Any) -> list[neo4j.Record]:
         """Run the named query ``name`` in a read transaction and return all its records."""
@@ -67,13 +91,11 @@ class Graph:
 
     def execute_read(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``work(tx)`` in a retryable read transaction."""
-        with self.driver.session(database=self.connection.database) as session:
-            return session.execute_read(work)
+        return self.session().execute_read(work)
 
     def execute_write(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``work(tx)`` in a retryable write transaction (all of it commits, or none)."""
-        with self.driver.session(database=self.connection.database) as session:
-            return session.execute_write(work)
+        return self.session().execute_write(work)
 
     def ensure_schema(self) -> None:
         """Create the constraints and indexes of ``schema.cypher`` (idempotent, once per handle)."""
