@@ -43,7 +43,8 @@ _JVM_OPTIONS = (
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether ``host:port`` can be bound now.
+    """Whether ``host:port`` can be bound now, as a server binds it (``SO_REUSEADDR``): a
+    port with a live listener is taken, one left in TIME_WAIT by a killed server is not.
 
     Examples
     --------
@@ -54,6 +55,7 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     False
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
