@@ -37,6 +37,7 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "stress")]
 import bench_util  # noqa: E402
 import campaign  # noqa: E402
 import hostile  # noqa: E402
+import kills  # noqa: E402
 
 from epmt_graph.config import NEO4J_VERSION  # noqa: E402
 from epmt_graph.db import Graph  # noqa: E402
@@ -59,8 +60,8 @@ class Run:
     sizes: campaign.Sizes
     seed: int
     bombs: bool
-    loader: list[campaign.Trial]
-    server: list[campaign.Trial]
+    loader: list[kills.Trial]
+    server: list[kills.Trial]
     bad: list[hostile.Outcome]
     control_ok: bool
     windows: dict[str, campaign.Window]
@@ -120,7 +121,7 @@ def run(sizes: campaign.Sizes, seed: int, bombs: bool, work: Path) -> Run:
         archives = campaign.prepare(graph, paths)
         _timed(seconds, "calibration", began)
         load["loader kills"], began = bench_util.snapshot(), time.monotonic()
-        loader = campaign.loader_campaign(graph, loader_plan, archives)
+        loader = kills.loader_campaign(graph, loader_plan, archives)
         _timed(seconds, "loader kills", began)
         load["bad inputs"], began = bench_util.snapshot(), time.monotonic()
         control_ok = _control(graph, work / "control")
@@ -129,7 +130,7 @@ def run(sizes: campaign.Sizes, seed: int, bombs: bool, work: Path) -> Run:
         _timed(seconds, "bad inputs", began)
         graph.close()
     load["server kills"], began = bench_util.snapshot(), time.monotonic()
-    server = campaign.server_campaign(work / "killed-server", server_plan, archives)
+    server = kills.server_campaign(work / "killed-server", server_plan, archives)
     _timed(seconds, "server kills", began)
     windows = {name: a.window for name, a in archives.items()}
     return Run(
@@ -148,8 +149,8 @@ def _table(header: list[str], rows: Iterable[Iterable[object]]) -> list[str]:
 
 
 def _summary_table(r: Run) -> list[str]:
-    ls, ss = campaign.summarize(r.loader), campaign.summarize(r.server)
-    both = campaign.summarize(r.loader + r.server)
+    ls, ss = kills.summarize(r.loader), kills.summarize(r.server)
+    both = kills.summarize(r.loader + r.server)
     phases = ("before write", "in a transaction", "after commit")
     rows: list[list[object]] = [
         ["trials", ls.trials, ss.trials, both.trials],
@@ -196,7 +197,7 @@ def _bad_table(r: Run) -> list[str]:
     return _table(header, [*rows, total])
 
 
-def _trial_rows(trials: list[campaign.Trial]) -> Iterable[list[object]]:
+def _trial_rows(trials: list[kills.Trial]) -> Iterable[list[object]]:
     for i, t in enumerate(trials, 1):
         yield [
             i, t.campaign, t.archive, f"{t.fault_at:.2f}", "yes" if t.injected else "no (exited)",

@@ -20,16 +20,18 @@ from campaign import (
     Expected,
     Observed,
     Sizes,
-    Trial,
     Window,
     archive_paths,
     expect,
-    loader_campaign,
-    loader_target,
     observe,
     orphans,
     plans,
     prepare,
+)
+from kills import (
+    Trial,
+    loader_campaign,
+    loader_target,
     server_campaign,
     summarize,
 )
