@@ -99,7 +99,7 @@ def markdown(res: dict[str, Any]) -> str:
     lines += _ingest(res)
     lines += _questions(res)
     lines += _scale(res)
-    lines += memory_markdown(res.get("loader_memory") or [])
+    lines += memory_markdown(res.get("loader_memory") or {})
     lines += growth_section(res)  # nothing unless the run has "growth" results
     lines += ["## Targets", ""]
     rows = []

@@ -153,7 +153,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             "ms (ratio = seconds)",
             lower_is_better=True,
         )
-    memory = res.get("loader_memory") or []
+    memory = (res.get("loader_memory") or {}).get("rows") or []
     if len(memory) >= 2:
         small, big = memory[0], memory[-1]
         add(
