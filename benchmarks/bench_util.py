@@ -13,6 +13,7 @@ import platform
 import shutil
 import socket
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ __all__ = [
     "REPO",
     "Stats",
     "cpu_probe",
+    "git_state",
     "load_average",
     "machine_info",
     "other_jvms",
@@ -238,3 +240,21 @@ def throwaway_server(
     finally:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def git_state() -> dict[str, Any]:
+    """The repository's commit, and whether ``epmt_graph/`` has uncommitted changes."""
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=30
+            )
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return done.stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD") or None,
+        "epmt_graph_uncommitted": bool(git("status", "--porcelain", "--", "epmt_graph")),
+    }

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import subprocess
 import sys
 import tempfile
 import time
@@ -70,21 +69,11 @@ class Run:
     seconds: dict[str, float]
 
 
-def git_state() -> str:
-    """The commit measured, and whether ``epmt_graph/`` had uncommitted changes (read only)."""
-
-    def git(*args: str) -> str:
-        try:
-            done = subprocess.run(
-                ["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=30
-            )
-        except (OSError, subprocess.SubprocessError):
-            return ""
-        return done.stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = bool(git("status", "--porcelain", "--", "epmt_graph"))
-    return f"commit {commit}" + (" plus uncommitted changes in `epmt_graph/`" if dirty else "")
+def code_measured() -> str:
+    """The commit measured, and whether ``epmt_graph/`` had uncommitted changes."""
+    state = bench_util.git_state()
+    dirty = " plus uncommitted changes in `epmt_graph/`" if state["epmt_graph_uncommitted"] else ""
+    return f"commit {state['commit'] or 'unknown'}{dirty}"
 
 
 def _control(graph: Graph, root: Path) -> bool:
@@ -249,7 +238,7 @@ def markdown(r: Run) -> str:
         f"- **Machine load** (1/5/15 min load average and a CPU probe, see "
         f"`benchmarks/bench_util.py`): {loads}. Other Java processes at start: "
         f"{m['other_jvms']}. Timings are wall seconds on a shared machine.",
-        f"- **Code measured**: {git_state()}",
+        f"- **Code measured**: {code_measured()}",
         f"- **Seed**: {r.seed} (kill points and the synthetic job). The same code runs in the "
         "test suite as `tests/stress/`: by default 4 loader kills and 1 server kill on a "
         "5,000-process synthetic job and 685016, the job-shaped bad inputs in one "

@@ -40,7 +40,15 @@ import bench_ingest
 import bench_ours
 from bench_report import markdown
 from bench_targets import targets
-from bench_util import REPO, machine_info, other_jvms, samples_dir, snapshot, throwaway_server
+from bench_util import (
+    REPO,
+    git_state,
+    machine_info,
+    other_jvms,
+    samples_dir,
+    snapshot,
+    throwaway_server,
+)
 
 from epmt_graph.config import NEO4J_VERSION
 from epmt_graph.db import Graph
@@ -183,24 +191,6 @@ def run_epmt(paths: list[Path], args: argparse.Namespace, tag: str) -> dict[str,
     result["wall_seconds"] = wall
     result["command"] = command
     return result
-
-
-def git_state() -> dict[str, Any]:
-    """The repository's commit, and whether ``epmt_graph/`` has uncommitted changes."""
-
-    def git(*args: str) -> str:
-        try:
-            done = subprocess.run(
-                ["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=30
-            )
-        except (OSError, subprocess.SubprocessError):
-            return ""
-        return done.stdout.strip()
-
-    return {
-        "commit": git("rev-parse", "--short", "HEAD") or None,
-        "epmt_graph_uncommitted": bool(git("status", "--porcelain", "--", "epmt_graph")),
-    }
 
 
 def neo4j_version(graph: Graph) -> str:
