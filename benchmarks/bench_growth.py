@@ -123,9 +123,18 @@ def _noting(tx: neo4j.ManagedTransaction, calls: list[tuple[str, dict[str, Any]]
 class _Recording(Graph):
     """``graph`` seen through a recorder of the statements its transactions run."""
 
-    def __init__(self, graph: Graph) -> None:  # shares the driver; never close it
-        self.connection, self.driver, self._schema_ready = graph.connection, graph.driver, True
+    def __init__(self, graph: Graph) -> None:  # borrows graph's driver and sessions
+        self.connection, self.driver, self._graph = graph.connection, graph.driver, graph
         self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def session(self) -> neo4j.Session:
+        return self._graph.session()
+
+    def ensure_schema(self) -> None:
+        self._graph.ensure_schema()
+
+    def close(self) -> None:
+        """Nothing to close: the driver and sessions are ``graph``'s."""
 
     def execute_read(self, work: Callable[[neo4j.ManagedTransaction], Any]) -> Any:
         return super().execute_read(lambda tx: work(_noting(tx, self.calls)))
