@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
+from neo4j.exceptions import Neo4jError
 
 from epmt_graph.db import Graph
-from epmt_graph.loader import delete_job, load_job
+from epmt_graph.errors import ServerError
+from epmt_graph.loader import delete_job, load_job, writer
 
 JOB = "685016"
 
@@ -72,3 +74,22 @@ def test_missing_path_is_a_clear_error(graph: Graph, tmp_path: Path) -> None:
         result.stderr.strip()
         == f"epmt-graph: error: {tmp_path / 'nope.tgz'}: no such file or directory"
     )
+
+
+def test_a_job_too_big_for_the_transaction_memory_is_a_clear_error(
+    graph: Graph, samples: Path, fresh_job: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    too_big = Neo4jError._hydrate_neo4j(
+        code=writer.TOO_BIG, message="The allocation of an extra 16.0 MiB would use more..."
+    )
+    calls = []
+
+    def walk(tx: object, jobid: str) -> None:  # the server's answer, half-way through the write
+        calls.append(jobid)
+        raise too_big
+
+    monkeypatch.setattr(writer, "_walk_tree", walk)
+    with pytest.raises(ServerError, match=r"job 685016 \(3,412 processes\) does not fit"):
+        load_job(samples / "query" / f"{JOB}.tgz", graph=graph)
+    assert calls == [JOB]  # not retried
+    assert count_processes(graph, JOB) == 0

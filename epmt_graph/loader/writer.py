@@ -17,13 +17,15 @@ from neo4j.exceptions import ConstraintError
 
 from epmt_graph import cypher
 from epmt_graph.db import Graph
-from epmt_graph.errors import DuplicateJobError
+from epmt_graph.errors import DuplicateJobError, ServerError
 from epmt_graph.loader.model import JobRows
 
 __all__ = ["LoadResult", "compute_trees", "delete_job", "write_job"]
 
 #: Rows per UNWIND batch: large enough to amortise round trips, small enough for Bolt.
 BATCH = 5000
+#: The server's answer when a transaction outgrows ``dbms.memory.transaction.total.max``.
+TOO_BIG = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
 #: Levels walked per tree-depths statement before checking whether the walk is complete.
 LEVEL_WINDOW = 64
 
@@ -90,6 +92,8 @@ def write_job(
     ------
     DuplicateJobError
         The jobid is loaded with other content and ``replace`` is False.
+    ServerError
+        The job does not fit the server's transaction memory (nothing is written).
     """
     graph.ensure_schema()
     existing = graph.read("job-digest", jobid=rows.jobid)
@@ -102,6 +106,19 @@ def write_job(
         )
 
     def work(tx: neo4j.ManagedTransaction) -> None:
+        try:
+            write(tx)
+        except neo4j.exceptions.TransientError as exc:  # retrying would only fail again
+            if exc.code != TOO_BIG:
+                raise
+            raise ServerError(
+                f"job {rows.jobid} ({len(rows.processes):,} processes) does not fit the "
+                f"server's transaction memory ({exc.message}); a job is written in one "
+                "transaction: give the server more heap (epmt-graph server start --heap) "
+                "or raise dbms.memory.transaction.total.max"
+            ) from exc
+
+    def write(tx: neo4j.ManagedTransaction) -> None:
         if existing:
             _delete(tx, rows.jobid)
         tx.run(cypher.query("load-job"), job={**rows.job, "source": rows.source}).consume()
