@@ -247,8 +247,14 @@ def memory_markdown(memory: dict[str, Any]) -> list[str]:
         "`epmt-graph load ARCHIVE` as a child process on seeded synthetic jobs (loaded, then "
         "deleted); peak resident memory of that process from `wait4`. On its own server "
         f"(heap {memory['server']['heap']}): a job is one transaction, and the server holds "
-        "about 10 KB of heap per process of it until the commit, so a 500,000-process job "
-        "does not fit the 2g heap of the sections above.",
+        "about 10 KB of heap per process of it until the commit: a 500,000-process job needs "
+        "about 5 GB of transaction memory, more than this server allows (the exit column "
+        "shows its error; the loader's peak is reached before it)."
+        + (
+            f" Measured in a later run, at commit {memory['measured_at']}."
+            if "measured_at" in memory
+            else ""
+        ),
         "",
         "| processes | archive MB | load s | peak RSS MB | MB per 1,000 processes | exit |",
         "|---|---|---|---|---|---|",
