@@ -29,14 +29,13 @@ from typing import Any
 import neo4j
 from bench_growth_report import ALL3, WARMUP, compare_rows, markdown_section, plan_lines
 from bench_ours import BUDGET, KEYS, get_op_metrics, op_values
-from bench_util import samples_dir, snapshot, stats_ms, throwaway_server
+from bench_util import samples_dir, snapshot, stats_ms, throwaway_server, timed_load
 
 import epmt_graph.api as eq
 from epmt_graph import cypher
 from epmt_graph.db import Graph
 from epmt_graph.loader import compute_trees, delete_job, find_jobs, read_job
 from epmt_graph.loader.synthetic import write_archive
-from epmt_graph.loader.writer import write_job
 
 __all__ = ["FOLDERS", "JOB", "QUERY_JOBS", "main", "measure_growth", "run_growth"]
 
@@ -185,12 +184,7 @@ def _count(graph: Graph) -> int:
 
 
 def _load(graph: Graph, path: Path, kind: str, generate: float = 0.0) -> dict[str, Any]:
-    t0 = time.perf_counter()
-    rows = read_job(path)
-    parse = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    result = write_job(graph, rows)
-    write = time.perf_counter() - t0
+    rows, result, parse, write = timed_load(graph, path)
     return {
         "jobid": rows.jobid,
         "kind": kind,

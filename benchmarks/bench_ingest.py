@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import neo4j
-from bench_util import throwaway_server
+from bench_util import throwaway_server, timed_load
 
 from epmt_graph import cypher
 from epmt_graph.config import Connection
@@ -51,12 +51,7 @@ def ingest(graph: Graph, paths: Sequence[Path], warm: int) -> dict[str, Any]:
     graph.ensure_schema()  # once per database, not per job: outside the timings
     jobs: dict[str, dict[str, Any]] = {}
     for path in paths:
-        t0 = time.perf_counter()
-        rows = read_job(path)
-        parse = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        result = write_job(graph, rows)
-        write = time.perf_counter() - t0
+        rows, result, parse, write = timed_load(graph, path)
         if result.processes != len(rows.processes):
             raise RuntimeError(f"{path}: wrote {result.processes} of {len(rows.processes)}")
         jobs[rows.jobid] = {

@@ -14,12 +14,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench_util import Stats, load_average, stats_ms, timed
+from bench_util import Stats, load_average, stats_ms, timed, timed_load
 
 import epmt_graph.api as eq
 from epmt_graph import cypher
 from epmt_graph.db import Graph
-from epmt_graph.loader import JobRows, compute_trees, read_job, write_job
+from epmt_graph.loader import JobRows, compute_trees
 from epmt_graph.loader.synthetic import write_archive
 
 __all__ = [
@@ -209,12 +209,7 @@ def raw_queries(
 def _scale_job(
     graph: Graph, path: Path, tag: str, repeat: int, repeat_trees: int
 ) -> tuple[dict[str, Any], JobRows]:
-    t0 = time.perf_counter()
-    rows = read_job(path)
-    parse = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    result = write_job(graph, rows)
-    write = time.perf_counter() - t0
+    rows, result, parse, write = timed_load(graph, path)
     j, n = rows.jobid, len(rows.processes)
     ops = op_values(rows)
     op_samples: list[float] = []

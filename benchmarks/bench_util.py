@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from epmt_graph.config import Connection
+from epmt_graph.db import Graph
+from epmt_graph.loader import JobRows, LoadResult, read_job
+from epmt_graph.loader.writer import write_job
 from epmt_graph.server import LocalServer, ServerSettings
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "stats_ms",
     "throwaway_server",
     "timed",
+    "timed_load",
 ]
 
 #: The repository root (``benchmarks/..``).
@@ -258,3 +262,19 @@ def git_state() -> dict[str, Any]:
         "commit": git("rev-parse", "--short", "HEAD") or None,
         "epmt_graph_uncommitted": bool(git("status", "--porcelain", "--", "epmt_graph")),
     }
+
+
+def timed_load(graph: Graph, path: Path) -> tuple[JobRows, LoadResult, float, float]:
+    """Load one job with ``read_job`` then ``write_job``, timing each.
+
+    Returns
+    -------
+    (JobRows, LoadResult, float, float)
+        The parsed rows, what the write did, parse seconds and write seconds.
+    """
+    t0 = time.perf_counter()
+    rows = read_job(path)
+    parse = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    result = write_job(graph, rows)
+    return rows, result, parse, time.perf_counter() - t0
