@@ -19,7 +19,7 @@ import tempfile
 import time
 import urllib.request
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -233,30 +233,48 @@ class BrowserPage:
 
     def connect(self, http_url: str, connection: Connection) -> None:
         """Open the Browser and log in to the test server (no authentication if it has none)."""
+        self.driver.get(f"{http_url}/browser/")
+        self.wait(lambda _: self.css('[data-testid="authenticationMethod"]'))
+        # the form fills the address in from the server's discovery answer, and may draw
+        # itself again meanwhile: each step is retried until the form holds still
+        self.settle(lambda: self.css('[data-testid="boltaddress"]')[0].get_attribute("value"))
+        self.settle(lambda: self.fill_form(connection))
+        self.settle(lambda: self.css('[data-testid="connect"]')[0].click() or True)
+        # once connected, the Browser plays its start page
+        self.wait(lambda _: ":play start" in self.commands())
+
+    def fill_form(self, connection: Connection) -> bool:
+        """Type the test server's address and credentials into the connect form."""
         from selenium.webdriver.common.keys import Keys
         from selenium.webdriver.support.ui import Select
 
-        self.driver.get(f"{http_url}/browser/")
-        self.wait(lambda _: self.css('[data-testid="authenticationMethod"]'))
-        # the form fills the address in from the server's discovery answer; then ours
         address = self.css('[data-testid="boltaddress"]')[0]
-        self.wait(lambda _: address.get_attribute("value"))
         wanted = connection.uri.partition("://")[2]
         if address.get_attribute("value") != wanted:
             address.send_keys(Keys.CONTROL, "a")
             address.send_keys(wanted)
-        assert address.get_attribute("value") == wanted
         Select(self.css('[data-testid="bolt-scheme-select"]')[0]).select_by_value("bolt://")
         method = Select(self.css('[data-testid="authenticationMethod"]')[0])
         if connection.password is None:
             method.select_by_value("NO_AUTH")
         else:
             method.select_by_value("NATIVE")
-            self.css('[data-testid="username"]')[0].send_keys(connection.user)
-            self.css('[data-testid="password"]')[0].send_keys(connection.password)
-        self.css('[data-testid="connect"]')[0].click()
-        # once connected, the Browser plays its start page
-        self.wait(lambda _: ":play start" in self.commands())
+            for field, value in (("username", connection.user), ("password", connection.password)):
+                box = self.css(f'[data-testid="{field}"]')[0]
+                box.clear()
+                box.send_keys(value)
+        return bool(address.get_attribute("value") == wanted)
+
+    def settle(self, step: Callable[[], object]) -> None:
+        """Run ``step`` until it returns a true value, while the page redraws under it."""
+        from selenium.common.exceptions import (
+            ElementNotInteractableException,
+            StaleElementReferenceException,
+        )
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        redrawn = (IndexError, ElementNotInteractableException, StaleElementReferenceException)
+        WebDriverWait(self.driver, WAIT, ignored_exceptions=redrawn).until(lambda _: step())
 
     def commands(self) -> list[str]:
         return [e.text for e in self.css('[data-testid="frameCommand"]')]
