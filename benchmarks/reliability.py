@@ -140,7 +140,7 @@ def _table(header: list[str], rows: Iterable[Iterable[object]]) -> list[str]:
 def _summary_table(r: Run) -> list[str]:
     ls, ss = kills.summarize(r.loader), kills.summarize(r.server)
     both = kills.summarize(r.loader + r.server)
-    phases = ("before write", "in a transaction", "after commit")
+    phases = ("before write", "in a transaction", "before publish", "after commit")
     rows: list[list[object]] = [
         ["trials", ls.trials, ss.trials, both.trials],
         ["faults injected (SIGKILL hit a live process)", ls.faults, ss.faults, both.faults],
@@ -298,7 +298,9 @@ def markdown(r: Run) -> str:
         *_table(TRIAL_HEADER, _trial_rows(r.loader + r.server)),
         "",
         "*Phase*: *after commit* when the job was whole after the fault (the commit came "
-        "first); else *in a transaction* when a transaction was open on the server at the kill, "
+        "first); *before publish* when its version was written but not yet published (the "
+        "reload removes it); else *in a transaction* when a transaction was open on the "
+        "server at the kill, "
         "*before write* when none was (parsing, or between the schema check and the write). A "
         "server killed after the commit must keep the job: that is durability, counted too.",
         "",
@@ -313,13 +315,13 @@ def markdown(r: Run) -> str:
         "Neo4j does, so `server start` no longer refuses such ports; the campaign keeps new "
         "ports). The loader still retrying on the old port can no longer reach the database, "
         "so it is then stopped rather than left to its driver's 30 s retry window.",
-        "- **Known gap: isolation.** Atomic on disk is not atomic to readers: Neo4j Community "
-        "reads at read-committed, and a commit is applied to the store record by record, so "
-        "a reader running while a load, delete or `--replace` commits can glimpse part of the "
-        "job (`tests/test_concurrency.py` catches a few per thousand answers and marks itself "
-        "xfail until this is fixed). The fix: write each load as a new generation, then "
-        "publish it by flipping one property on a small per-job pointer in a second "
-        "transaction, with every query reading processes through that pointer.",
+        "- **Isolation.** Neo4j applies a commit to the store record by record and "
+        "read-committed readers do not wait for it, so a job written in one transaction can "
+        "still be glimpsed half-done. Each load therefore writes a new version of its job that "
+        "no query sees and publishes it in a second transaction by one property write on its "
+        "JobHead; a replaced or deleted version is removed only after the transactions running "
+        "at that moment have ended (docs/architecture.md). `tests/test_concurrency.py` checks "
+        "every reader's answer against the oracle while jobs load, are replaced and deleted.",
         "- Not tried: a bomb of several members each under the 2 GiB member cap; the loader "
         "holds what it reads, up to the 4 GiB total cap, before refusing it.",
     ]

@@ -8,6 +8,7 @@ No driver is made at import time: :func:`default_graph` makes one on first use.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -105,7 +106,37 @@ class Graph:
             for statement in cypher.statements("schema"):
                 session.run(statement).consume()
             session.run("CALL db.awaitIndexes(300)").consume()
+            session.run(cypher.query("migrate-versions")).consume()
         self._schema_ready = True
+
+    def wait_for_readers(self, timeout: float = 60.0) -> bool:
+        """Wait until every transaction running now has finished (a grace period).
+
+        A writer that has unpublished a version of a job calls this before deleting it:
+        transactions that began later cannot see it, and those running now may be reading
+        it. Only the server this handle reaches is asked (on a cluster, one member).
+
+        Parameters
+        ----------
+        timeout : float
+            Seconds to wait at most.
+
+        Returns
+        -------
+        bool
+            False if some of them were still running after ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        running = self._transactions()
+        while running:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+            running &= self._transactions()
+        return True
+
+    def _transactions(self) -> set[str]:
+        return {record["transactionId"] for record in self.read("running-transactions")}
 
 
 _default: Graph | None = None

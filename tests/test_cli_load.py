@@ -84,7 +84,7 @@ def test_a_job_too_big_for_the_transaction_memory_is_a_clear_error(
     )
     calls = []
 
-    def walk(tx: object, jobid: str) -> None:  # the server's answer, half-way through the write
+    def walk(tx: object, jobid: str, version: int) -> None:  # the server answers half-way
         calls.append(jobid)
         raise too_big
 

@@ -85,6 +85,38 @@ def test_plans_seek_through_indexes(graph: Graph, name: str) -> None:
     assert scans == [], f"{name}.cypher scans: {scans}"
 
 
+#: Files that define or write JobHeads rather than read through one.
+HEAD_WRITERS = {"schema", "publish-job", "unpublish-job", "migrate-versions"}
+#: A read of the head's version that is not its one projection into ``version``.
+STRAY_VERSION_READ = re.compile(r"(?<!cache\[)h\.version(?!\]? AS version)")
+
+
+def details(plan: dict[str, Any]) -> list[str]:
+    """Every operator's details line in a plan tree."""
+    own = str(plan.get("args", {}).get("Details", ""))
+    return [own, *(d for c in plan.get("children", []) for d in details(c))]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        name
+        for name in cypher.names()
+        if "(h:JobHead" in cypher.query(name) and name not in HEAD_WRITERS
+    ],
+)
+def test_the_published_version_is_read_once(graph: Graph, name: str) -> None:
+    """A query reads ``h.version`` once, into a variable: a read per row could see a
+    replace publish half-way through the query and mix the old version with the new."""
+    with graph.driver.session(database=graph.connection.database) as session:
+        statement = cypher.query(name)
+        params = dict.fromkeys(PARAM.findall(statement))
+        plan = session.run("EXPLAIN " + statement, params).consume().plan
+    assert plan is not None
+    stray = [line for line in details(plan) if STRAY_VERSION_READ.search(line)]
+    assert stray == [], f"{name}.cypher reads h.version again: {stray}"
+
+
 def test_no_python_module_formats_cypher() -> None:
     keywords = r"\b(MATCH|MERGE|CREATE|DELETE|WHERE|RETURN|UNWIND|SET)\b"
     formatted = re.compile(

@@ -91,6 +91,7 @@ def process_row(node: Mapping[str, Any]) -> dict[str, Any]:
     zone = row.pop("tz", None) or "UTC"
     row.pop("threads_json", None)
     row.pop("idx", None)
+    row.pop("version", None)
     row["id"] = row.pop("uid")
     row["job"] = row["jobid"]
     row["tags"] = tags_dict(row.pop("tag_pairs", []))
@@ -114,7 +115,7 @@ def job_row(node: Mapping[str, Any]) -> dict[str, Any]:
     sums = {name: row.pop(name) for name in _JOB_SUMS if name in row}
     sums["all_proc_tags"] = json.loads(row.pop("all_proc_tags_json", None) or "[]")
     row["proc_sums"] = sums
-    for private in ("digest", "source", "tag_pairs"):
+    for private in ("digest", "source", "tag_pairs", "version"):
         row.pop(private, None)
     return row
 

@@ -16,7 +16,7 @@ Examples
 >>> param_command(step)
 ":param {jobids: ['685000']}"
 >>> query_body(step.query).splitlines()[0]
-'MATCH (p:Process)-[:BELONGS_TO]->(j:Job)'
+'MATCH (h:JobHead)'
 """
 
 from __future__ import annotations

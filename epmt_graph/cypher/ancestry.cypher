@@ -4,6 +4,7 @@
 // Example (Browser): :param {uid: '685000:100'}
 MATCH (target:Process {uid: $uid})-[:BELONGS_TO]->(j:Job)
 USING INDEX SEEK target:Process(uid)
+WHERE EXISTS { (:JobHead {jobid: target.jobid, version: target.version}) }
 MATCH up = (root:Process)-[:PARENT_OF]->*(target)
 WHERE NOT EXISTS { (:Process)-[:PARENT_OF]->(root) }
 WITH j, nodes(up) AS chain

@@ -6,13 +6,16 @@
 // index): O(path length x fan-out). Needs the stored tree values (`depth`, inclusive CPU).
 // Parameters: $jobid (job id).
 // Example (Browser): :param {jobid: '685000'}
-MATCH (root:Process {jobid: $jobid, depth: 0})-[:BELONGS_TO]->(j:Job)
+MATCH (h:JobHead {jobid: $jobid})
+WITH h.jobid AS jobid, h.version AS version
+MATCH (root:Process {jobid: jobid, depth: 0})-[:BELONGS_TO]->(j:Job)
 USING INDEX SEEK root:Process(jobid, depth)
-WITH root, j ORDER BY root.inclusive_cpu_time DESC, root.start, root.pid LIMIT 1
-CALL () {
+WHERE root.version = version
+WITH jobid, version, root, j ORDER BY root.inclusive_cpu_time DESC, root.start, root.pid LIMIT 1
+CALL (jobid, version) {
   MATCH (p:Process)
   USING INDEX SEEK p:Process(jobid, depth)
-  WHERE p.jobid = $jobid AND p.depth IS NOT NULL
+  WHERE p.jobid = jobid AND p.depth IS NOT NULL AND p.version = version
   RETURN p.depth AS maxDepth ORDER BY p.jobid DESC, p.depth DESC LIMIT 1
 }
 WITH root, j, reduce(path = [root], level IN range(1, maxDepth) |

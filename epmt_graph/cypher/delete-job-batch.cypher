@@ -1,8 +1,9 @@
-// Delete up to $batch processes of a job (with their edges); run repeatedly inside one
-// write transaction until it returns 0, then run delete-job-node. Bounded statements, one commit.
-// Parameters: $jobid (string), $batch (integer).
+// Delete up to $batch processes (with their edges) of one version of a job; run until it
+// returns 0, then delete-job-node. The version is unpublished, so readers never see this.
+// Parameters: $jobid (string), $version (integer), $batch (integer).
 MATCH (p:Process {jobid: $jobid})
 USING INDEX SEEK p:Process(jobid)
+WHERE p.version = $version
 WITH p LIMIT $batch
 DETACH DELETE p
 RETURN count(*) AS deleted

@@ -1,5 +1,5 @@
-// Delete a Job node (after its processes are gone). Returns how many jobs were deleted (0 or 1).
-// Parameters: $jobid (string).
-MATCH (j:Job {jobid: $jobid})
+// Delete the Job node of one version (after its processes are gone). Returns 0 or 1.
+// Parameters: $jobid (string), $version (integer).
+MATCH (j:Job {jobid: $jobid, version: $version})
 DETACH DELETE j
 RETURN count(*) AS deleted

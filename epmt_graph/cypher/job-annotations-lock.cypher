@@ -1,6 +1,8 @@
 // Write-lock one job (by setting its annotations to themselves) and return them, as JSON:
 // the first step of a read-merge-write in one write transaction (no row if not loaded).
 // Parameters: $jobid (string).
-MATCH (j:Job {jobid: $jobid})
+MATCH (h:JobHead {jobid: $jobid})
+WITH h.jobid AS jobid, h.version AS version
+MATCH (j:Job {jobid: jobid, version: version})
 SET j.annotations_json = coalesce(j.annotations_json, '{}')
 RETURN j.annotations_json AS json

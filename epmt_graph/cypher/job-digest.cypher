@@ -1,4 +1,7 @@
-// The content digest and source of a loaded job (no row if the job is not loaded).
+// The published version of a job, with its content digest and source (no row if the job
+// is not loaded).
 // Parameters: $jobid (string).
-MATCH (j:Job {jobid: $jobid})
-RETURN j.digest AS digest, j.source AS source
+MATCH (h:JobHead {jobid: $jobid})
+WITH h.jobid AS jobid, h.version AS version
+MATCH (j:Job {jobid: jobid, version: version})
+RETURN j.version AS version, j.digest AS digest, j.source AS source

@@ -2,9 +2,12 @@
 // (a tagged process without any parent is an operation root too), by job, then start.
 // Parameters: $jobids (list of job ids), $pairs (list of "key:value" strings, the tag).
 // Example (Browser): :param {jobids: ['685000'], pairs: ['op:hsmget']}
+MATCH (h:JobHead)
+WHERE h.jobid IN $jobids
+WITH h.jobid AS jobid, h.version AS version
 MATCH (p:Process)-[:BELONGS_TO]->(j:Job)
 USING INDEX SEEK p:Process(jobid)
-WHERE p.jobid IN $jobids
+WHERE p.jobid = jobid AND p.version = version
   AND all(pair IN $pairs WHERE pair IN p.tag_pairs)
   AND NOT EXISTS {
     MATCH (parent:Process)-[:PARENT_OF]->(p)

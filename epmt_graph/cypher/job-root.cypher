@@ -2,13 +2,17 @@
 // (ties: lowest pid). The first start comes from the (jobid, start) index in order.
 // Parameters: $jobid (job id).
 // Example (Browser): :param {jobid: '685000'}
-MATCH (first:Process {jobid: $jobid})
-USING INDEX SEEK first:Process(jobid, start)
-WHERE first.start IS NOT NULL
-WITH first ORDER BY first.jobid, first.start LIMIT 1
-WITH first.start AS start
-MATCH (p:Process {jobid: $jobid, start: start})
+MATCH (h:JobHead {jobid: $jobid})
+WITH h.jobid AS jobid, h.version AS version
+CALL (jobid, version) {
+  MATCH (first:Process {jobid: jobid})
+  USING INDEX SEEK first:Process(jobid, start)
+  WHERE first.start IS NOT NULL AND first.version = version
+  RETURN first.start AS start ORDER BY first.jobid, first.start LIMIT 1
+}
+MATCH (p:Process {jobid: jobid, start: start})
 USING INDEX SEEK p:Process(jobid, start)
+WHERE p.version = version
 WITH p ORDER BY p.pid LIMIT 1
 MATCH (p)-[:BELONGS_TO]->(j:Job)
 RETURN p {.*, threads_json: null, tz: j.tz, user: j.user,

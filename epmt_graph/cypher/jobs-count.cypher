@@ -3,11 +3,15 @@
 CALL () {
   // an index seek per id given; a scan of every job only when $jobids is null
   UNWIND coalesce($jobids, []) AS id
-  MATCH (j:Job {jobid: id})
+  MATCH (h:JobHead {jobid: id})
+  WITH h.jobid AS jobid, h.version AS version
+  MATCH (j:Job {jobid: jobid, version: version})
   RETURN j
   UNION
   UNWIND CASE WHEN $jobids IS NULL THEN [true] ELSE [] END AS everyJob
-  MATCH (j:Job)
+  MATCH (h:JobHead)
+  WITH h.jobid AS jobid, h.version AS version
+  MATCH (j:Job {jobid: jobid, version: version})
   RETURN j
 }
 WITH j
@@ -38,6 +42,6 @@ WHERE (w.whenStart IS NULL
   AND ($hosts IS NULL OR EXISTS {
         MATCH (p:Process {jobid: j.jobid})
         USING INDEX SEEK p:Process(jobid)
-        WHERE p.host IN $hosts
+        WHERE p.version = j.version AND p.host IN $hosts
       })
 RETURN count(j) AS n

@@ -3,11 +3,15 @@
 // Example (Browser): :param {jobids: null, prop: 'annotations_json'}
 CALL () {
   UNWIND coalesce($jobids, []) AS id
-  MATCH (j:Job {jobid: id})
+  MATCH (h:JobHead {jobid: id})
+  WITH h.jobid AS jobid, h.version AS version
+  MATCH (j:Job {jobid: jobid, version: version})
   RETURN j
   UNION
   UNWIND CASE WHEN $jobids IS NULL THEN [true] ELSE [] END AS everyJob
-  MATCH (j:Job)
+  MATCH (h:JobHead)
+  WITH h.jobid AS jobid, h.version AS version
+  MATCH (j:Job {jobid: jobid, version: version})
   RETURN j
 }
 WITH j

@@ -1,4 +1,4 @@
-// Create one Job node from its properties.
-// Parameters: $job (map of Job properties, `jobid` included).
+// Create the Job node of a new, unpublished version of a job (publish-job shows it).
+// Parameters: $job (map of Job properties, `jobid` and `version` included).
 CREATE (j:Job)
 SET j = $job

@@ -1,7 +1,6 @@
-// Create a batch of a job's Process nodes, each linked to its Job.
-// Parameters: $jobid (string), $rows (list of maps of Process properties).
-MATCH (j:Job {jobid: $jobid})
-USING INDEX SEEK j:Job(jobid)
+// Create a batch of Process nodes of one version of a job, each linked to its Job.
+// Parameters: $jobid (string), $version (integer), $rows (list of maps of Process properties).
+MATCH (j:Job {jobid: $jobid, version: $version})
 UNWIND $rows AS row
 CREATE (p:Process)-[:BELONGS_TO]->(j)
-SET p = row
+SET p = row, p.version = $version

@@ -6,9 +6,12 @@
 //   $tags    null (every process), or a list of tags {pairs, exact} as in processes.cypher
 //   $spans   boolean: also return [start, end] of every process
 // Example (Browser): :param {jobids: ['685000'], tags: [{pairs: ['op:timavg'], exact: null}], spans: true}
+MATCH (h:JobHead)
+WHERE h.jobid IN $jobids
+WITH h.jobid AS jobid, h.version AS version
 MATCH (p:Process)
 USING INDEX SEEK p:Process(jobid)
-WHERE p.jobid IN $jobids
+WHERE p.jobid = jobid AND p.version = version
   AND ($tags IS NULL OR any(t IN $tags WHERE
         CASE WHEN t.exact IS NULL THEN all(pair IN t.pairs WHERE pair IN p.tag_pairs)
              ELSE p.tags = t.exact END))

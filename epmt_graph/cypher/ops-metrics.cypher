@@ -11,9 +11,12 @@
 // Returns one row per (op, jobid) having processes, ordered by op, then jobid; `sums` and
 // `present` follow $metrics (present: how many of the processes have that metric).
 // Example (Browser): :param {jobids: ['685000'], tags: [{pairs: ['op:hsmget'], exact: null}], metrics: ['usertime', 'rchar']}
+MATCH (h:JobHead)
+WHERE h.jobid IN $jobids
+WITH h.jobid AS jobid, h.version AS version
 MATCH (p:Process)
 USING INDEX SEEK p:Process(jobid)
-WHERE p.jobid IN $jobids
+WHERE p.jobid = jobid AND p.version = version
 WITH p.jobid AS jobid, p.tags AS tags, p.tag_pairs AS pairs, collect(p) AS group
 UNWIND range(0, size($tags) - 1) AS op
 WITH op, $tags[op] AS t, jobid, tags, pairs, group

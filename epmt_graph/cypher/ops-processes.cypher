@@ -5,9 +5,12 @@
 //   $jobids  list of job ids
 //   $tags    list of tags {pairs, exact} as in processes.cypher; `ops` indexes this list
 // Example (Browser): :param {jobids: ['685000'], tags: [{pairs: ['op:timavg'], exact: null}, {pairs: ['op:ncks'], exact: null}]}
+MATCH (h:JobHead)
+WHERE h.jobid IN $jobids
+WITH h.jobid AS jobid, h.version AS version
 MATCH (p:Process)-[:BELONGS_TO]->(j:Job)
 USING INDEX SEEK p:Process(jobid)
-WHERE p.jobid IN $jobids
+WHERE p.jobid = jobid AND p.version = version
 WITH p, j, [op IN range(0, size($tags) - 1) WHERE
             CASE WHEN $tags[op].exact IS NULL
                  THEN all(pair IN $tags[op].pairs WHERE pair IN p.tag_pairs)

@@ -5,5 +5,6 @@
 UNWIND range(0, size($ids) - 1) AS i
 MATCH (p:Process {uid: $ids[i]})
 USING INDEX SEEK p:Process(uid)
+WHERE EXISTS { (:JobHead {jobid: p.jobid, version: p.version}) }
 RETURN p {.*} AS p
 ORDER BY i

@@ -3,6 +3,7 @@
 // Parameters: $uid (process id, "jobid:idx").
 MATCH (p:Process {uid: $uid})
 USING INDEX SEEK p:Process(uid)
+WHERE EXISTS { (:JobHead {jobid: p.jobid, version: p.version}) }
 OPTIONAL MATCH (p)-[:PARENT_OF]->+(d:Process)
 WITH p, sum(d.cpu_time) AS below
 RETURN COUNT { (:Process)-[:PARENT_OF]->+(p) } AS depth, p.cpu_time + below AS inclusive_cpu_time

@@ -1,8 +1,11 @@
 // How many processes processes.cypher selects, without paging (the orm count()).
 // Parameters: as processes.cypher, without $order, $skip and $limit.
+MATCH (h:JobHead)
+WHERE h.jobid IN $jobids
+WITH h.jobid AS jobid, h.version AS version
 MATCH (p:Process)
 USING INDEX SEEK p:Process(jobid)
-WHERE p.jobid IN $jobids
+WHERE p.jobid = jobid AND p.version = version
   AND ($hosts IS NULL OR p.host IN $hosts)
   AND ($when IS NULL OR (p.start <= $when[p.jobid].end AND p.end >= $when[p.jobid].start))
   AND ($tags IS NULL OR any(t IN $tags WHERE

@@ -12,9 +12,12 @@
 //   $order   list of up to three {f: property, desc: boolean} (ties: jobid, start, pid)
 //   $skip, $limit  integers
 // Example (Browser): :param {jobids: ['685000'], tags: null, filter: [[{f: 'duration', op: '>', v: 1000000}]], when: null, hosts: null, order: [{f: 'duration', desc: true}], skip: 0, limit: 10}
+MATCH (h:JobHead)
+WHERE h.jobid IN $jobids
+WITH h.jobid AS jobid, h.version AS version
 MATCH (p:Process)-[:BELONGS_TO]->(j:Job)
 USING INDEX SEEK p:Process(jobid)
-WHERE p.jobid IN $jobids
+WHERE p.jobid = jobid AND p.version = version
   AND ($hosts IS NULL OR p.host IN $hosts)
   AND ($when IS NULL OR (p.start <= $when[p.jobid].end AND p.end >= $when[p.jobid].start))
   AND ($tags IS NULL OR any(t IN $tags WHERE

@@ -6,9 +6,12 @@
 //   $attr    the property to group by (e.g. 'exename', 'numtids', 'host')
 //   $metric  null, or the property to sum (e.g. 'cpu_time')
 // Example (Browser): :param {jobids: ['685000'], attr: 'exename', metric: null}
+MATCH (h:JobHead)
+WHERE h.jobid IN $jobids
+WITH h.jobid AS jobid, h.version AS version
 MATCH (p:Process)
 USING INDEX SEEK p:Process(jobid)
-WHERE p.jobid IN $jobids
+WHERE p.jobid = jobid AND p.version = version
 WITH p[$attr] AS value, count(p) AS n, sum(p[$metric]) AS total,
      min([p.start, p.jobid, p.pid]) AS first
 RETURN value, n, total

@@ -3,13 +3,14 @@
 // index seek on (jobid, depth), so the whole job costs O(processes), even for deep chains.
 // Levels $fromLevel..$toLevel are walked; with $fromLevel = 0 the roots are set first.
 // Returns how many processes sit at $toLevel: 0 means the walk is complete.
-// Parameters: $jobid (string), $fromLevel (integer >= 0), $toLevel (integer >= $fromLevel).
+// Parameters: $jobid (string), $version (integer: the version, see job-digest),
+//   $fromLevel (integer >= 0), $toLevel (integer >= $fromLevel).
 CALL () {
   WITH $fromLevel = 0 AS first
   WHERE first
   MATCH (root:Process {jobid: $jobid})
   USING INDEX SEEK root:Process(jobid)
-  WHERE NOT EXISTS { (:Process)-[:PARENT_OF]->(root) }
+  WHERE root.version = $version AND NOT EXISTS { (:Process)-[:PARENT_OF]->(root) }
   SET root.depth = 0
   RETURN count(root) AS roots
 }
@@ -17,6 +18,7 @@ UNWIND range(CASE WHEN $fromLevel = 0 THEN 1 ELSE $fromLevel END, $toLevel) AS l
 CALL (level) {
   MATCH (up:Process {jobid: $jobid, depth: level - 1})-[:PARENT_OF]->(child:Process)
   USING INDEX SEEK up:Process(jobid, depth)
+  WHERE up.version = $version
   SET child.depth = level
   RETURN count(child) AS reached
 }

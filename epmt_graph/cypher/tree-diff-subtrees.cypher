@@ -6,9 +6,12 @@
 // and summed cpu_time. O(processes + subtree roots x depth).
 // Parameters: $jobids (list of job ids).
 // Example (Browser): :param {jobids: ['685000', '685016']}
+MATCH (h:JobHead)
+WHERE h.jobid IN $jobids
+WITH h.jobid AS jobid, h.version AS version
 MATCH (top:Process)
 USING INDEX SEEK top:Process(jobid)
-WHERE top.jobid IN $jobids
+WHERE top.jobid = jobid AND top.version = version
   AND NOT EXISTS { MATCH (parent:Process)-[:PARENT_OF]->(top) WHERE parent.tags = top.tags }
 CALL (top) {
   MATCH (top) ((a:Process)-[:PARENT_OF]->(b:Process) WHERE b.tags = a.tags)* (p:Process)

@@ -52,7 +52,8 @@ PROCESS_METRICS: tuple[str, ...] = (
 )
 
 
-#: Process properties that are not summed thread metrics.
+#: Process properties that are not summed thread metrics (``version``: the writer's, see
+#: :mod:`epmt_graph.loader.writer`).
 PROCESS_FIELDS: frozenset[str] = frozenset(
     [
         "uid",
@@ -78,6 +79,7 @@ PROCESS_FIELDS: frozenset[str] = frozenset(
         "threads_json",
         "depth",
         "inclusive_cpu_time",
+        "version",
     ]
 )
 

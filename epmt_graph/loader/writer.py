@@ -1,24 +1,36 @@
-"""Write one parsed job into the graph, all of it or nothing.
+"""Write one parsed job into the graph, all of it or nothing, and swap it in at once.
 
-A job is written in a single write transaction: the Job node, its Process nodes (batched
-``UNWIND``), the PARENT_OF edges, then the two tree walks (``tree-depths`` and
-``tree-inclusive-cpu``) that put ``depth`` and ``inclusive_cpu_time`` on every process.
-Readers therefore see a job whole, with its tree answers, or not at all.
+Every load writes a new *version* of its job, which readers do not see yet: a Job node
+and its Process nodes carrying ``version``, the PARENT_OF edges, then the two tree walks
+(``tree-depths`` and ``tree-inclusive-cpu``) that put ``depth`` and ``inclusive_cpu_time``
+on every process. That is one write transaction, or several for a job of more than
+:data:`TX_PROCESSES` processes, so that none outgrows the server's transaction memory.
+Another transaction publishes the version by pointing the job's JobHead at it (one
+property write), and every named query reads through that pointer. Neo4j applies a commit
+record by record, so this is what lets a reader see a job whole or not at all, and the old
+or the new version of a replaced job, never a mix.
+
+A replaced (or deleted) version is deleted only after the transactions that were running
+when it was unpublished have finished (:meth:`epmt_graph.db.Graph.wait_for_readers`).
+Versions left unpublished by an interrupted load or delete are deleted by the next load
+or delete of the same job.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import neo4j
-from neo4j.exceptions import ConstraintError
 
 from epmt_graph import cypher
 from epmt_graph.db import Graph
 from epmt_graph.errors import DuplicateJobError, ServerError
-from epmt_graph.loader.model import JobRows
+from epmt_graph.loader.model import JobRows, Row
 
 __all__ = ["LoadResult", "compute_trees", "delete_job", "write_job"]
 
@@ -26,8 +38,14 @@ __all__ = ["LoadResult", "compute_trees", "delete_job", "write_job"]
 BATCH = 5000
 #: The server's answer when a transaction outgrows ``dbms.memory.transaction.total.max``.
 TOO_BIG = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
+#: Processes (and edges) per write transaction: a larger job is written in several
+#: transactions, so that none outgrows the server's transaction memory.
+TX_PROCESSES = 100_000
 #: Levels walked per tree-depths statement before checking whether the walk is complete.
 LEVEL_WINDOW = 64
+
+#: One step of a write, run inside a transaction.
+Part = Callable[[neo4j.ManagedTransaction], None]
 
 Status = Literal["loaded", "replaced", "unchanged", "validated"]
 
@@ -65,6 +83,10 @@ class LoadResult:
         )
 
 
+class _HeadMoved(Exception):
+    """The job's head moved since it was read: the publication is rolled back."""
+
+
 def write_job(
     graph: Graph,
     rows: JobRows,
@@ -72,7 +94,7 @@ def write_job(
     replace: bool = False,
     progress: Callable[[int], object] | None = None,
 ) -> LoadResult:
-    """Write ``rows`` as one job.
+    """Write ``rows`` as a new version of its job and publish it.
 
     Parameters
     ----------
@@ -80,7 +102,8 @@ def write_job(
     rows : JobRows
         A parsed job (:func:`epmt_graph.loader.reader.read_job`).
     replace : bool
-        Swap out a loaded job with the same jobid but other content, in one transaction.
+        Swap out a loaded job with the same jobid but other content: readers see the old
+        job until the new one is published, then the new one.
     progress : callable, optional
         Called with the number of processes written after each batch.
 
@@ -91,95 +114,195 @@ def write_job(
     Raises
     ------
     DuplicateJobError
-        The jobid is loaded with other content and ``replace`` is False.
+        The jobid is loaded with other content and ``replace`` is False, or another load of
+        the same jobid was published while this one was written (nothing of it is kept).
     ServerError
         The job does not fit the server's transaction memory (nothing is written).
     """
     graph.ensure_schema()
-    existing = graph.read("job-digest", jobid=rows.jobid)
-    if existing and existing[0]["digest"] == rows.job["digest"]:
+    existing = _published(graph, rows.jobid)
+    if existing and existing["digest"] == rows.job["digest"]:
         return _result(graph, rows, "unchanged")
     if existing and not replace:
         raise DuplicateJobError(
-            f"job {rows.jobid} is already loaded from {existing[0]['source']} with other "
+            f"job {rows.jobid} is already loaded from {existing['source']} with other "
             f"content than {rows.source}; pass replace=True (--replace) to swap it"
         )
-
-    def work(tx: neo4j.ManagedTransaction) -> None:
-        try:
-            write(tx)
-        except neo4j.exceptions.TransientError as exc:  # retrying would only fail again
-            if exc.code != TOO_BIG:
-                raise
-            raise ServerError(
-                f"job {rows.jobid} ({len(rows.processes):,} processes) does not fit the "
-                f"server's transaction memory ({exc.message}); a job is written in one "
-                "transaction: give the server more heap (epmt-graph server start --heap) "
-                "or raise dbms.memory.transaction.total.max"
-            ) from exc
-
-    def write(tx: neo4j.ManagedTransaction) -> None:
-        if existing:
-            _delete(tx, rows.jobid)
-        tx.run(cypher.query("load-job"), job={**rows.job, "source": rows.source}).consume()
-        for start in range(0, len(rows.processes), BATCH):
-            batch = rows.processes[start : start + BATCH]
-            tx.run(cypher.query("load-processes"), jobid=rows.jobid, rows=batch).consume()
-            if progress is not None:
-                progress(len(batch))
-        uids = [process["uid"] for process in rows.processes]
-        edges = [[uids[parent], uids[child]] for parent, child in rows.edges]
-        for start in range(0, len(edges), BATCH):
-            tx.run(cypher.query("load-parent-edges"), edges=edges[start : start + BATCH]).consume()
-        _walk_tree(tx, rows.jobid)
-
-    try:
-        graph.execute_write(work)
-    except ConstraintError as exc:
+    _delete_unpublished(graph, rows.jobid)
+    version = time.time_ns() // 1000
+    _write(graph, rows, version, progress)
+    expected = existing["version"] if existing else None
+    if not _publish(graph, rows.jobid, version, expected):
+        _delete_version(graph, rows.jobid, version)
         raise DuplicateJobError(
-            f"job {rows.jobid} was loaded by someone else while {rows.source} was being written"
-        ) from exc
+            f"job {rows.jobid} was loaded or deleted by someone else while {rows.source} "
+            "was being written; nothing of it was kept"
+        )
+    if expected is not None:
+        graph.wait_for_readers()
+        _delete_version(graph, rows.jobid, expected)
     return _result(graph, rows, "replaced" if existing else "loaded")
 
 
 def compute_trees(graph: Graph, jobid: str) -> None:
     """Re-run the tree walks of one job (idempotent): ``depth`` and ``inclusive_cpu_time``."""
-    graph.execute_write(lambda tx: _walk_tree(tx, jobid))
+    existing = _published(graph, jobid)
+    if existing:
+        graph.execute_write(lambda tx: _walk_tree(tx, jobid, existing["version"]))
 
 
 def delete_job(graph: Graph, jobid: str) -> int:
-    """Delete one job, its processes and their edges in one transaction.
+    """Delete one job, its processes and their edges.
+
+    Readers stop seeing the job at once (its JobHead goes first); its nodes are deleted
+    once the transactions that were running then have finished.
 
     Returns
     -------
     int
         How many processes were deleted (0 and nothing done if the job is not loaded).
     """
-    return graph.execute_write(lambda tx: _delete(tx, jobid))
+    record = graph.execute_write(
+        lambda tx: tx.run(cypher.query("unpublish-job"), jobid=jobid).single()
+    )
+    deleted = 0
+    if record is not None:
+        graph.wait_for_readers()
+        deleted = _delete_version(graph, jobid, record["version"])
+    _delete_unpublished(graph, jobid)
+    return deleted
 
 
-def _walk_tree(tx: neo4j.ManagedTransaction, jobid: str) -> None:
+def _published(graph: Graph, jobid: str) -> neo4j.Record | None:
+    records = graph.read("job-digest", jobid=jobid)
+    return records[0] if records else None
+
+
+def _write(
+    graph: Graph, rows: JobRows, version: int, progress: Callable[[int], object] | None
+) -> None:
+    """Write ``rows`` as an unpublished ``version``: one transaction, or for a job of more
+    than :data:`TX_PROCESSES` processes one per part (a failure leaves only an unpublished
+    version, removed here if the server still answers, else by the next load)."""
+    parts = _parts(rows, version, progress)
+
+    def guarded(part: Part) -> Part:
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            try:
+                part(tx)
+            except neo4j.exceptions.TransientError as exc:  # retrying would only fail again
+                if exc.code != TOO_BIG:
+                    raise
+                raise ServerError(
+                    f"job {rows.jobid} ({len(rows.processes):,} processes) does not fit the "
+                    f"server's transaction memory ({exc.message}); give the server more heap "
+                    "(epmt-graph server start --heap) or raise "
+                    "dbms.memory.transaction.total.max"
+                ) from exc
+
+        return work
+
+    if len(rows.processes) <= TX_PROCESSES:
+        graph.execute_write(guarded(functools.partial(_run_all, parts)))
+        return
+    try:
+        for part in parts:
+            graph.execute_write(guarded(part))
+    except BaseException:
+        with contextlib.suppress(neo4j.exceptions.Neo4jError, OSError):
+            _delete_version(graph, rows.jobid, version)
+        raise
+
+
+def _parts(rows: JobRows, version: int, progress: Callable[[int], object] | None) -> list[Part]:
+    """The statements that write a job, grouped in parts of at most TX_PROCESSES rows."""
+    job = {**rows.job, "source": rows.source, "version": version}
+    parts: list[Part] = [functools.partial(_run, "load-job", job=job)]
+    for start in range(0, len(rows.processes), TX_PROCESSES):
+        chunk = rows.processes[start : start + TX_PROCESSES]
+        parts.append(functools.partial(_write_processes, rows.jobid, version, chunk, progress))
+    uids = [process["uid"] for process in rows.processes]
+    edges = [[uids[parent], uids[child]] for parent, child in rows.edges]
+    for start in range(0, len(edges), TX_PROCESSES):
+        parts.append(functools.partial(_write_edges, version, edges[start : start + TX_PROCESSES]))
+    parts.append(lambda tx: _walk_tree(tx, rows.jobid, version))
+    return parts
+
+
+def _run_all(parts: list[Part], tx: neo4j.ManagedTransaction) -> None:
+    for part in parts:
+        part(tx)
+
+
+def _run(name: str, tx: neo4j.ManagedTransaction, **params: object) -> None:
+    tx.run(cypher.query(name), params).consume()
+
+
+def _write_processes(
+    jobid: str,
+    version: int,
+    chunk: list[Row],
+    progress: Callable[[int], object] | None,
+    tx: neo4j.ManagedTransaction,
+) -> None:
+    for start in range(0, len(chunk), BATCH):
+        batch = chunk[start : start + BATCH]
+        _run("load-processes", tx, jobid=jobid, version=version, rows=batch)
+        if progress is not None:
+            progress(len(batch))
+
+
+def _write_edges(version: int, chunk: list[list[str]], tx: neo4j.ManagedTransaction) -> None:
+    for start in range(0, len(chunk), BATCH):
+        _run("load-parent-edges", tx, version=version, edges=chunk[start : start + BATCH])
+
+
+def _publish(graph: Graph, jobid: str, version: int, expected: int | None) -> bool:
+    """Point the job's head at ``version`` if it still points at ``expected``; else do nothing."""
+
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        record = tx.run(cypher.query("publish-job"), jobid=jobid, version=version).single()
+        if record is None or record["previous"] != expected:
+            raise _HeadMoved
+
+    try:
+        graph.execute_write(work)
+    except _HeadMoved:
+        return False
+    return True
+
+
+def _walk_tree(tx: neo4j.ManagedTransaction, jobid: str, version: int) -> None:
     low, high = 0, LEVEL_WINDOW
     while True:
         record = tx.run(
-            cypher.query("tree-depths"), jobid=jobid, fromLevel=low, toLevel=high
+            cypher.query("tree-depths"), jobid=jobid, version=version, fromLevel=low, toLevel=high
         ).single()
         if record is None or record["frontier"] == 0:
             break
         low, high = high + 1, 2 * high + 1
-    tx.run(cypher.query("tree-inclusive-cpu"), jobid=jobid).consume()
+    tx.run(cypher.query("tree-inclusive-cpu"), jobid=jobid, version=version).consume()
 
 
-def _delete(tx: neo4j.ManagedTransaction, jobid: str) -> int:
+def _delete_version(graph: Graph, jobid: str, version: int) -> int:
+    """Delete one unpublished version, a bounded batch per transaction; returns processes."""
+
+    def batch(tx: neo4j.ManagedTransaction) -> int:
+        query = cypher.query("delete-job-batch")
+        return int(tx.run(query, jobid=jobid, version=version, batch=BATCH).single(strict=True)[0])
+
     total = 0
-    while True:
-        record = tx.run(cypher.query("delete-job-batch"), jobid=jobid, batch=BATCH).single()
-        deleted = 0 if record is None else int(record["deleted"])
+    while deleted := graph.execute_write(batch):
         total += deleted
-        if deleted == 0:
-            break
-    tx.run(cypher.query("delete-job-node"), jobid=jobid).consume()
+    graph.execute_write(
+        lambda tx: tx.run(cypher.query("delete-job-node"), jobid=jobid, version=version).consume()
+    )
     return total
+
+
+def _delete_unpublished(graph: Graph, jobid: str) -> None:
+    for record in graph.read("job-versions", jobid=jobid):
+        _delete_version(graph, jobid, record["version"])
 
 
 def _result(graph: Graph, rows: JobRows, status: Status) -> LoadResult:

@@ -61,6 +61,7 @@ __all__ = [
     "plans",
     "prepare",
     "run_cli",
+    "stored",
     "watched_load",
 ]
 
@@ -78,7 +79,7 @@ SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "epmt-sample
 BYSTANDER = SAMPLES / "tsv" / "collated-tsv-2220.tgz"
 
 State = Literal["absent", "whole", "partial"]
-Phase = Literal["before write", "in a transaction", "after commit"]
+Phase = Literal["before write", "in a transaction", "before publish", "after commit"]
 
 
 @dataclass(frozen=True)
@@ -128,23 +129,26 @@ REDUCED = Sizes(
     server={"query/685016.tgz": 1},
 )
 
-# Literal Cypher, parameters only.
+# Literal Cypher, parameters only. A job is what readers see: its published version.
+_HEAD = "MATCH (h:JobHead {jobid: $jobid}) "
+_PROCS = _HEAD + "MATCH (p:Process {jobid: $jobid, version: h.version}) "
 _JOB_COUNTS = {
-    "jobs": "MATCH (j:Job {jobid: $jobid}) RETURN count(j) AS n",
-    "processes": "MATCH (p:Process {jobid: $jobid}) RETURN count(p) AS n",
-    "belonging": (
-        "MATCH (p:Process {jobid: $jobid})-[:BELONGS_TO]->(:Job {jobid: $jobid}) "
-        "RETURN count(p) AS n"
-    ),
-    "edges_out": "MATCH (:Process {jobid: $jobid})-[e:PARENT_OF]->() RETURN count(e) AS n",
-    "edges_in": "MATCH ()-[e:PARENT_OF]->(:Process {jobid: $jobid}) RETURN count(e) AS n",
-    "with_tree": (
-        "MATCH (p:Process {jobid: $jobid}) "
-        "WHERE p.depth IS NOT NULL AND p.inclusive_cpu_time IS NOT NULL RETURN count(p) AS n"
-    ),
-    "roots": "MATCH (p:Process {jobid: $jobid}) WHERE p.depth = 0 RETURN count(p) AS n",
-    "max_depth": "MATCH (p:Process {jobid: $jobid}) RETURN coalesce(max(p.depth), -1) AS n",
+    "jobs": _HEAD + "MATCH (j:Job {jobid: $jobid, version: h.version}) RETURN count(j) AS n",
+    "processes": _PROCS + "RETURN count(p) AS n",
+    "belonging": _PROCS + "MATCH (p)-[:BELONGS_TO]->(:Job {jobid: $jobid, version: h.version}) "
+    "RETURN count(p) AS n",
+    "edges_out": _PROCS + "MATCH (p)-[e:PARENT_OF]->() RETURN count(e) AS n",
+    "edges_in": _PROCS + "MATCH ()-[e:PARENT_OF]->(p) RETURN count(e) AS n",
+    "with_tree": _PROCS + "WHERE p.depth IS NOT NULL AND p.inclusive_cpu_time IS NOT NULL "
+    "RETURN count(p) AS n",
+    "roots": _PROCS + "WHERE p.depth = 0 RETURN count(p) AS n",
+    "max_depth": _PROCS + "RETURN coalesce(max(p.depth), -1) AS n",
 }
+#: Every version of a job, published or not, and their processes.
+_STORED = (
+    "OPTIONAL MATCH (j:Job {jobid: $jobid}) OPTIONAL MATCH (p:Process {jobid: $jobid}) "
+    "RETURN count(DISTINCT j) + count(DISTINCT p) AS n"
+)
 _ORPHANS = {
     "processes_without_job": (
         "MATCH (p:Process) WHERE NOT (p)-[:BELONGS_TO]->(:Job) RETURN count(p) AS n"
@@ -225,6 +229,12 @@ def observe(graph: Graph, jobid: str) -> Observed:
         return Observed(**counts)
 
     return graph.execute_read(work)
+
+
+def stored(graph: Graph, jobid: str) -> int:
+    """Job and Process nodes of ``jobid`` in the database, of any version."""
+    records = graph.driver.execute_query(_STORED, jobid=jobid).records
+    return int(records[0]["n"])
 
 
 def orphans(graph: Graph) -> dict[str, int]:

@@ -34,6 +34,7 @@ from campaign import (
     observe,
     orphans,
     run_cli,
+    stored,
     watched_load,
 )
 
@@ -71,7 +72,7 @@ class Trial:
         Whether the signal hit a live process (the loader could have finished first).
     loader_exited : float or None
         Seconds after it started when the loader exited, if that was before the kill.
-    phase : {'before write', 'in a transaction', 'after commit'}
+    phase : {'before write', 'in a transaction', 'before publish', 'after commit'}
         Where the load was: the job whole afterwards means its commit came first; else
         whether a transaction was open on the server at the kill.
     after_fault : {'absent', 'whole', 'partial'}
@@ -117,9 +118,11 @@ class Trial:
         )
 
 
-def _phase(state: State, open_transactions: bool) -> Phase:
+def _phase(state: State, open_transactions: bool, unpublished: bool) -> Phase:
     if state == "whole":
         return "after commit"
+    if unpublished:
+        return "before publish"
     return "in a transaction" if open_transactions else "before write"
 
 
@@ -182,22 +185,26 @@ def _after_fault(
     acknowledged: bool,
     orphans_before: int,
     bystander: Expected | None = None,
-) -> tuple[State, int, int]:
-    """The job's state, the jobs lost and the new orphans, once the database has settled."""
+) -> tuple[State, int, int, bool]:
+    """The job's state, the jobs lost, the new orphans, and whether an unpublished version of
+    the job was left behind, once the database has settled."""
     expected = archive.expected
     state = observe(graph, expected.jobid).state(expected)
     lost = int(acknowledged and state != "whole")
     if bystander is not None:
         lost += int(observe(graph, bystander.jobid).state(bystander) != "whole")
-    return state, lost, _orphan_count(graph) - orphans_before
+    unpublished = state == "absent" and stored(graph, expected.jobid) > 0
+    return state, lost, _orphan_count(graph) - orphans_before, unpublished
 
 
 def _rerun(graph: Graph, archive: Archive) -> tuple[Load, bool]:
-    """Load again; it must exit 0 and leave the job whole. The job is deleted after."""
+    """Load again; it must exit 0 and leave the job whole. The job is deleted after, and
+    nothing of it may remain: no version an interrupted load or delete left behind."""
     load = watched_load(graph, archive.path)
     whole = observe(graph, archive.expected.jobid).state(archive.expected) == "whole"
     delete_job(graph, archive.expected.jobid)
-    return load, load.returncode == 0 and whole
+    gone = stored(graph, archive.expected.jobid) == 0
+    return load, load.returncode == 0 and whole and gone
 
 
 def loader_kill(graph: Graph, archive: Archive, target: float) -> Trial:
@@ -214,7 +221,7 @@ def loader_kill(graph: Graph, archive: Archive, target: float) -> Trial:
         stdout, _ = loader.communicate(timeout=TIMEOUT)
     _settle(graph)
     acknowledged = _acknowledged(loader, stdout)
-    state, lost, stray = _after_fault(graph, archive, acknowledged, orphans_before)
+    state, lost, stray, unpublished = _after_fault(graph, archive, acknowledged, orphans_before)
     reload, reload_ok = _rerun(graph, archive)
     return Trial(
         campaign="loader kill",
@@ -222,7 +229,7 @@ def loader_kill(graph: Graph, archive: Archive, target: float) -> Trial:
         fault_at=reached.at,
         injected=not reached.exited,
         loader_exited=reached.at if reached.exited else None,
-        phase=_phase(state, reached.open_transaction),
+        phase=_phase(state, reached.open_transaction, unpublished),
         after_fault=state,
         lost=lost,
         orphans=stray,
@@ -344,7 +351,9 @@ def server_kill(server: LocalServer, archive: Archive, target: float, bystander:
             stdout, _ = loader.communicate(timeout=TIMEOUT)
     with Graph(server.connection()) as graph:
         acknowledged = _acknowledged(loader, stdout)
-        state, lost, stray = _after_fault(graph, archive, acknowledged, orphans_before, bystander)
+        state, lost, stray, unpublished = _after_fault(
+            graph, archive, acknowledged, orphans_before, bystander
+        )
         reload, reload_ok = _rerun(graph, archive)
     return Trial(
         campaign="server kill",
@@ -352,7 +361,7 @@ def server_kill(server: LocalServer, archive: Archive, target: float, bystander:
         fault_at=reached.at,
         injected=True,
         loader_exited=reached.at if reached.exited else None,
-        phase=_phase(state, reached.open_transaction),
+        phase=_phase(state, reached.open_transaction, unpublished),
         after_fault=state,
         lost=lost,
         orphans=stray,

@@ -44,14 +44,15 @@ pytestmark = pytest.mark.stress
 PARTIAL_JOB = "kill-campaign-partial"
 EMPTY_JOB = "kill-campaign-empty"
 _MAKE_PARTIAL = """
-CREATE (j:Job {jobid: $jobid})
+CREATE (:JobHead {jobid: $jobid, version: 1})
+CREATE (j:Job {jobid: $jobid, version: 1})
 WITH j
 UNWIND range(0, $n - 1) AS i
-CREATE (p:Process {jobid: $jobid, uid: $jobid + ':' + toString(i), idx: i, depth: 0,
-                   inclusive_cpu_time: 0})-[:BELONGS_TO]->(j)
+CREATE (p:Process {jobid: $jobid, version: 1, uid: $jobid + ':' + toString(i), idx: i,
+                   depth: 0, inclusive_cpu_time: 0})-[:BELONGS_TO]->(j)
 """
-_MAKE_STRAY = "CREATE (:Process {jobid: $jobid, uid: $jobid + ':stray', idx: -1})"
-_MAKE_EMPTY = "CREATE (:Job {jobid: $jobid})"
+_MAKE_STRAY = "CREATE (:Process {jobid: $jobid, version: 1, uid: $jobid + ':stray', idx: -1})"
+_MAKE_EMPTY = "CREATE (:Job {jobid: $jobid, version: 1})"
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,185 @@
+"""Job versions: every load writes a version readers cannot see until one property write on
+the job's JobHead publishes it (``loader/writer.py``).
+
+What is checked here, with counts from the oracle (``oracle.py``, the raw papiex rows):
+a version left unpublished is invisible and the next load removes it; a load that loses a
+race to another load of the same job keeps nothing; a delete waits for the transactions
+that were reading the job, which keep seeing all of it; and a database written before
+versions is brought up to date by ``Graph.ensure_schema``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from oracle import depths, inclusive_cpu, process_tree, raw_processes, roots
+
+import epmt_graph.api as eq
+from epmt_graph import cypher
+from epmt_graph.db import Graph
+from epmt_graph.errors import DuplicateJobError
+from epmt_graph.loader import delete_job, load_job, read_job, writer
+from epmt_graph.loader.synthetic import write_archive
+
+JOBID = "versions-job"
+
+
+def stored(graph: Graph, jobid: str) -> tuple[int, int]:
+    """(Job nodes, Process nodes) of ``jobid`` in the database, of every version."""
+    records = graph.driver.execute_query(
+        "OPTIONAL MATCH (j:Job {jobid: $jobid}) WITH count(j) AS jobs "
+        "OPTIONAL MATCH (p:Process {jobid: $jobid}) RETURN jobs, count(p) AS processes",
+        jobid=jobid,
+    ).records
+    return records[0]["jobs"], records[0]["processes"]
+
+
+def root_pids(graph: Graph, jobid: str) -> list[int]:
+    return sorted(p["pid"] for p in eq.get_roots([jobid], fmt="dict", graph=graph))
+
+
+@pytest.fixture(scope="module")
+def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two archives of job ``versions-job`` with other content (400 and 300 processes)."""
+    folder = tmp_path_factory.mktemp("versions")
+    return {
+        "first": write_archive(folder / "first.tgz", 400, seed=31, jobid=JOBID),
+        "second": write_archive(folder / "second.tgz", 300, seed=32, jobid=JOBID),
+    }
+
+
+@pytest.fixture
+def absent(graph: Graph) -> Iterator[str]:
+    """The job id, with nothing of it in the database before and after the test."""
+    delete_job(graph, JOBID)
+    assert stored(graph, JOBID) == (0, 0)
+    yield JOBID
+    delete_job(graph, JOBID)
+    assert stored(graph, JOBID) == (0, 0)
+
+
+def oracle_roots(path: Path) -> list[int]:
+    return sorted(key[1] for key in roots(process_tree(raw_processes(path))))
+
+
+def test_an_unpublished_version_is_invisible_and_the_next_load_removes_it(
+    graph: Graph, archives: dict[str, Path], absent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def killed(*args: object) -> bool:  # the loader dies between the write and the publish
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer, "_publish", killed)
+    with pytest.raises(KeyboardInterrupt):
+        load_job(archives["first"], graph=graph)
+    monkeypatch.undo()
+    assert stored(graph, absent) == (1, 400)
+    assert root_pids(graph, absent) == []
+    assert absent not in eq.get_jobs(fmt="terse", graph=graph)
+    assert graph.read("job-summary", jobid=absent)[0]["processes"] == 0
+
+    result = load_job(archives["first"], graph=graph)
+    assert (result.status, result.processes) == ("loaded", 400)
+    assert stored(graph, absent) == (1, 400)
+    assert root_pids(graph, absent) == oracle_roots(archives["first"])
+
+
+def test_a_load_that_loses_the_race_keeps_nothing(
+    graph: Graph, archives: dict[str, Path], absent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows, other = read_job(archives["first"]), read_job(archives["second"])
+    clean = writer._delete_unpublished
+    raced: list[str] = []
+
+    def another_load_publishes(graph: Graph, jobid: str) -> None:
+        clean(graph, jobid)
+        if not raced:  # once: after this load found the job absent, before it writes
+            raced.append("racing")
+            raced.append(writer.write_job(graph, other).status)
+
+    monkeypatch.setattr(writer, "_delete_unpublished", another_load_publishes)
+    with pytest.raises(DuplicateJobError, match="was loaded or deleted by someone else"):
+        writer.write_job(graph, rows)
+    assert raced == ["racing", "loaded"]
+    assert stored(graph, absent) == (1, 300)
+    assert root_pids(graph, absent) == oracle_roots(archives["second"])
+
+
+def test_a_delete_waits_for_the_readers_of_the_job(
+    graph: Graph, archives: dict[str, Path], absent: str
+) -> None:
+    expected_roots = oracle_roots(archives["first"])
+    load_job(archives["first"], graph=graph)
+    version = graph.read("job-digest", jobid=absent)[0]["version"]
+    count = "MATCH (p:Process {jobid: $jobid}) WHERE p.version = $version RETURN count(p) AS n"
+    deleted: list[int] = []
+    with graph.driver.session(database=graph.connection.database) as session:
+        tx = session.begin_transaction()  # a reader that has resolved the job's head
+        query = cypher.query("job-roots")
+        assert sorted(r["p"]["pid"] for r in tx.run(query, jobids=[absent])) == expected_roots
+        deleting = threading.Thread(target=lambda: deleted.append(delete_job(graph, absent)))
+        deleting.start()
+        deleting.join(timeout=1.0)
+        assert deleting.is_alive()  # waiting for that reader
+        assert root_pids(graph, absent) == []  # readers that come now no longer see the job
+        assert tx.run(count, jobid=absent, version=version).single(strict=True)["n"] == 400
+        tx.close()
+    deleting.join(timeout=60)
+    assert deleted == [400]
+    assert stored(graph, absent) == (0, 0)
+
+
+def test_a_database_written_before_versions_is_brought_up_to_date(
+    graph: Graph, archives: dict[str, Path], absent: str
+) -> None:
+    load_job(archives["first"], graph=graph)
+    old_style = (
+        "MATCH (h:JobHead {jobid: $jobid}) DELETE h WITH 1 AS done "
+        "MATCH (n) WHERE (n:Job OR n:Process) AND n.jobid = $jobid REMOVE n.version"
+    )
+    graph.driver.execute_query(old_style, jobid=absent)
+    assert root_pids(graph, absent) == []
+    with Graph(graph.connection) as fresh:
+        fresh.ensure_schema()
+    assert root_pids(graph, absent) == oracle_roots(archives["first"])
+    assert graph.read("job-summary", jobid=absent)[0]["processes"] == 400
+
+
+def test_a_job_larger_than_a_transaction_is_written_in_parts_and_published_once(
+    graph: Graph, archives: dict[str, Path], absent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = process_tree(raw_processes(archives["first"]))
+    monkeypatch.setattr(writer, "TX_PROCESSES", 150)
+    published: list[int] = []
+    publish = writer._publish
+
+    def counting(graph: Graph, jobid: str, version: int, expected: int | None) -> bool:
+        published.append(stored(graph, jobid)[1])  # every part is in before the publish
+        return publish(graph, jobid, version, expected)
+
+    monkeypatch.setattr(writer, "_publish", counting)
+    result = load_job(archives["first"], graph=graph)
+    assert (result.status, result.processes, result.roots) == ("loaded", 400, len(roots(tree)))
+    assert published == [400]
+    values = sorted(
+        (r["pid"], r["depth"], r["inclusive_cpu_time"])
+        for r in graph.read("job-tree-values", jobid=absent)
+    )
+    cpu = inclusive_cpu(tree)
+    assert values == sorted((key[1], depth, cpu[key]) for key, depth in depths(tree).items())
+
+
+def test_a_part_that_fails_leaves_nothing(
+    graph: Graph, archives: dict[str, Path], absent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer, "TX_PROCESSES", 150)
+
+    def walk(tx: object, jobid: str, version: int) -> None:  # the last part fails
+        raise ValueError("injected")
+
+    monkeypatch.setattr(writer, "_walk_tree", walk)
+    with pytest.raises(ValueError, match="injected"):
+        load_job(archives["first"], graph=graph)
+    assert stored(graph, absent) == (0, 0)
