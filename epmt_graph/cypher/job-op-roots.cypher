@@ -14,5 +14,6 @@ WHERE p.jobid = jobid AND p.version = version
     WHERE all(pair IN $pairs WHERE pair IN parent.tag_pairs)
   }
 RETURN p {.*, threads_json: null, tz: j.tz, user: j.user,
-          parent: head([(q:Process)-[:PARENT_OF]->(p) | q.uid])} AS p
+          parent: coalesce(p.parent,
+                           head([(q:Process)-[:PARENT_OF]->(p) | q.uid]))} AS p
 ORDER BY p.jobid, p.start, p.pid

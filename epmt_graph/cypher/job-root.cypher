@@ -16,4 +16,5 @@ WHERE p.version = version
 WITH p ORDER BY p.pid LIMIT 1
 MATCH (p)-[:BELONGS_TO]->(j:Job)
 RETURN p {.*, threads_json: null, tz: j.tz, user: j.user,
-          parent: head([(q:Process)-[:PARENT_OF]->(p) | q.uid])} AS p
+          parent: coalesce(p.parent,
+                           head([(q:Process)-[:PARENT_OF]->(p) | q.uid]))} AS p

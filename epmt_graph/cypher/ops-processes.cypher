@@ -17,5 +17,6 @@ WITH p, j, [op IN range(0, size($tags) - 1) WHERE
                  ELSE p.tags = $tags[op].exact END] AS ops
 WHERE size(ops) > 0
 RETURN p {.*, threads_json: null, tz: j.tz, user: j.user,
-          parent: head([(q:Process)-[:PARENT_OF]->(p) | q.uid])} AS p, ops
+          parent: coalesce(p.parent,
+                           head([(q:Process)-[:PARENT_OF]->(p) | q.uid]))} AS p, ops
 ORDER BY p.start, p.jobid, p.pid

@@ -6,5 +6,6 @@ WHERE EXISTS { (:JobHead {jobid: target.jobid, version: target.version}) }
 MATCH path = (p:Process)-[:PARENT_OF]->+(target)
 MATCH (p)-[:BELONGS_TO]->(j:Job)
 RETURN p {.*, threads_json: null, tz: j.tz, user: j.user,
-          parent: head([(q:Process)-[:PARENT_OF]->(p) | q.uid])} AS p
+          parent: coalesce(p.parent,
+                           head([(q:Process)-[:PARENT_OF]->(p) | q.uid]))} AS p
 ORDER BY length(path) DESC

@@ -6,4 +6,5 @@ WHERE EXISTS { (:JobHead {jobid: child.jobid, version: child.version}) }
 MATCH (p:Process)-[:PARENT_OF]->(child)
 MATCH (p)-[:BELONGS_TO]->(j:Job)
 RETURN p {.*, threads_json: null, tz: j.tz, user: j.user,
-          parent: head([(q:Process)-[:PARENT_OF]->(p) | q.uid])} AS p
+          parent: coalesce(p.parent,
+                           head([(q:Process)-[:PARENT_OF]->(p) | q.uid]))} AS p

@@ -48,4 +48,5 @@ ORDER BY
 SKIP $skip
 LIMIT $limit
 RETURN p {.*, threads_json: null, tz: j.tz, user: j.user,
-          parent: head([(q:Process)-[:PARENT_OF]->(p) | q.uid])} AS p
+          parent: coalesce(p.parent,
+                           head([(q:Process)-[:PARENT_OF]->(p) | q.uid]))} AS p

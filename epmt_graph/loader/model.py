@@ -2,9 +2,10 @@
 
 A parsed job is plain data: a dict of Job node properties, a list of Process node
 properties in ``idx`` order, and the parent of each process as an ``idx`` (or ``None``
-for a root). Every property value is a Neo4j primitive (int, float, str, bool, None)
-or a homogeneous list of them; maps (tags, environment, info) are stored as JSON
-strings plus, for tags, an index-friendly list of ``"key:value"`` pairs.
+for a root; a process row also names it by uid, ``parent``, so that queries need not
+traverse PARENT_OF to show it). Every property value is a Neo4j primitive (int, float,
+str, bool, None) or a homogeneous list of them; maps (tags, environment, info) are
+stored as JSON strings plus, for tags, an index-friendly list of ``"key:value"`` pairs.
 
 Units follow EPMT: times are integer microseconds since the epoch (UTC), durations
 integer microseconds, ``cpu_time = usertime + systemtime`` summed over threads.
@@ -79,6 +80,7 @@ PROCESS_FIELDS: frozenset[str] = frozenset(
         "threads_json",
         "depth",
         "inclusive_cpu_time",
+        "parent",
         "version",
     ]
 )

@@ -382,4 +382,7 @@ def _read(path: str | os.PathLike[str]) -> JobRows:
     parents = _link_parents(procs)
     _check_acyclic(parents, lambda idx: builder.at(order[idx]))
     job["digest"] = _digest(job, procs, parents, sorted({*procs[0], *summed}))
+    for proc, parent in zip(procs, parents, strict=True):
+        if parent is not None:
+            proc["parent"] = procs[parent]["uid"]
     return JobRows(job=job, processes=procs, parents=parents, source=source)
