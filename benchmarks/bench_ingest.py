@@ -118,10 +118,11 @@ def write_split(graph: Graph, rows: JobRows) -> dict[str, float]:
     """Write a job (not loaded) with ``write_job``'s statements, timing each phase.
 
     Mirrors :func:`epmt_graph.loader.writer.write_job` for a new job: the digest check,
-    then in one transaction the Job node and Process nodes (``load-processes`` batches),
-    the PARENT_OF edges, the depth walk, the inclusive-CPU walk; the commit; the summary
-    read. Seconds per phase, measured on the client (server work included, as each
-    statement is consumed before the next).
+    then in one transaction the new version's Job node and Process nodes (``load-processes``
+    batches), the PARENT_OF edges, the depth walk, the inclusive-CPU walk; the commit; its
+    publication (``publish-job``, a second transaction); the summary read. Seconds per
+    phase, measured on the client (server work included, as each statement is consumed
+    before the next).
     """
     marks: dict[str, float] = {}
     batch, window = writer_module.BATCH, writer_module.LEVEL_WINDOW
@@ -130,34 +131,47 @@ def write_split(graph: Graph, rows: JobRows) -> dict[str, float]:
         raise RuntimeError(f"job {rows.jobid} is loaded; delete it before write_split")
     marks["digest check"] = time.perf_counter() - t0
     end_of_work = [0.0]
+    version = time.time_ns() // 1000
 
     def work(tx: neo4j.ManagedTransaction) -> None:
         t = time.perf_counter()
-        tx.run(cypher.query("load-job"), job={**rows.job, "source": rows.source}).consume()
+        job = {**rows.job, "source": rows.source, "version": version}
+        tx.run(cypher.query("load-job"), job=job).consume()
         for start in range(0, len(rows.processes), batch):
             part = rows.processes[start : start + batch]
-            tx.run(cypher.query("load-processes"), jobid=rows.jobid, rows=part).consume()
+            load = cypher.query("load-processes")
+            tx.run(load, jobid=rows.jobid, version=version, rows=part).consume()
         marks["Job + Process nodes"], t = time.perf_counter() - t, time.perf_counter()
         uids = [process["uid"] for process in rows.processes]
         edges = [[uids[parent], uids[child]] for parent, child in rows.edges]
         for start in range(0, len(edges), batch):
-            tx.run(cypher.query("load-parent-edges"), edges=edges[start : start + batch]).consume()
+            part_edges = edges[start : start + batch]
+            tx.run(cypher.query("load-parent-edges"), version=version, edges=part_edges).consume()
         marks["PARENT_OF edges"], t = time.perf_counter() - t, time.perf_counter()
         low, high = 0, window
         while True:
             record = tx.run(
-                cypher.query("tree-depths"), jobid=rows.jobid, fromLevel=low, toLevel=high
+                cypher.query("tree-depths"),
+                jobid=rows.jobid,
+                version=version,
+                fromLevel=low,
+                toLevel=high,
             ).single()
             if record is None or record["frontier"] == 0:
                 break
             low, high = high + 1, 2 * high + 1
         marks["depth walk"], t = time.perf_counter() - t, time.perf_counter()
-        tx.run(cypher.query("tree-inclusive-cpu"), jobid=rows.jobid).consume()
+        tx.run(cypher.query("tree-inclusive-cpu"), jobid=rows.jobid, version=version).consume()
         marks["inclusive-CPU walk"] = time.perf_counter() - t
         end_of_work[0] = time.perf_counter()
 
     graph.execute_write(work)
     marks["commit"] = time.perf_counter() - end_of_work[0]
+    t0 = time.perf_counter()
+    graph.execute_write(
+        lambda tx: tx.run(cypher.query("publish-job"), jobid=rows.jobid, version=version).consume()
+    )
+    marks["publish"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     graph.read("job-summary", jobid=rows.jobid)
     marks["summary read"] = time.perf_counter() - t0

@@ -267,12 +267,14 @@ def markdown(r: Run) -> str:
         "and the bystander checked.",
         "",
         "**Checks after each fault**, against `tests/oracle.py` (the process tree rebuilt from "
-        "the raw papiex rows, not by the loader): the job is *absent* (no Job, no Process, no "
-        "PARENT_OF) or *whole* (one Job; every process, each BELONGS_TO it and with `depth` and "
-        "`inclusive_cpu_time`; every PARENT_OF edge; the oracle's roots and maximum depth); no "
-        "Process without a Job and no Job without processes anywhere in the database; a job "
-        "the loader had reported loaded, and the bystander, are whole (else *lost*). Then the "
-        "load is rerun: it must exit 0 and leave the job whole.",
+        "the raw papiex rows, not by the loader), on what readers see, the job's published "
+        "version (through its JobHead): the job is *absent* (no JobHead) or *whole* (one Job; "
+        "every process, each BELONGS_TO it and with `depth` and `inclusive_cpu_time`; every "
+        "PARENT_OF edge; the oracle's roots and maximum depth); no Process without a Job and "
+        "no Job without processes anywhere in the database; a job the loader had reported "
+        "loaded, and the bystander, are whole (else *lost*). Then the load is rerun: it must "
+        "exit 0 and leave the job whole; the job is then deleted and nothing of it may remain "
+        "(no version left unpublished by the killed load).",
         "",
         "**Bad inputs.** Every hostile input the unit tests build (`tests/test_archive.py`, "
         "`test_reader.py`, `test_safe_pickle.py`; parametrized cases read from their marks), "
