@@ -161,7 +161,8 @@ def write_split(graph: Graph, rows: JobRows) -> dict[str, float]:
                 break
             low, high = high + 1, 2 * high + 1
         marks["depth walk"], t = time.perf_counter() - t, time.perf_counter()
-        tx.run(cypher.query("tree-inclusive-cpu"), jobid=rows.jobid, version=version).consume()
+        walk_up = cypher.query("tree-inclusive-cpu")
+        tx.run(walk_up, jobid=rows.jobid, version=version, deepest=None, shallowest=None).consume()
         marks["inclusive-CPU walk"] = time.perf_counter() - t
         end_of_work[0] = time.perf_counter()
 
