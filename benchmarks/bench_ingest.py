@@ -161,7 +161,8 @@ def write_split(graph: Graph, rows: JobRows) -> dict[str, float]:
                 break
             low, high = high + 1, 2 * high + 1
         marks["depth walk"], t = time.perf_counter() - t, time.perf_counter()
-        tx.run(cypher.query("tree-inclusive-cpu"), jobid=rows.jobid, version=version).consume()
+        walk_up = cypher.query("tree-inclusive-cpu")
+        tx.run(walk_up, jobid=rows.jobid, version=version, deepest=None, shallowest=None).consume()
         marks["inclusive-CPU walk"] = time.perf_counter() - t
         end_of_work[0] = time.perf_counter()
 
@@ -255,10 +256,11 @@ def memory_markdown(memory: dict[str, Any]) -> list[str]:
         "",
         "`epmt-graph load ARCHIVE` as a child process on seeded synthetic jobs (loaded, then "
         "deleted); peak resident memory of that process from `wait4`. On its own server "
-        f"(heap {memory['server']['heap']}): a job is one transaction, and the server holds "
-        "about 10 KB of heap per process of it until the commit: a 500,000-process job needs "
-        "about 5 GB of transaction memory, more than this server allows (the exit column "
-        "shows its error; the loader's peak is reached before it)."
+        f"(heap {memory['server']['heap']}). The server holds about 10 KB of heap per process "
+        "of a write transaction until its commit, so a job of more than 100,000 processes is "
+        "written in several (its nodes and edges 100,000 at a time, then one per tree level), "
+        "unseen until it is published. The loader itself holds the parsed job: its memory "
+        "grows with the job (not flat)."
         + (
             f" Measured in a later run, at commit {memory['measured_at']}."
             if "measured_at" in memory

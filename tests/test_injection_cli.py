@@ -6,9 +6,14 @@ job was loaded.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
+import os
+import pty
 import re
+import subprocess
+import sys
 import urllib.request
 from collections import Counter
 from html.parser import HTMLParser
@@ -71,6 +76,43 @@ def test_cli_hostile_job_ids_are_a_clear_error(
         assert cli(capsys, "delete", s) == (0, "deleted 0 jobs\n", "")
     for s in TAG_SAFE:
         assert cli(capsys, "list", "--tags", f"{s}:{s}") == (0, "", "")
+
+
+def on_a_terminal(graph: Graph, *args: str) -> tuple[int, str]:
+    """``epmt-graph ARGS`` with stdout and stderr on a pseudo-terminal: exit code, output."""
+    main, follower = pty.openpty()
+    env = {**os.environ, "NEO4J_URI": graph.connection.uri}
+    env.pop("NEO4J_PASSWORD", None)
+    if graph.connection.password is not None:
+        env["NEO4J_PASSWORD"] = graph.connection.password
+    try:
+        command = [sys.executable, "-m", "epmt_graph.cli", *args]
+        done = subprocess.run(command, stdout=follower, stderr=follower, env=env, timeout=300)
+    finally:
+        os.close(follower)
+    chunks = []
+    with contextlib.suppress(OSError):  # EIO once the terminal's last writer has gone
+        while chunk := os.read(main, 65536):
+            chunks.append(chunk)
+    os.close(main)
+    return done.returncode, b"".join(chunks).decode()
+
+
+def test_a_terminal_is_shown_control_characters_escaped(graph: Graph, unchanged: None) -> None:
+    """An id carrying escape sequences (retitle the window, reverse the text) is shown
+    escaped on a terminal; piped, the same characters pass through unchanged."""
+    jobid = "job\x1b]0;owned\x07\x1b[2J\u202eevil"
+    code, shown = on_a_terminal(graph, "show", jobid)
+    assert code == 1
+    assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
+    assert (
+        shown == "epmt-graph: error: job job\\x1b]0;owned\\x07\\x1b[2J\\u202eevil is not loaded\r\n"
+    )
+    piped = run_cli(graph, "show", jobid)
+    assert (piped.returncode, piped.stderr) == (
+        1,
+        f"epmt-graph: error: job {jobid} is not loaded\n",
+    )
 
 
 def test_cli_shows_trees_and_exports_the_hostile_job(

@@ -176,10 +176,10 @@ def test_a_part_that_fails_leaves_nothing(
 ) -> None:
     monkeypatch.setattr(writer, "TX_PROCESSES", 150)
 
-    def walk(tx: object, jobid: str, version: int) -> None:  # the last part fails
+    def walk(*args: object) -> None:  # the last part fails
         raise ValueError("injected")
 
-    monkeypatch.setattr(writer, "_walk_tree", walk)
+    monkeypatch.setattr(writer, "_walk_levels", walk)
     with pytest.raises(ValueError, match="injected"):
         load_job(archives["first"], graph=graph)
     assert stored(graph, absent) == (0, 0)

@@ -1,6 +1,7 @@
 """``epmt-graph``: the command line. Each subcommand lives in a module of this package.
 
-User mistakes end in one line on stderr and a non-zero exit, never a traceback.
+User mistakes end in one line on stderr and a non-zero exit, never a traceback. On a
+terminal, control characters in the data shown are escaped (:mod:`.terminal`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
 from epmt_graph import __version__
-from epmt_graph.cli import browser, demo, jobs, load, server, trees
+from epmt_graph.cli import browser, demo, jobs, load, server, terminal, trees
 from epmt_graph.errors import EpmtGraphError
 
 __all__ = ["build_parser", "main"]
@@ -34,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``epmt-graph`` with ``argv``; returns the exit code."""
     args = build_parser().parse_args(argv)
+    with terminal.guarded():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         code: int = args.run(args)
     except EpmtGraphError as exc:

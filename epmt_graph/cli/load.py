@@ -8,6 +8,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from epmt_graph.cli import terminal
 from epmt_graph.errors import EpmtGraphError
 from epmt_graph.loader import find_jobs, read_ahead, store_job
 
@@ -35,7 +36,8 @@ def register(commands: Any) -> None:
 def _load(args: argparse.Namespace) -> int:
     failed = 0
     for path, parsed in read_ahead(find_jobs(args.paths)):
-        with tqdm(desc=path.name, unit="proc", leave=False, disable=None) as bar:
+        name, bar_file = terminal.escape_controls(path.name), terminal.raw(sys.stderr)
+        with tqdm(desc=name, unit="proc", leave=False, disable=None, file=bar_file) as bar:
             try:
                 result = store_job(
                     parsed.result(),

@@ -3,8 +3,9 @@
 Every load writes a new *version* of its job, which readers do not see yet: a Job node
 and its Process nodes carrying ``version``, the PARENT_OF edges, then the two tree walks
 (``tree-depths`` and ``tree-inclusive-cpu``) that put ``depth`` and ``inclusive_cpu_time``
-on every process. That is one write transaction, or several for a job of more than
-:data:`TX_PROCESSES` processes, so that none outgrows the server's transaction memory.
+on every process. That is one write transaction, or for a job of more than
+:data:`TX_PROCESSES` processes several (nodes and edges in parts of that size, then one per
+tree level), so that none outgrows the server's transaction memory.
 Another transaction publishes the version by pointing the job's JobHead at it (one
 property write), and every named query reads through that pointer. Neo4j applies a commit
 record by record, so this is what lets a reader see a job whole or not at all, and the old
@@ -23,7 +24,7 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import neo4j
 
@@ -44,6 +45,7 @@ TX_PROCESSES = 100_000
 #: Levels walked per tree-depths statement before checking whether the walk is complete.
 LEVEL_WINDOW = 64
 
+T = TypeVar("T")
 #: One step of a write, run inside a transaction.
 Part = Callable[[neo4j.ManagedTransaction], None]
 
@@ -186,10 +188,10 @@ def _write(
     version, removed here if the server still answers, else by the next load)."""
     parts = _parts(rows, version, progress)
 
-    def guarded(part: Part) -> Part:
-        def work(tx: neo4j.ManagedTransaction) -> None:
+    def guarded(part: Callable[[neo4j.ManagedTransaction], T]) -> Callable[..., T]:
+        def work(tx: neo4j.ManagedTransaction) -> T:
             try:
-                part(tx)
+                return part(tx)
             except neo4j.exceptions.TransientError as exc:  # retrying would only fail again
                 if exc.code != TOO_BIG:
                     raise
@@ -203,11 +205,13 @@ def _write(
         return work
 
     if len(rows.processes) <= TX_PROCESSES:
+        parts.append(lambda tx: _walk_tree(tx, rows.jobid, version))
         graph.execute_write(guarded(functools.partial(_run_all, parts)))
         return
     try:
         for part in parts:
             graph.execute_write(guarded(part))
+        _walk_levels(lambda part: graph.execute_write(guarded(part)), rows.jobid, version)
     except BaseException:
         with contextlib.suppress(neo4j.exceptions.Neo4jError, OSError):
             _delete_version(graph, rows.jobid, version)
@@ -215,7 +219,7 @@ def _write(
 
 
 def _parts(rows: JobRows, version: int, progress: Callable[[int], object] | None) -> list[Part]:
-    """The statements that write a job, grouped in parts of at most TX_PROCESSES rows."""
+    """The statements that write a job's nodes and edges, in parts of TX_PROCESSES rows."""
     job = {**rows.job, "source": rows.source, "version": version}
     parts: list[Part] = [functools.partial(_run, "load-job", job=job)]
     for start in range(0, len(rows.processes), TX_PROCESSES):
@@ -225,7 +229,6 @@ def _parts(rows: JobRows, version: int, progress: Callable[[int], object] | None
     edges = [[uids[parent], uids[child]] for parent, child in rows.edges]
     for start in range(0, len(edges), TX_PROCESSES):
         parts.append(functools.partial(_write_edges, version, edges[start : start + TX_PROCESSES]))
-    parts.append(lambda tx: _walk_tree(tx, rows.jobid, version))
     return parts
 
 
@@ -281,7 +284,34 @@ def _walk_tree(tx: neo4j.ManagedTransaction, jobid: str, version: int) -> None:
         if record is None or record["frontier"] == 0:
             break
         low, high = high + 1, 2 * high + 1
-    tx.run(cypher.query("tree-inclusive-cpu"), jobid=jobid, version=version).consume()
+    _run("tree-inclusive-cpu", tx, jobid=jobid, version=version, deepest=None, shallowest=None)
+
+
+def _walk_levels(
+    execute: Callable[[Callable[[neo4j.ManagedTransaction], Any]], Any], jobid: str, version: int
+) -> None:
+    """The tree walks of :func:`_walk_tree`, one level per ``execute`` (transaction): down
+    for ``depth`` (roots and level 1 first), then up for ``inclusive_cpu_time``."""
+
+    def depths(low: int, high: int, tx: neo4j.ManagedTransaction) -> int:
+        query = cypher.query("tree-depths")
+        params = {"jobid": jobid, "version": version, "fromLevel": low, "toLevel": high}
+        return int(tx.run(query, params).single(strict=True)["frontier"])
+
+    level = 1
+    while execute(functools.partial(depths, 0 if level == 1 else level, level)):
+        level += 1
+    for deepest in range(level - 1, -1, -1):
+        execute(
+            functools.partial(
+                _run,
+                "tree-inclusive-cpu",
+                jobid=jobid,
+                version=version,
+                deepest=deepest,
+                shallowest=deepest,
+            )
+        )
 
 
 def _delete_version(graph: Graph, jobid: str, version: int) -> int:
