@@ -207,6 +207,47 @@ def _rerun(graph: Graph, archive: Archive) -> tuple[Load, bool]:
     return load, load.returncode == 0 and whole and gone
 
 
+@dataclass(frozen=True)
+class _Fault:
+    """A SIGKILL sent during a load: which campaign, when, whether it hit a live process,
+    and whether the loader had reported the job loaded."""
+
+    campaign: str
+    reached: Reached
+    injected: bool
+    acknowledged: bool
+
+
+def _judge(
+    graph: Graph,
+    archive: Archive,
+    fault: _Fault,
+    orphans_before: int,
+    began: float,
+    bystander: Expected | None = None,
+) -> Trial:
+    """Check the settled database after ``fault``, reload the job, and say what happened."""
+    state, lost, stray, unpublished = _after_fault(
+        graph, archive, fault.acknowledged, orphans_before, bystander
+    )
+    reload, reload_ok = _rerun(graph, archive)
+    reached = fault.reached
+    return Trial(
+        campaign=fault.campaign,
+        archive=archive.path.name,
+        fault_at=reached.at,
+        injected=fault.injected,
+        loader_exited=reached.at if reached.exited else None,
+        phase=_phase(state, reached.open_transaction, unpublished),
+        after_fault=state,
+        lost=lost,
+        orphans=stray,
+        reload=reload,
+        reload_ok=reload_ok,
+        seconds=time.monotonic() - began,
+    )
+
+
 def loader_kill(graph: Graph, archive: Archive, target: float) -> Trial:
     """SIGKILL ``epmt-graph load ARCHIVE`` at ``target`` s of its window; check; reload.
 
@@ -220,23 +261,8 @@ def loader_kill(graph: Graph, archive: Archive, target: float) -> Trial:
             loader.send_signal(signal.SIGKILL)
         stdout, _ = loader.communicate(timeout=TIMEOUT)
     _settle(graph)
-    acknowledged = _acknowledged(loader, stdout)
-    state, lost, stray, unpublished = _after_fault(graph, archive, acknowledged, orphans_before)
-    reload, reload_ok = _rerun(graph, archive)
-    return Trial(
-        campaign="loader kill",
-        archive=archive.path.name,
-        fault_at=reached.at,
-        injected=not reached.exited,
-        loader_exited=reached.at if reached.exited else None,
-        phase=_phase(state, reached.open_transaction, unpublished),
-        after_fault=state,
-        lost=lost,
-        orphans=stray,
-        reload=reload,
-        reload_ok=reload_ok,
-        seconds=time.monotonic() - began,
-    )
+    fault = _Fault("loader kill", reached, not reached.exited, _acknowledged(loader, stdout))
+    return _judge(graph, archive, fault, orphans_before, began)
 
 
 def _refreshed(archive: Archive, trial: Trial, *, rerun: bool = True) -> Archive:
@@ -349,26 +375,9 @@ def server_kill(server: LocalServer, archive: Archive, target: float, bystander:
                 # more, so spare the rest of its 30 s retry window.
                 loader.terminate()
             stdout, _ = loader.communicate(timeout=TIMEOUT)
+    fault = _Fault("server kill", reached, True, _acknowledged(loader, stdout))
     with Graph(server.connection()) as graph:
-        acknowledged = _acknowledged(loader, stdout)
-        state, lost, stray, unpublished = _after_fault(
-            graph, archive, acknowledged, orphans_before, bystander
-        )
-        reload, reload_ok = _rerun(graph, archive)
-    return Trial(
-        campaign="server kill",
-        archive=archive.path.name,
-        fault_at=reached.at,
-        injected=True,
-        loader_exited=reached.at if reached.exited else None,
-        phase=_phase(state, reached.open_transaction, unpublished),
-        after_fault=state,
-        lost=lost,
-        orphans=stray,
-        reload=reload,
-        reload_ok=reload_ok,
-        seconds=time.monotonic() - began,
-    )
+        return _judge(graph, archive, fault, orphans_before, began, bystander)
 
 
 def server_campaign(
