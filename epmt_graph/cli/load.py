@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from typing import Any
 
@@ -10,7 +11,7 @@ from tqdm import tqdm
 
 from epmt_graph.cli import terminal
 from epmt_graph.errors import EpmtGraphError
-from epmt_graph.loader import find_jobs, read_ahead, store_job
+from epmt_graph.loader import find_jobs, run_ahead, store_job
 
 __all__ = ["register"]
 
@@ -35,20 +36,17 @@ def register(commands: Any) -> None:
 
 def _load(args: argparse.Namespace) -> int:
     failed = 0
-    for path, parsed in read_ahead(find_jobs(args.paths)):
-        name, bar_file = terminal.escape_controls(path.name), terminal.raw(sys.stderr)
-        with tqdm(desc=name, unit="proc", leave=False, disable=None, file=bar_file) as bar:
+    bar_file = terminal.raw(sys.stderr)
+    with tqdm(desc="loading", unit="proc", leave=False, disable=None, file=bar_file) as bar:
+        work = functools.partial(
+            store_job, replace=args.replace, dry_run=args.dry_run, progress=bar.update
+        )
+        for _, done in run_ahead(find_jobs(args.paths), work):
             try:
-                result = store_job(
-                    parsed.result(),
-                    replace=args.replace,
-                    dry_run=args.dry_run,
-                    progress=bar.update,
-                )
+                line, out = str(done.result()), sys.stdout
             except EpmtGraphError as exc:
                 failed += 1
-                bar.close()
-                print(f"epmt-graph: error: {exc}", file=sys.stderr)
-                continue
-        print(result)
+                line, out = f"epmt-graph: error: {exc}", sys.stderr
+            with tqdm.external_write_mode(file=bar_file):
+                print(line, file=out)
     return 1 if failed else 0

@@ -2,22 +2,22 @@
 
 :func:`read_job` parses one archive or job directory into :class:`JobRows` (no database);
 :func:`store_job` writes parsed rows, atomically; :func:`load_job` does both for one path and
-:func:`load` for many, parsing the next job (:func:`read_ahead`) while the current one is
-being written.
+:func:`load` for many, a few side by side (:func:`run_ahead`): while the server writes one
+job, the next is parsed.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import ArchiveError
 from epmt_graph.loader.archive import METADATA_NAME
 from epmt_graph.loader.model import JobRows
+from epmt_graph.loader.pipeline import run_ahead
 from epmt_graph.loader.reader import read_job
 from epmt_graph.loader.writer import LoadResult, compute_trees, delete_job, write_job
 
@@ -29,8 +29,8 @@ __all__ = [
     "find_jobs",
     "load",
     "load_job",
-    "read_ahead",
     "read_job",
+    "run_ahead",
     "store_job",
 ]
 
@@ -131,41 +131,12 @@ def load(
 ) -> list[LoadResult]:
     """Load every job named by ``paths`` (see :func:`find_jobs`), one transaction per job.
 
-    Stops at the first bad job with its error; the jobs loaded before it stay loaded.
+    Jobs are parsed and written a few at a time (:func:`run_ahead`). Stops at the first
+    bad job with its error; the jobs loaded before it, and those being written alongside
+    it, stay loaded.
     """
-    return [
-        store_job(parsed.result(), graph=graph, replace=replace)
-        for _, parsed in read_ahead(list(find_jobs(paths)))
-    ]
-
-
-def read_ahead(paths: Iterable[Path]) -> Iterator[tuple[Path, Future[JobRows]]]:
-    """Each path with its parse, started one job ahead in a background thread.
-
-    While the caller writes job *i* (the server works, the caller waits on the socket),
-    job *i + 1* is parsed; at most two parsed jobs are held at once. A parse error is
-    raised by the future's ``result()``, so the caller decides whether to go on.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from epmt_graph.loader.synthetic import write_archive
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> paths = [write_archive(folder / f"{n}.tgz", 50, seed=n, jobid=f"job{n}") for n in (1, 2)]
-    >>> [(path.name, len(parsed.result().processes)) for path, parsed in read_ahead(paths)]
-    [('1.tgz', 50), ('2.tgz', 50)]
-    """
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="epmt-graph-read")
-    pending: deque[tuple[Path, Future[JobRows]]] = deque()
-    try:
-        for path in paths:
-            pending.append((path, pool.submit(read_job, path)))
-            if len(pending) > 1:
-                yield pending.popleft()
-        while pending:
-            yield pending.popleft()
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    work = functools.partial(store_job, graph=graph, replace=replace)
+    return [done.result() for _, done in run_ahead(list(find_jobs(paths)), work)]
 
 
 def _is_job(path: Path) -> bool:
