@@ -32,7 +32,21 @@ SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "epmt-sample
 GOOD_FOLDERS = ("query", "submit", "daemon", "tsv", "csv")
 
 Key = tuple[str, int, int]  # (host, pid, start)
-COLUMNS = ["jobid", "host", "pid", "ppid", "start", "end", "cpu_time", "numtids", "exename", "tags"]
+_SUMMED = ("rchar", "rssmax")  # two metrics summed over threads, besides cpu_time
+COLUMNS = [
+    "jobid",
+    "host",
+    "pid",
+    "ppid",
+    "start",
+    "end",
+    "cpu_time",
+    "rchar",
+    "rssmax",
+    "numtids",
+    "exename",
+    "tags",
+]
 
 
 class _MetadataUnpickler(pickle.Unpickler):
@@ -85,6 +99,7 @@ def _v1_processes(text: str, file_host: str) -> Iterator[dict[str, Any]]:
             "start": int(first["start"]),
             "end": int(first["end"]),
             "cpu_time": sum(int(t["usertime"]) + int(t["systemtime"]) for t in block),
+            **{m: sum(int(t[m]) for t in block) if m in header else None for m in _SUMMED},
             "numtids": n,
             "exename": first["exename"],
             "tags": first["tags"],
@@ -114,6 +129,7 @@ def _v2_processes(text: str, header_text: str, file_host: str) -> Iterator[dict[
             "start": int(row["start"]),
             "end": int(row["end"]),
             "cpu_time": sum(t["usertime"] + t["systemtime"] for t in threads),
+            **{m: sum(t[m] for t in threads) if m in metrics else None for m in _SUMMED},
             "numtids": n,
             "exename": row["exename"],
             "tags": row["tags"],

@@ -19,6 +19,7 @@ from oracle import SAMPLES, raw_processes
 import epmt_graph.api as eq
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
+from epmt_graph.loader.model import PROCESS_METRICS
 
 Q = ["685000", "685003", "685016"]
 FORMATS = ("terse", "dict", "pandas", "orm")
@@ -202,3 +203,39 @@ def test_rank_proc_tags_keys_matches_epmt(loaded_graph: Graph) -> None:
     ]
     with pytest.raises(QueryError, match="order must be one of"):
         eq.rank_proc_tags_keys(Q, order="size")
+
+
+def test_metrics_kept_in_a_list_still_filter_order_and_sum(loaded_graph: Graph) -> None:
+    # rchar and rssmax sit in each Process node's `metrics` list (writer); the raw rows
+    # sum them over threads independently.
+    frame = raw("685000")
+    top = eq.get_procs("685000", order=eq.desc(eq.Process.rchar), limit=10, fmt="dict")
+    assert [p["rchar"] for p in top] == sorted(frame["rchar"], reverse=True)[:10]
+    assert top[0]["pid"] == frame.loc[frame["rchar"].idxmax(), "pid"]
+    threshold = int(frame["rssmax"].quantile(0.9))
+    big = eq.get_procs("685000", fltr=eq.Process.rssmax > threshold, fmt="pandas")
+    assert sorted(big["pid"]) == sorted(frame[frame["rssmax"] > threshold]["pid"])
+    orm = eq.get_procs("685000", fltr=eq.Process.rssmax > threshold, fmt="orm")
+    assert orm.count() == len(big)
+    read = eq.procs_histogram(["685000"], metric="rchar")
+    assert read == dict(frame.groupby("exename")["rchar"].sum())
+
+
+def test_a_process_node_keeps_its_metrics_in_the_order_its_job_names(
+    loaded_graph: Graph,
+) -> None:
+    (record,) = loaded_graph.driver.execute_query(
+        "MATCH (h:JobHead {jobid: $jobid}) "
+        "MATCH (j:Job {jobid: h.jobid, version: h.version}) "
+        "MATCH (p:Process {jobid: h.jobid, version: h.version, pid: $pid}) "
+        "RETURN j.metric_names AS names, p.metrics AS metrics, p.rchar AS rchar",
+        jobid="685000",
+        pid=6098,
+    ).records
+    frame = raw("685000")
+    (row,) = frame[frame["pid"] == 6098].to_dict("records")
+    assert record["names"] == list(PROCESS_METRICS)
+    assert record["rchar"] is None
+    named = dict(zip(record["names"], record["metrics"], strict=True))
+    assert (named["rchar"], named["rssmax"]) == (row["rchar"], row["rssmax"])
+    assert named["usertime"] + named["systemtime"] == row["cpu_time"]

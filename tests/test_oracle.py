@@ -142,6 +142,8 @@ def test_tsv_jobs() -> None:
         "start": 1593073058268599,
         "end": 1593073058269025,
         "cpu_time": 2921,
+        "rchar": 29469,
+        "rssmax": 9056,
         "numtids": 1,
         "exename": "ls",
         "tags": "",

@@ -1,19 +1,22 @@
 """Filter and order expressions: ``eq.Process.duration > 1000``, ``eq.desc(eq.Job.start)``.
 
 An expression is plain data. It never becomes Cypher text: :meth:`Condition.dnf` turns it
-into a list of conjunctions of ``{"f": property, "op": operator, "v": value}`` atoms that
-the named queries evaluate with dynamic property access (``p[a.f] > a.v``). Only known
-fields can be named, so no caller value ever reaches a query as anything but a parameter.
+into a list of conjunctions of ``{"f": property, "i": slot, "op": operator, "v": value}``
+atoms that the named queries evaluate with dynamic property access (``p[a.f] > a.v``);
+``i`` is where a Process node keeps the property in its ``metrics`` list, if it is one of
+those metrics (:data:`~epmt_graph.loader.model.METRIC_SLOTS`; job queries ignore it). Only
+known fields can be named, so no caller value ever reaches a query as anything but a
+parameter.
 
 Examples
 --------
 >>> from epmt_graph.api.expr import Condition, desc
 >>> from epmt_graph.api.models import Process
 >>> cond = (Process.duration > 10) & ~Process.exename.in_(["sh", "bash"])
->>> cond.dnf()
-[[{'f': 'duration', 'op': '>', 'v': 10}, {'f': 'exename', 'op': 'not in', 'v': ['sh', 'bash']}]]
->>> desc(Process.cpu_time).spec()
-{'f': 'cpu_time', 'desc': True}
+>>> [[(a["f"], a["op"], a["v"]) for a in conjunction] for conjunction in cond.dnf()]
+[[('duration', '>', 10), ('exename', 'not in', ['sh', 'bash'])]]
+>>> desc(Process.rchar).spec()
+{'f': 'rchar', 'i': 12, 'desc': True}
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from epmt_graph.errors import QueryError
+from epmt_graph.loader.model import METRIC_SLOTS
 
 __all__ = ["Atom", "Condition", "Field", "Order", "asc", "desc", "field_value"]
 
@@ -92,17 +96,18 @@ class Condition:
 
 @dataclass(frozen=True, eq=False)
 class Atom(Condition):
-    """One comparison of a stored property with a value."""
+    """One comparison of a stored property with a value (``slot``: see :attr:`Field.slot`)."""
 
     prop: str
     op: str
     value: Any = None
+    slot: int | None = None
 
     def dnf(self) -> list[list[dict[str, Any]]]:
-        return [[{"f": self.prop, "op": self.op, "v": self.value}]]
+        return [[{"f": self.prop, "i": self.slot, "op": self.op, "v": self.value}]]
 
     def negated(self) -> Condition:
-        return Atom(self.prop, _NEGATED[self.op], self.value)
+        return Atom(self.prop, _NEGATED[self.op], self.value, self.slot)
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,12 +147,17 @@ class Field:
     prop: str
     convert: Callable[[Any], Any] = field_value
 
+    @property
+    def slot(self) -> int | None:
+        """Where a Process node keeps this field in its ``metrics`` list, if it is there."""
+        return METRIC_SLOTS.get(self.prop) if self.model == "Process" else None
+
     def _atom(self, op: str, value: Any) -> Atom:
         if value is None and op in ("=", "<>"):
-            return Atom(self.prop, "is null" if op == "=" else "is not null")
+            return Atom(self.prop, "is null" if op == "=" else "is not null", slot=self.slot)
         if isinstance(value, Field):
             raise QueryError(f"comparing {self} with another field ({value}) is not supported")
-        return Atom(self.prop, op, self.convert(value))
+        return Atom(self.prop, op, self.convert(value), self.slot)
 
     def __eq__(self, value: object) -> Condition:  # type: ignore[override]
         return self._atom("=", value)
@@ -172,7 +182,7 @@ class Field:
 
     def in_(self, values: Iterable[Any]) -> Condition:
         """Whether the field's value is one of ``values``."""
-        return Atom(self.prop, "in", [self.convert(v) for v in values])
+        return Atom(self.prop, "in", [self.convert(v) for v in values], self.slot)
 
     def desc(self) -> Order:
         """Descending order on this field."""
@@ -196,7 +206,7 @@ class Order:
 
     def spec(self) -> dict[str, Any]:
         """The ordering as query data (one entry of the ``$order`` parameter)."""
-        return {"f": self.field.prop, "desc": self.descending}
+        return {"f": self.field.prop, "i": self.field.slot, "desc": self.descending}
 
 
 def desc(field: Field) -> Order:

@@ -20,7 +20,7 @@ import pandas as pd
 from epmt_graph.api.models import Job, Process, RecordList
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
-from epmt_graph.loader.model import PROCESS_METRICS
+from epmt_graph.loader.model import PROCESS_METRICS, row_properties
 
 __all__ = [
     "FORMATS",
@@ -87,7 +87,7 @@ def tags_dict(pairs: Iterable[str]) -> dict[str, str]:
 
 def process_row(node: Mapping[str, Any]) -> dict[str, Any]:
     """A Process node's properties (with ``tz``, ``user``, ``parent``) as EPMT's fields."""
-    row = dict(node)
+    row = row_properties(node)
     zone = row.pop("tz", None) or "UTC"
     row.pop("threads_json", None)
     row.pop("idx", None)
@@ -115,7 +115,7 @@ def job_row(node: Mapping[str, Any]) -> dict[str, Any]:
     sums = {name: row.pop(name) for name in _JOB_SUMS if name in row}
     sums["all_proc_tags"] = json.loads(row.pop("all_proc_tags_json", None) or "[]")
     row["proc_sums"] = sums
-    for private in ("digest", "source", "tag_pairs", "version"):
+    for private in ("digest", "source", "tag_pairs", "version", "metric_names"):
         row.pop(private, None)
     return row
 

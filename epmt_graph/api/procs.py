@@ -19,7 +19,7 @@ from epmt_graph.api.params import condition, hosts_param, jobids, orders, tags_p
 from epmt_graph.api.query import ProcessQuery
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
-from epmt_graph.loader.model import thread_rows
+from epmt_graph.loader.model import METRIC_SLOTS, row_properties, thread_rows
 from epmt_graph.loader.papiex import REQUIRED_PROCESS_FIELDS
 
 __all__ = [
@@ -271,6 +271,8 @@ def procs_histogram(
         jobids=jobids(graph, jobs, required=False),
         attr=_HISTOGRAM_FIELDS[attr],
         metric=_HISTOGRAM_FIELDS[metric] if metric else None,
+        attrSlot=METRIC_SLOTS.get(_HISTOGRAM_FIELDS[attr]),
+        metricSlot=METRIC_SLOTS.get(_HISTOGRAM_FIELDS[metric]) if metric else None,
     )
     return {r["value"]: r["total"] if metric else r["n"] for r in records}
 
@@ -314,7 +316,7 @@ def get_thread_metrics(*processes: Any, graph: Graph | None = None) -> pd.DataFr
     frames = []
     blank = dict.fromkeys(_THREAD_PROCESS_COLUMNS, "")
     for r in records:
-        node = r["p"]
+        node = row_properties(r["p"])
         first = {name: node.get(prop) for name, prop in _THREAD_PROCESS_COLUMNS.items()}
         rows = [{**(blank if i else first), **t} for i, t in enumerate(thread_rows(node))]
         frames.append(pd.DataFrame(rows).assign(process_pk=node["uid"]))

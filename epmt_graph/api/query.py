@@ -8,9 +8,11 @@ Examples
 --------
 >>> from epmt_graph.api.models import Process
 >>> q = ProcessQuery(graph=None, job_ids=("685000",))
->>> q2 = q.filter(Process.duration > 10).order_by(Process.cpu_time.desc())
->>> q.condition is None, q2.params()["filter"], q2.params()["order"]
-(True, [[{'f': 'duration', 'op': '>', 'v': 10}]], [{'f': 'cpu_time', 'desc': True}])
+>>> q2 = q.filter(Process.duration > 10).order_by(Process.rchar.desc())
+>>> q.condition is None, q2.params()["filter"]
+(True, [[{'f': 'duration', 'i': None, 'op': '>', 'v': 10}]])
+>>> q2.params()["order"]  # rchar sits in each node's metrics list, at slot 12
+[{'f': 'rchar', 'i': 12, 'desc': True}]
 """
 
 from __future__ import annotations

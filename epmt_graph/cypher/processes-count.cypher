@@ -12,16 +12,16 @@ WHERE p.jobid = jobid AND p.version = version
         CASE WHEN t.exact IS NULL THEN all(pair IN t.pairs WHERE pair IN p.tag_pairs)
              ELSE p.tags = t.exact END))
   AND any(conjunction IN $filter WHERE all(a IN conjunction WHERE
-        CASE a.op
-          WHEN '=' THEN p[a.f] = a.v
-          WHEN '<>' THEN p[a.f] <> a.v
-          WHEN '<' THEN p[a.f] < a.v
-          WHEN '<=' THEN p[a.f] <= a.v
-          WHEN '>' THEN p[a.f] > a.v
-          WHEN '>=' THEN p[a.f] >= a.v
-          WHEN 'in' THEN p[a.f] IN a.v
-          WHEN 'not in' THEN NOT p[a.f] IN a.v
-          WHEN 'is null' THEN p[a.f] IS NULL
-          WHEN 'is not null' THEN p[a.f] IS NOT NULL
-        END))
+        any(v IN [coalesce(p[a.f], p.metrics[a.i])] WHERE CASE a.op
+          WHEN '=' THEN v = a.v
+          WHEN '<>' THEN v <> a.v
+          WHEN '<' THEN v < a.v
+          WHEN '<=' THEN v <= a.v
+          WHEN '>' THEN v > a.v
+          WHEN '>=' THEN v >= a.v
+          WHEN 'in' THEN v IN a.v
+          WHEN 'not in' THEN NOT v IN a.v
+          WHEN 'is null' THEN v IS NULL
+          WHEN 'is not null' THEN v IS NOT NULL
+        END)))
 RETURN count(p) AS n

@@ -4,14 +4,17 @@
 //   $tags    null, or a list of alternatives {pairs: ["k:v", ...], exact: null | "k:v;k2:v2"}:
 //            a process matches one alternative when it has all its pairs (or, with exact,
 //            exactly that canonical tag string; "" selects untagged processes)
-//   $filter  list of conjunctions of {f: property, op: "=" "<>" "<" "<=" ">" ">=" "in"
-//            "not in" "is null" "is not null", v: value}; [[]] selects everything
+//   $filter  list of conjunctions of {f: property, i: slot, op: "=" "<>" "<" "<=" ">" ">="
+//            "in" "not in" "is null" "is not null", v: value}; [[]] selects everything.
+//            A metric kept in the node's `metrics` list is named by its slot there, i
+//            (the order of (:Job).metric_names); i is null for any other property
 //   $when    null, or a map jobid -> {start, end} in microseconds: processes running at
 //            some time in [start, end] (start = end for an instant)
 //   $hosts   null, or a list of host names
-//   $order   list of up to three {f: property, desc: boolean} (ties: jobid, start, pid)
+//   $order   list of up to three {f: property, i: slot, desc: boolean} (ties: jobid, start,
+//            pid; i as in $filter)
 //   $skip, $limit  integers
-// Example (Browser): :param {jobids: ['685000'], tags: null, filter: [[{f: 'duration', op: '>', v: 1000000}]], when: null, hosts: null, order: [{f: 'duration', desc: true}], skip: 0, limit: 10}
+// Example (Browser): :param {jobids: ['685000'], tags: null, filter: [[{f: 'duration', i: null, op: '>', v: 1000000}]], when: null, hosts: null, order: [{f: 'duration', i: null, desc: true}], skip: 0, limit: 10}
 MATCH (h:JobHead)
 WHERE h.jobid IN $jobids
 WITH h.jobid AS jobid, h.version AS version
@@ -24,26 +27,26 @@ WHERE p.jobid = jobid AND p.version = version
         CASE WHEN t.exact IS NULL THEN all(pair IN t.pairs WHERE pair IN p.tag_pairs)
              ELSE p.tags = t.exact END))
   AND any(conjunction IN $filter WHERE all(a IN conjunction WHERE
-        CASE a.op
-          WHEN '=' THEN p[a.f] = a.v
-          WHEN '<>' THEN p[a.f] <> a.v
-          WHEN '<' THEN p[a.f] < a.v
-          WHEN '<=' THEN p[a.f] <= a.v
-          WHEN '>' THEN p[a.f] > a.v
-          WHEN '>=' THEN p[a.f] >= a.v
-          WHEN 'in' THEN p[a.f] IN a.v
-          WHEN 'not in' THEN NOT p[a.f] IN a.v
-          WHEN 'is null' THEN p[a.f] IS NULL
-          WHEN 'is not null' THEN p[a.f] IS NOT NULL
-        END))
+        any(v IN [coalesce(p[a.f], p.metrics[a.i])] WHERE CASE a.op
+          WHEN '=' THEN v = a.v
+          WHEN '<>' THEN v <> a.v
+          WHEN '<' THEN v < a.v
+          WHEN '<=' THEN v <= a.v
+          WHEN '>' THEN v > a.v
+          WHEN '>=' THEN v >= a.v
+          WHEN 'in' THEN v IN a.v
+          WHEN 'not in' THEN NOT v IN a.v
+          WHEN 'is null' THEN v IS NULL
+          WHEN 'is not null' THEN v IS NOT NULL
+        END)))
 WITH p, j
 ORDER BY
-  CASE WHEN $order[0].desc THEN p[$order[0].f] END DESC,
-  CASE WHEN NOT $order[0].desc THEN p[$order[0].f] END,
-  CASE WHEN $order[1].desc THEN p[$order[1].f] END DESC,
-  CASE WHEN NOT $order[1].desc THEN p[$order[1].f] END,
-  CASE WHEN $order[2].desc THEN p[$order[2].f] END DESC,
-  CASE WHEN NOT $order[2].desc THEN p[$order[2].f] END,
+  CASE WHEN $order[0].desc THEN coalesce(p[$order[0].f], p.metrics[$order[0].i]) END DESC,
+  CASE WHEN NOT $order[0].desc THEN coalesce(p[$order[0].f], p.metrics[$order[0].i]) END,
+  CASE WHEN $order[1].desc THEN coalesce(p[$order[1].f], p.metrics[$order[1].i]) END DESC,
+  CASE WHEN NOT $order[1].desc THEN coalesce(p[$order[1].f], p.metrics[$order[1].i]) END,
+  CASE WHEN $order[2].desc THEN coalesce(p[$order[2].f], p.metrics[$order[2].i]) END DESC,
+  CASE WHEN NOT $order[2].desc THEN coalesce(p[$order[2].f], p.metrics[$order[2].i]) END,
   p.jobid, p.start, p.pid
 SKIP $skip
 LIMIT $limit

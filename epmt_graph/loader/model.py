@@ -14,10 +14,20 @@ integer microseconds, ``cpu_time = usertime + systemtime`` summed over threads.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PROCESS_FIELDS", "PROCESS_METRICS", "JobRows", "Row", "thread_rows"]
+__all__ = [
+    "METRIC_SLOTS",
+    "PROCESS_FIELDS",
+    "PROCESS_METRICS",
+    "JobRows",
+    "Row",
+    "node_properties",
+    "row_properties",
+    "thread_rows",
+]
 
 Row = dict[str, Any]
 
@@ -84,6 +94,42 @@ PROCESS_FIELDS: frozenset[str] = frozenset(
         "version",
     ]
 )
+
+
+#: Where a Process node keeps each of :data:`PROCESS_METRICS`: its ``metrics`` list, in
+#: this order. One list property instead of 24 makes a job's write about a third cheaper
+#: (fewer property records to create, commit and read past; benchmarks/RESULTS.md). A
+#: metric of a papiex file beyond these (e.g. v2's ``cutime``) stays a property of its own.
+METRIC_SLOTS: dict[str, int] = {name: slot for slot, name in enumerate(PROCESS_METRICS)}
+
+
+def node_properties(process: Row) -> Row:
+    """The properties a Process node stores for a process row: the metrics in one list.
+
+    Examples
+    --------
+    >>> row = {"pid": 7, **{name: 0 for name in PROCESS_METRICS}, "usertime": 5, "cutime": 1}
+    >>> node = node_properties(row)
+    >>> node["pid"], node["metrics"][METRIC_SLOTS["usertime"]], node["cutime"], "usertime" in node
+    (7, 5, 1, False)
+    >>> row_properties(node) == row
+    True
+    """
+    node = dict(process)
+    node["metrics"] = [node.pop(name) for name in PROCESS_METRICS]
+    return node
+
+
+def row_properties(node: Mapping[str, Any]) -> Row:
+    """A process row from a Process node's properties (:func:`node_properties` undone).
+
+    Nodes without a ``metrics`` list (written before it existed) come back as they are.
+    """
+    row = dict(node)
+    metrics = row.pop("metrics", None)
+    if metrics is not None:
+        row.update(zip(PROCESS_METRICS, metrics, strict=True))
+    return row
 
 
 def thread_rows(process: Row) -> list[Row]:

@@ -29,9 +29,9 @@ from typing import Any, Literal, TypeVar
 import neo4j
 
 from epmt_graph import cypher
-from epmt_graph.db import Graph
+from epmt_graph.db import Batch, Graph
 from epmt_graph.errors import DuplicateJobError, ServerError
-from epmt_graph.loader.model import JobRows, Row
+from epmt_graph.loader.model import PROCESS_METRICS, JobRows, Row, node_properties
 
 __all__ = ["LoadResult", "compute_trees", "delete_job", "write_job"]
 
@@ -220,7 +220,12 @@ def _write(
 
 def _parts(rows: JobRows, version: int, progress: Callable[[int], object] | None) -> list[Part]:
     """The statements that write a job's nodes and edges, in parts of TX_PROCESSES rows."""
-    job = {**rows.job, "source": rows.source, "version": version}
+    job = {
+        **rows.job,
+        "source": rows.source,
+        "version": version,
+        "metric_names": list(PROCESS_METRICS),
+    }
     parts: list[Part] = [functools.partial(_run, "load-job", job=job)]
     for start in range(0, len(rows.processes), TX_PROCESSES):
         chunk = rows.processes[start : start + TX_PROCESSES]
@@ -250,14 +255,15 @@ def _write_processes(
 ) -> None:
     for start in range(0, len(chunk), BATCH):
         batch = chunk[start : start + BATCH]
-        _run("load-processes", tx, jobid=jobid, version=version, rows=batch)
+        nodes = Batch(node_properties(process) for process in batch)
+        _run("load-processes", tx, jobid=jobid, version=version, rows=nodes)
         if progress is not None:
             progress(len(batch))
 
 
 def _write_edges(version: int, chunk: list[list[str]], tx: neo4j.ManagedTransaction) -> None:
     for start in range(0, len(chunk), BATCH):
-        _run("load-parent-edges", tx, version=version, edges=chunk[start : start + BATCH])
+        _run("load-parent-edges", tx, version=version, edges=Batch(chunk[start : start + BATCH]))
 
 
 def _publish(graph: Graph, jobid: str, version: int, expected: int | None) -> bool:
