@@ -171,6 +171,30 @@ def test_a_job_larger_than_a_transaction_is_written_in_parts_and_published_once(
     assert values == sorted((key[1], depth, cpu[key]) for key, depth in depths(tree).items())
 
 
+def test_compute_trees_walks_a_large_job_level_by_level(
+    graph: Graph, archives: dict[str, Path], absent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = process_tree(raw_processes(archives["first"]))
+    load_job(archives["first"], graph=graph)
+    graph.driver.execute_query(
+        "MATCH (p:Process {jobid: $jobid}) REMOVE p.depth, p.inclusive_cpu_time", jobid=absent
+    )
+    monkeypatch.setattr(writer, "TX_PROCESSES", 150)
+
+    def one_transaction(*args: object) -> None:
+        raise AssertionError("a job over TX_PROCESSES is walked in one transaction")
+
+    monkeypatch.setattr(writer, "_walk_tree", one_transaction)
+    assert eq.compute_process_trees([absent]) == [absent]
+    values = sorted(
+        (r["pid"], r["depth"], r["inclusive_cpu_time"])
+        for r in graph.read("job-tree-values", jobid=absent)
+    )
+    cpu = inclusive_cpu(tree)
+    assert values == sorted((key[1], depth, cpu[key]) for key, depth in depths(tree).items())
+    assert eq.compute_process_trees([absent]) == []
+
+
 def test_a_part_that_fails_leaves_nothing(
     graph: Graph, archives: dict[str, Path], absent: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

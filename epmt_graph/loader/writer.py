@@ -147,10 +147,19 @@ def write_job(
 
 
 def compute_trees(graph: Graph, jobid: str) -> None:
-    """Re-run the tree walks of one job (idempotent): ``depth`` and ``inclusive_cpu_time``."""
+    """Re-run the tree walks of one job (idempotent): ``depth`` and ``inclusive_cpu_time``.
+
+    One transaction, or for a job of more than :data:`TX_PROCESSES` processes one per
+    tree level, as its load did.
+    """
     existing = _published(graph, jobid)
-    if existing:
-        graph.execute_write(lambda tx: _walk_tree(tx, jobid, existing["version"]))
+    if not existing:
+        return
+    version = existing["version"]
+    if (existing["processes"] or 0) > TX_PROCESSES:
+        _walk_levels(graph.execute_write, jobid, version)
+    else:
+        graph.execute_write(lambda tx: _walk_tree(tx, jobid, version))
 
 
 def delete_job(graph: Graph, jobid: str) -> int:
