@@ -1,4 +1,5 @@
-// Create a batch of PARENT_OF edges between processes of one version of a job.
+// Create a batch of PARENT_OF edges between processes of one version of a job, found by
+// uid: the edges whose two ends load-processes wrote in different batches.
 // Parameters: $version (integer), $edges (list of [parent uid, child uid]).
 UNWIND $edges AS edge
 MATCH (parent:Process {uid: edge[0], version: $version})

@@ -31,7 +31,7 @@ import neo4j
 from epmt_graph import cypher
 from epmt_graph.db import Batch, Graph
 from epmt_graph.errors import DuplicateJobError, ServerError
-from epmt_graph.loader.model import PROCESS_METRICS, JobRows, Row, node_properties
+from epmt_graph.loader.model import PROCESS_METRICS, JobRows, node_properties
 
 __all__ = ["LoadResult", "compute_trees", "delete_job", "write_job"]
 
@@ -236,14 +236,51 @@ def _parts(rows: JobRows, version: int, progress: Callable[[int], object] | None
         "metric_names": list(PROCESS_METRICS),
     }
     parts: list[Part] = [functools.partial(_run, "load-job", job=job)]
-    for start in range(0, len(rows.processes), TX_PROCESSES):
-        chunk = rows.processes[start : start + TX_PROCESSES]
-        parts.append(functools.partial(_write_processes, rows.jobid, version, chunk, progress))
+    size = min(BATCH, TX_PROCESSES)
+    slices, crossing = _slices(rows.parents, size)
+    per_part = TX_PROCESSES // size
+    for first in range(0, len(slices), per_part):
+        chunk = slices[first : first + per_part]
+        parts.append(functools.partial(_write_processes, rows, version, chunk, progress))
     uids = [process["uid"] for process in rows.processes]
-    edges = [[uids[parent], uids[child]] for parent, child in rows.edges]
+    edges = [[uids[parent], uids[child]] for parent, child in crossing]
     for start in range(0, len(edges), TX_PROCESSES):
         parts.append(functools.partial(_write_edges, version, edges[start : start + TX_PROCESSES]))
     return parts
+
+
+@dataclass(frozen=True)
+class _Slice:
+    """Processes ``start:end`` of a job, with the PARENT_OF edges among them as
+    ``[parent, child]`` positions in the slice (``load-processes`` makes them by position)."""
+
+    start: int
+    end: int
+    links: list[list[int]]
+
+
+def _slices(parents: list[int | None], size: int) -> tuple[list[_Slice], list[tuple[int, int]]]:
+    """Cut a job's processes into slices of ``size``; also return the ``(parent, child)``
+    edges that cross slices (``load-parent-edges`` makes them, by uid, once all nodes exist).
+
+    Examples
+    --------
+    >>> slices, crossing = _slices([None, 0, 1, 0, 3], 3)
+    >>> [(s.start, s.end, s.links) for s in slices], crossing
+    ([(0, 3, [[0, 1], [1, 2]]), (3, 5, [[0, 1]])], [(0, 3)])
+    """
+    slices, crossing = [], []
+    for start in range(0, len(parents), size):
+        end = min(start + size, len(parents))
+        links = []
+        for child in range(start, end):
+            parent = parents[child]
+            if parent is not None and start <= parent < end:
+                links.append([parent - start, child - start])
+            elif parent is not None:
+                crossing.append((parent, child))
+        slices.append(_Slice(start, end, links))
+    return slices, crossing
 
 
 def _run_all(parts: list[Part], tx: neo4j.ManagedTransaction) -> None:
@@ -256,18 +293,18 @@ def _run(name: str, tx: neo4j.ManagedTransaction, **params: object) -> None:
 
 
 def _write_processes(
-    jobid: str,
+    rows: JobRows,
     version: int,
-    chunk: list[Row],
+    slices: list[_Slice],
     progress: Callable[[int], object] | None,
     tx: neo4j.ManagedTransaction,
 ) -> None:
-    for start in range(0, len(chunk), BATCH):
-        batch = chunk[start : start + BATCH]
-        nodes = Batch(node_properties(process) for process in batch)
-        _run("load-processes", tx, jobid=jobid, version=version, rows=nodes)
+    for part in slices:
+        nodes = Batch(node_properties(p) for p in rows.processes[part.start : part.end])
+        params = {"jobid": rows.jobid, "version": version, "rows": nodes}
+        _run("load-processes", tx, **params, links=Batch(part.links))
         if progress is not None:
-            progress(len(batch))
+            progress(part.end - part.start)
 
 
 def _write_edges(version: int, chunk: list[list[str]], tx: neo4j.ManagedTransaction) -> None:
