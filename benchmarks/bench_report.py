@@ -199,8 +199,9 @@ def _ingest(res: dict[str, Any]) -> list[str]:
     e = epps.get("total")
     rows.append(
         [
-            "(c) archive to queryable tree, the 3 archives through `loader.load` (the next "
-            "job parses while one is written; what `epmt-graph load` does) vs EPMT "
+            "(c) archive to queryable tree, the 3 archives through `loader.load` (two jobs "
+            "worked side by side: one parses while the server writes the other; what "
+            "`epmt-graph load` does) vs EPMT "
             "submit+post_process+process_trees",
             "n/a",
             _fmt(pps["load_best"], 0),

@@ -86,7 +86,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="few repeats, a 10K scale job")
     ap.add_argument("--repeat", type=int, help="timed calls per question (20; quick 3)")
     ap.add_argument("--repeat-slow", type=int, help="timed get_op_metrics calls (3; quick 1)")
-    ap.add_argument("--warm", type=int, help="warm reloads per job (3; quick 2)")
+    ap.add_argument("--warm", type=int, help="warm reloads per job, and loads of all (5; quick 2)")
     ap.add_argument("--scale-procs", type=int, help="processes of the big job (50000; quick 10000)")
     ap.add_argument("--chain", type=int, default=500, help="depth of the chain job (500)")
     ap.add_argument("--chain-procs", type=int, default=5000, help="processes of the chain job")
@@ -119,7 +119,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     quick = args.quick
     args.repeat = args.repeat or (3 if quick else 20)
     args.repeat_slow = args.repeat_slow or (1 if quick else 3)
-    args.warm = args.warm or (2 if quick else 3)
+    args.warm = args.warm or (2 if quick else 5)
     args.scale_procs = args.scale_procs or (10_000 if quick else 50_000)
     args.memory_procs = args.memory_procs or ([10_000, 50_000] if quick else [50_000, 500_000])
     if args.growth_procs is None:
