@@ -28,6 +28,7 @@ from epmt_graph.db import Batch, Graph
 from epmt_graph.loader import JobRows, delete_job, load, read_job
 from epmt_graph.loader import writer as writer_module
 from epmt_graph.loader.model import PROCESS_METRICS, node_properties
+from epmt_graph.loader.slices import slices
 from epmt_graph.loader.synthetic import write_archive
 from epmt_graph.loader.writer import write_job
 
@@ -143,9 +144,9 @@ def write_split(graph: Graph, rows: JobRows) -> dict[str, float]:
             "metric_names": list(PROCESS_METRICS),
         }
         tx.run(cypher.query("load-job"), job=job).consume()
-        slices, crossing = writer_module._slices(rows.parents, batch)
+        cut, crossing = slices(rows.parents, batch)
         load = cypher.query("load-processes")
-        for part in slices:
+        for part in cut:
             nodes = Batch(node_properties(p) for p in rows.processes[part.start : part.end])
             params = {"jobid": rows.jobid, "version": version, "rows": nodes}
             tx.run(load, params, links=Batch(part.links)).consume()

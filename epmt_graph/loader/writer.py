@@ -32,6 +32,7 @@ from epmt_graph import cypher
 from epmt_graph.db import Batch, Graph
 from epmt_graph.errors import DuplicateJobError, ServerError
 from epmt_graph.loader.model import PROCESS_METRICS, JobRows, node_properties
+from epmt_graph.loader.slices import Slice, slices
 
 __all__ = ["LoadResult", "compute_trees", "delete_job", "write_job"]
 
@@ -237,50 +238,16 @@ def _parts(rows: JobRows, version: int, progress: Callable[[int], object] | None
     }
     parts: list[Part] = [functools.partial(_run, "load-job", job=job)]
     size = min(BATCH, TX_PROCESSES)
-    slices, crossing = _slices(rows.parents, size)
+    cut, crossing = slices(rows.parents, size)
     per_part = TX_PROCESSES // size
-    for first in range(0, len(slices), per_part):
-        chunk = slices[first : first + per_part]
+    for first in range(0, len(cut), per_part):
+        chunk = cut[first : first + per_part]
         parts.append(functools.partial(_write_processes, rows, version, chunk, progress))
     uids = [process["uid"] for process in rows.processes]
     edges = [[uids[parent], uids[child]] for parent, child in crossing]
     for start in range(0, len(edges), TX_PROCESSES):
         parts.append(functools.partial(_write_edges, version, edges[start : start + TX_PROCESSES]))
     return parts
-
-
-@dataclass(frozen=True)
-class _Slice:
-    """Processes ``start:end`` of a job, with the PARENT_OF edges among them as
-    ``[parent, child]`` positions in the slice (``load-processes`` makes them by position)."""
-
-    start: int
-    end: int
-    links: list[list[int]]
-
-
-def _slices(parents: list[int | None], size: int) -> tuple[list[_Slice], list[tuple[int, int]]]:
-    """Cut a job's processes into slices of ``size``; also return the ``(parent, child)``
-    edges that cross slices (``load-parent-edges`` makes them, by uid, once all nodes exist).
-
-    Examples
-    --------
-    >>> slices, crossing = _slices([None, 0, 1, 0, 3], 3)
-    >>> [(s.start, s.end, s.links) for s in slices], crossing
-    ([(0, 3, [[0, 1], [1, 2]]), (3, 5, [[0, 1]])], [(0, 3)])
-    """
-    slices, crossing = [], []
-    for start in range(0, len(parents), size):
-        end = min(start + size, len(parents))
-        links = []
-        for child in range(start, end):
-            parent = parents[child]
-            if parent is not None and start <= parent < end:
-                links.append([parent - start, child - start])
-            elif parent is not None:
-                crossing.append((parent, child))
-        slices.append(_Slice(start, end, links))
-    return slices, crossing
 
 
 def _run_all(parts: list[Part], tx: neo4j.ManagedTransaction) -> None:
@@ -295,11 +262,11 @@ def _run(name: str, tx: neo4j.ManagedTransaction, **params: object) -> None:
 def _write_processes(
     rows: JobRows,
     version: int,
-    slices: list[_Slice],
+    parts: list[Slice],
     progress: Callable[[int], object] | None,
     tx: neo4j.ManagedTransaction,
 ) -> None:
-    for part in slices:
+    for part in parts:
         nodes = Batch(node_properties(p) for p in rows.processes[part.start : part.end])
         params = {"jobid": rows.jobid, "version": version, "rows": nodes}
         _run("load-processes", tx, **params, links=Batch(part.links))
