@@ -85,11 +85,14 @@ def metric_groups(
     alternatives = tags_param(tags, exact_tag_only=exact) if tags else None
     if not jobs or alternatives is None:
         return []
+    extras = [name for name in metrics if name not in METRIC_SLOTS]
+    metrics = [*PROCESS_METRICS, *extras]  # the order of the query's sums
     found = graph.read(
         "ops-metrics",
         jobids=[job.jobid for job in jobs],
         tags=alternatives,
-        metrics=[{"f": name, "i": METRIC_SLOTS.get(name)} for name in metrics],
+        listed=list(PROCESS_METRICS),
+        extras=extras,
     )
     return [
         Group(
