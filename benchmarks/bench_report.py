@@ -90,7 +90,9 @@ def markdown(res: dict[str, Any]) -> str:
         "- **Wall seconds per section**: "
         + ", ".join(f"{k} {val}" for k, val in res.get("sections_seconds", {}).items()),
         f"- **Repeats**: {cfg['repeat']} timed calls per question per job after one untimed "
-        f"warm-up ({cfg['repeat_slow']} for get_op_metrics), the same on all three sides; "
+        f"warm-up ({cfg['repeat_slow']} for get_op_metrics), the same on all three sides; ours "
+        f"also after one untimed round of every question, {cfg.get('warm_round', 0)} calls "
+        "each (the server's JIT); "
         f"ours warm reloads: {cfg['warm']} per job. Tag for the tag questions: "
         f"`{cfg['tag']}`. Latencies are pooled over the jobs (and op values), as EPMT's script "
         "pools them.",
