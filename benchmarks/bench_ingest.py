@@ -24,11 +24,9 @@ from bench_util import throwaway_server, timed_load
 
 from epmt_graph import cypher
 from epmt_graph.config import Connection
-from epmt_graph.db import Batch, Graph
+from epmt_graph.db import Graph
 from epmt_graph.loader import JobRows, delete_job, load, read_job
 from epmt_graph.loader import writer as writer_module
-from epmt_graph.loader.model import PROCESS_METRICS, node_properties
-from epmt_graph.loader.slices import slices
 from epmt_graph.loader.synthetic import write_archive
 from epmt_graph.loader.writer import write_job
 
@@ -127,7 +125,7 @@ def write_split(graph: Graph, rows: JobRows) -> dict[str, float]:
     included, as each statement is consumed before the next).
     """
     marks: dict[str, float] = {}
-    batch, window = writer_module.BATCH, writer_module.LEVEL_WINDOW
+    window = writer_module.LEVEL_WINDOW
     t0 = time.perf_counter()
     if graph.read("job-digest", jobid=rows.jobid):
         raise RuntimeError(f"job {rows.jobid} is loaded; delete it before write_split")
@@ -136,28 +134,14 @@ def write_split(graph: Graph, rows: JobRows) -> dict[str, float]:
     version = time.time_ns() // 1000
 
     def work(tx: neo4j.ManagedTransaction) -> None:
+        nodes, across = "Job + Process nodes, PARENT_OF in a batch", "PARENT_OF across batches"
+        marks[nodes] = marks[across] = 0.0
+        for part in writer_module._parts(rows, version, None):  # the writer's own statements
+            phase = across if getattr(part, "func", None) is writer_module._write_edges else nodes
+            t = time.perf_counter()
+            part(tx)
+            marks[phase] += time.perf_counter() - t
         t = time.perf_counter()
-        job = {
-            **rows.job,
-            "source": rows.source,
-            "version": version,
-            "metric_names": list(PROCESS_METRICS),
-        }
-        tx.run(cypher.query("load-job"), job=job).consume()
-        cut, crossing = slices(rows.parents, batch)
-        load = cypher.query("load-processes")
-        for part in cut:
-            nodes = Batch(node_properties(p) for p in rows.processes[part.start : part.end])
-            params = {"jobid": rows.jobid, "version": version, "rows": nodes}
-            tx.run(load, params, links=Batch(part.links)).consume()
-        marks["Job + Process nodes, PARENT_OF in a batch"] = time.perf_counter() - t
-        t = time.perf_counter()
-        uids = [process["uid"] for process in rows.processes]
-        edges = [[uids[parent], uids[child]] for parent, child in crossing]
-        for start in range(0, len(edges), batch):
-            part_edges = Batch(edges[start : start + batch])
-            tx.run(cypher.query("load-parent-edges"), version=version, edges=part_edges).consume()
-        marks["PARENT_OF across batches"], t = time.perf_counter() - t, time.perf_counter()
         low, high = 0, window
         while True:
             record = tx.run(
