@@ -32,7 +32,7 @@ from epmt_graph import cypher
 from epmt_graph.db import Batch, Graph
 from epmt_graph.errors import DuplicateJobError, ServerError
 from epmt_graph.loader.model import PROCESS_METRICS, JobRows, node_properties
-from epmt_graph.loader.slices import Slice, slices
+from epmt_graph.loader.slices import Pairs, Slice, slices
 
 __all__ = ["LoadResult", "compute_trees", "delete_job", "write_job"]
 
@@ -243,10 +243,9 @@ def _parts(rows: JobRows, version: int, progress: Callable[[int], object] | None
     for first in range(0, len(cut), per_part):
         chunk = cut[first : first + per_part]
         parts.append(functools.partial(_write_processes, rows, version, chunk, progress))
-    uids = [process["uid"] for process in rows.processes]
-    edges = [[uids[parent], uids[child]] for parent, child in crossing]
-    for start in range(0, len(edges), TX_PROCESSES):
-        parts.append(functools.partial(_write_edges, version, edges[start : start + TX_PROCESSES]))
+    for start in range(0, len(crossing), TX_PROCESSES):
+        pairs = crossing[start : start + TX_PROCESSES]
+        parts.append(functools.partial(_write_edges, rows.jobid, version, pairs))
     return parts
 
 
@@ -256,7 +255,16 @@ def _run_all(parts: list[Part], tx: neo4j.ManagedTransaction) -> None:
 
 
 def _run(name: str, tx: neo4j.ManagedTransaction, **params: object) -> None:
+    """Run one statement; then empty its batches, which the driver would keep.
+
+    A transaction keeps its results until it ends, and each result's summary keeps the
+    parameters it was run with: a part of :data:`TX_PROCESSES` processes would hold every
+    row it sent (3 KB a process). A retried transaction builds its batches anew.
+    """
     tx.run(cypher.query(name), params).consume()
+    for value in params.values():
+        if isinstance(value, Batch):
+            value.clear()
 
 
 def _write_processes(
@@ -269,14 +277,18 @@ def _write_processes(
     for part in parts:
         nodes = Batch(node_properties(p) for p in rows.processes[part.start : part.end])
         params = {"jobid": rows.jobid, "version": version, "rows": nodes}
-        _run("load-processes", tx, **params, links=Batch(part.links))
+        _run("load-processes", tx, **params, links=Batch(part.links(rows.parents)))
         if progress is not None:
             progress(part.end - part.start)
 
 
-def _write_edges(version: int, chunk: list[list[str]], tx: neo4j.ManagedTransaction) -> None:
-    for start in range(0, len(chunk), BATCH):
-        _run("load-parent-edges", tx, version=version, edges=Batch(chunk[start : start + BATCH]))
+def _write_edges(jobid: str, version: int, pairs: Pairs, tx: neo4j.ManagedTransaction) -> None:
+    for start in range(0, len(pairs), BATCH):
+        edges = Batch(
+            [f"{jobid}:{parent}", f"{jobid}:{child}"]
+            for parent, child in pairs[start : start + BATCH].tolist()
+        )
+        _run("load-parent-edges", tx, version=version, edges=edges)
 
 
 def _publish(graph: Graph, jobid: str, version: int, expected: int | None) -> bool:
