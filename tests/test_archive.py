@@ -7,16 +7,37 @@ import io
 import os
 import shutil
 import tarfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import pytest
 
 from epmt_graph.errors import ArchiveError
-from epmt_graph.loader.archive import MAX_MEMBER_BYTES, MAX_TOTAL_BYTES, read_job_files
+from epmt_graph.loader import archive
+from epmt_graph.loader.archive import MAX_MEMBER_BYTES, MAX_TOTAL_BYTES, iter_members, text_lines
+from epmt_graph.loader.reader import read_job
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared/data/epmt-samples"
 ARCHIVES = sorted(p.relative_to(SAMPLES) for p in SAMPLES.rglob("*.tgz"))
+
+
+@dataclass
+class Files:
+    source: str
+    metadata: bytes | None = None
+    papiex: dict[str, str] = field(default_factory=dict)
+
+
+def read_job_files(path: Path, **limits: int) -> Files:
+    """Every member of a job, read whole through the streaming API."""
+    files = Files(str(path))
+    for name, stream in iter_members(path, **limits):
+        if name == "job_metadata":
+            files.metadata = stream.read()
+        else:
+            files.papiex[name] = "".join(text_lines(stream, name))
+    return files
 
 
 def _tar(
@@ -79,13 +100,13 @@ def test_job_directories(folder: str) -> None:
 
 def test_directory_without_metadata() -> None:
     with pytest.raises(ArchiveError, match=r"epmt-samples/csv: missing job_metadata"):
-        read_job_files(SAMPLES / "csv")
+        read_job(SAMPLES / "csv")
 
 
 def test_archive_without_metadata(tmp_path: Path) -> None:
     path = _tar(tmp_path / "no-meta.tgz", [("./h-papiex-1-0.csv", b"tags\n")])
     with pytest.raises(ArchiveError, match=r"no-meta\.tgz: missing job_metadata"):
-        read_job_files(path)
+        read_job(path)
 
 
 def test_missing_path(tmp_path: Path) -> None:
@@ -103,8 +124,7 @@ def test_other_members_are_ignored(tmp_path: Path) -> None:
             _special("./sub", tarfile.DIRTYPE),
         ],
     )
-    files = read_job_files(path)
-    assert files.metadata == b"meta" and files.papiex == {}
+    assert {name for name, _ in iter_members(path)} == {"job_metadata"}
 
 
 @pytest.mark.parametrize(
@@ -220,3 +240,24 @@ def test_directory_size_limits(tmp_path: Path) -> None:
         read_job_files(job, max_member_bytes=1000)
     with pytest.raises(ArchiveError, match="exceed the size limits"):
         read_job_files(job, max_total_bytes=5000)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7, 64])
+def test_text_lines_across_chunks(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    text = "a,b\r\nc\u00e9,\u4e2d\n\nlone\rcr\n\u00e9\u00e9\u00e9 no end"
+    monkeypatch.setattr(archive, "_CHUNK", chunk)
+    lines = list(text_lines(io.BytesIO(text.encode()), "f.csv"))
+    assert lines == list(io.StringIO(text, newline=""))
+
+
+@pytest.mark.parametrize("chunk", [3, 1024])
+def test_text_lines_names_the_bad_line(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    monkeypatch.setattr(archive, "_CHUNK", chunk)
+    data = b"one\ntwo\nthree\nfo\xffur\nfive\n"
+    with pytest.raises(ArchiveError, match=r"f\.csv: line 4: not valid UTF-8"):
+        list(text_lines(io.BytesIO(data), "f.csv"))
+
+
+def test_directory_yields_metadata_first() -> None:
+    names = [name for name, _ in iter_members(SAMPLES / "tsv/12340")]
+    assert names[0] == "job_metadata" and names[1:] == sorted(names[1:])

@@ -108,7 +108,7 @@ def parent_keys(job: JobRows) -> dict[str, str | None]:
 def test_epmt_published_process_counts(jobs: dict[str, JobRows]) -> None:
     assert len(jobs["query/685016.tgz"].processes) == 3412
     assert len(jobs["query/685000.tgz"].processes) == 3480
-    both = jobs["query/685000.tgz"].processes + jobs["query/685003.tgz"].processes
+    both = [*jobs["query/685000.tgz"].processes, *jobs["query/685003.tgz"].processes]
     assert sum(p["host"] in {"pp208", "pp212"} for p in both) == 7265
 
 
@@ -287,10 +287,11 @@ def test_csv_directory_has_no_metadata() -> None:
         read_job(SAMPLES / "csv")
     for name in ("pp053-papiex-615503-0.csv", "pp053-papiex-615503-1.csv"):
         path = SAMPLES / "csv" / name
-        parsed = parse_csv(path.read_text(), source=str(path))
+        with path.open(newline="") as lines:
+            rows = list(parse_csv(lines, source=str(path)).rows)
         df = pd.read_csv(path, escapechar="\\")
-        assert [r.process["pid"] for r in parsed.rows if r.process] == df["pid"].tolist()
-        assert [r.process["tags"] for r in parsed.rows if r.process] == df["tags"].tolist()
+        assert [r.process["pid"] for r in rows if r.process] == df["pid"].tolist()
+        assert [r.process["tags"] for r in rows if r.process] == df["tags"].tolist()
 
 
 def test_failed_exitcode_was_recorded_in_india(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -587,6 +588,12 @@ def test_process_outside_the_job_is_a_corrupted_file(
 def test_duplicated_process(tmp_path: Path) -> None:
     path = csv_job(tmp_path, proc(1, 0, 5, 6), proc(2, 1, 5, 6), proc(1, 0, 5, 6))
     with pytest.raises(ArchiveError, match=r"line 4: duplicated process \(as at .*, line 2\)"):
+        read_job(path)
+
+
+def test_a_pid_beyond_64_bits(tmp_path: Path) -> None:
+    path = csv_job(tmp_path, proc(1, 0, 5, 6), proc(2**63, 1, 5, 6))
+    with pytest.raises(ArchiveError, match=r"line 3: an id or time does not fit 64 bits"):
         read_job(path)
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import fnmatch
 import gzip
+import io
 import os
 import stat
 import tarfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from epmt_graph.errors import ArchiveError
@@ -31,9 +31,9 @@ __all__ = [
     "MAX_TOTAL_BYTES",
     "METADATA_NAME",
     "PAPIEX_PATTERN",
-    "JobFiles",
+    "Readable",
     "iter_members",
-    "read_job_files",
+    "text_lines",
 ]
 
 #: Cap on the uncompressed size of a whole archive (or the relevant files of a directory).
@@ -46,40 +46,25 @@ METADATA_NAME = "job_metadata"
 PAPIEX_PATTERN = "*-papiex*.[ct]sv"
 
 _GZIP_MAGIC = b"\x1f\x8b"
+#: What reading a damaged archive raises.
+_BROKEN = (tarfile.TarError, EOFError, zlib.error, OSError)
 _CHUNK = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class JobFiles:
-    """The loader-relevant files of one job.
-
-    Attributes
-    ----------
-    source : str
-        The archive or directory path.
-    metadata : bytes
-        The raw ``job_metadata`` pickle.
-    papiex : dict of str to str
-        Papiex data and header files, by top-level file name, decoded as UTF-8.
-    """
-
-    source: str
-    metadata: bytes
-    papiex: dict[str, str] = field(default_factory=dict)
 
 
 def _wanted(name: str) -> bool:
     return name == METADATA_NAME or fnmatch.fnmatchcase(name, PAPIEX_PATTERN)
 
 
-class _Readable(Protocol):
+class Readable(Protocol):
+    """A binary stream, as much as the loader needs of one."""
+
     def read(self, size: int = -1, /) -> bytes: ...
 
 
 class _LimitedReader:
     """A read-only file wrapper that fails once more than ``limit`` bytes were read."""
 
-    def __init__(self, raw: _Readable, limit: int, source: str) -> None:
+    def __init__(self, raw: Readable, limit: int, source: str) -> None:
         self._raw = raw
         self._limit = limit
         self._source = source
@@ -102,6 +87,20 @@ class _LimitedReader:
             pass
 
 
+class _Guarded:
+    """A tar member's stream whose read errors name the archive as corrupt or truncated."""
+
+    def __init__(self, raw: Readable, path: str) -> None:
+        self._raw = raw
+        self._path = path
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._raw.read(size)
+        except _BROKEN as exc:
+            raise ArchiveError(f"{self._path}: corrupt or truncated archive: {exc}") from exc
+
+
 def _member_name(info: tarfile.TarInfo, source: str) -> str:
     name = info.name
     parts = [p for p in name.split("/") if p not in ("", ".")]
@@ -118,11 +117,11 @@ def _member_name(info: tarfile.TarInfo, source: str) -> str:
     return "/".join(parts)
 
 
-def _iter_tar(path: str, max_total: int, max_member: int) -> Iterator[tuple[str, bytes]]:
+def _iter_tar(path: str, max_total: int, max_member: int) -> Iterator[tuple[str, Readable]]:
     with open(path, "rb") as fh:
         compressed = fh.read(2) == _GZIP_MAGIC
         fh.seek(0)
-        raw: _Readable = gzip.GzipFile(fileobj=fh, mode="rb") if compressed else fh
+        raw: Readable = gzip.GzipFile(fileobj=fh, mode="rb") if compressed else fh
         limited = _LimitedReader(raw, max_total, path)
         seen: set[str] = set()
         try:
@@ -143,18 +142,17 @@ def _iter_tar(path: str, max_total: int, max_member: int) -> Iterator[tuple[str,
                     member = tar.extractfile(info)
                     if member is None:  # pragma: no cover - regular files always have data
                         raise ArchiveError(f"{path}: cannot read member {name!r}")
-                    yield name, member.read()
+                    yield name, _Guarded(member, path)
             limited.drain()
         except ArchiveError:
             raise
-        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        except _BROKEN as exc:
             raise ArchiveError(f"{path}: corrupt or truncated archive: {exc}") from exc
 
 
-def _iter_dir(path: str, max_total: int, max_member: int) -> Iterator[tuple[str, bytes]]:
-    total = 0
-    with os.scandir(path) as entries:
-        names = sorted(e.name for e in entries if _wanted(e.name))
+def _iter_dir(path: str, max_total: int, max_member: int) -> Iterator[tuple[str, Readable]]:
+    names = _dir_names(path)
+    sizes = {}
     for name in names:
         full = os.path.join(path, name)
         st = os.lstat(full)
@@ -164,13 +162,21 @@ def _iter_dir(path: str, max_total: int, max_member: int) -> Iterator[tuple[str,
             raise ArchiveError(
                 f"{full}: {st.st_size} bytes, over the {max_member}-byte limit (max_member_bytes)"
             )
+        sizes[name] = st.st_size
+    if sum(sizes.values()) > max_total:
+        raise ArchiveError(f"{path}: the job's files exceed the size limits (max_total_bytes)")
+    for name in names:
+        full = os.path.join(path, name)
         fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(fd, "rb") as fh:
-            data = fh.read(max_member + 1)
-        total += len(data)
-        if len(data) > max_member or total > max_total:
-            raise ArchiveError(f"{full}: the job's files exceed the size limits")
-        yield name, data
+            yield name, _LimitedReader(fh, sizes[name], full)
+
+
+def _dir_names(path: str) -> list[str]:
+    """The wanted files of a job directory: ``job_metadata`` first, then by name."""
+    with os.scandir(path) as entries:
+        names = sorted(e.name for e in entries if _wanted(e.name))
+    return sorted(names, key=lambda name: name != METADATA_NAME)
 
 
 def iter_members(
@@ -178,8 +184,8 @@ def iter_members(
     *,
     max_total_bytes: int = MAX_TOTAL_BYTES,
     max_member_bytes: int = MAX_MEMBER_BYTES,
-) -> Iterator[tuple[str, bytes]]:
-    """Yield ``(name, data)`` for each loader-relevant top-level file of a job.
+) -> Iterator[tuple[str, Readable]]:
+    """Yield ``(name, stream)`` for each loader-relevant top-level file of a job.
 
     Parameters
     ----------
@@ -192,8 +198,11 @@ def iter_members(
 
     Yields
     ------
-    tuple of (str, bytes)
-        The member's file name and its content, for ``job_metadata`` and papiex files.
+    tuple of (str, file)
+        The member's file name and a binary stream of its content, for ``job_metadata``
+        and papiex files. A stream can be read only until the next member is asked for
+        (tar archives are read in one pass). A directory yields ``job_metadata`` first, an
+        archive its members in their order.
 
     Raises
     ------
@@ -210,51 +219,29 @@ def iter_members(
         raise ArchiveError(f"{src}: no such archive or job directory")
 
 
-def _decode(name: str, data: bytes, source: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ArchiveError(f"{source}: {name}: line {line}: not valid UTF-8") from exc
+def text_lines(stream: Readable, label: str) -> Iterator[str]:
+    """The lines of a UTF-8 member, with their endings, read a chunk at a time.
 
-
-def read_job_files(
-    path: str | os.PathLike[str],
-    *,
-    max_total_bytes: int = MAX_TOTAL_BYTES,
-    max_member_bytes: int = MAX_MEMBER_BYTES,
-) -> JobFiles:
-    """Read ``job_metadata`` and the papiex files of a job archive or directory.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        A ``.tgz``/``.tar.gz``/``.tar`` archive or a job directory.
-    max_total_bytes, max_member_bytes : int, optional
-        Size caps, as for :func:`iter_members`.
-
-    Returns
-    -------
-    JobFiles
-        The raw metadata and the decoded papiex files.
+    Lines end as in ``open(..., newline="")``: at ``\n``, ``\r\n`` or a lone ``\r``,
+    which is what :mod:`csv` expects.
 
     Raises
     ------
     ArchiveError
-        As for :func:`iter_members`; also when ``job_metadata`` is missing or a papiex
-        file is not UTF-8.
+        If the text is not UTF-8; the message names ``label`` and the line.
     """
-    source = os.fspath(path)
-    metadata: bytes | None = None
-    papiex: dict[str, str] = {}
-    members = iter_members(
-        source, max_total_bytes=max_total_bytes, max_member_bytes=max_member_bytes
-    )
-    for name, data in members:
-        if name == METADATA_NAME:
-            metadata = data
-        else:
-            papiex[name] = _decode(name, data, source)
-    if metadata is None:
-        raise ArchiveError(f"{source}: missing {METADATA_NAME}")
-    return JobFiles(source=source, metadata=metadata, papiex=dict(sorted(papiex.items())))
+    lines, rest = 0, b""
+    while True:
+        chunk = stream.read(_CHUNK)
+        data = rest + chunk
+        cut = data.rfind(b"\n") + 1 if chunk else len(data)
+        data, rest = data[:cut], data[cut:]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = lines + data.count(b"\n", 0, exc.start) + 1
+            raise ArchiveError(f"{label}: line {line}: not valid UTF-8") from exc
+        lines += data.count(b"\n")
+        yield from io.StringIO(text, newline="")
+        if not chunk:
+            return

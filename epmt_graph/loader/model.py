@@ -14,7 +14,7 @@ integer microseconds, ``cpu_time = usertime + systemtime`` summed over threads.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,8 +176,9 @@ class JobRows:
         ``num_threads`` (sum of ``numtids``), ``all_proc_tags_json`` (JSON list of the
         distinct process tag dicts), and ``digest`` (sha256 of the parsed content, so
         that reloading the same archive can be recognised).
-    processes : list of dict
-        Process node properties, ``processes[i]["idx"] == i``, ordered by ``(start, pid)``.
+    processes : sequence of dict
+        Process node properties, ``processes[i]["idx"] == i``, ordered by ``(start, pid)``;
+        each access builds a new dict (the reader keeps them in a temporary file).
         Keys: ``uid`` (``f"{jobid}:{idx}"``, unique in the database), ``idx``, ``jobid``,
         ``pid``, ``ppid``, ``pgid``, ``sid``, ``gen``, ``exename``, ``path``, ``args``,
         ``host``, ``exitcode``, ``numtids``, ``start``, ``end``, ``duration``,
@@ -187,15 +188,15 @@ class JobRows:
         positive, as EPMT), and ``threads_json`` (the raw per-thread rows: every
         non-per-process column, ``tid``/``start``/``end`` included in CSV v1; compact for
         single-threaded processes, read it with :func:`thread_rows`).
-    parents : list of int or None
+    parents : sequence of int or None
         ``parents[i]`` is the ``idx`` of process ``i``'s parent, or ``None`` for a root.
     source : str
         The archive or directory the job was read from.
     """
 
     job: Row
-    processes: list[Row]
-    parents: list[int | None]
+    processes: Sequence[Row]
+    parents: Sequence[int | None]
     source: str
 
     @property

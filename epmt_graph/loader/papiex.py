@@ -10,17 +10,18 @@ process and no header row; the header file names the columns, one of which is a
 ``{metric,...}`` list naming the values packed, thread after thread, into that column's
 ``{v,v,...}`` array. Its ``end`` column is sometimes called ``finish``.
 
-Both parsers return the same shape: one :class:`ThreadRow` per thread, in file order,
-the first row of each process carrying the per-process fields. Grouping threads into
-processes is the reader's job. Every error names the file and the 1-based line.
+Both parsers read lines (of any size of file: nothing but the current row is held) and
+return the same shape: the columns, read at once, and an iterator of one
+:class:`ThreadRow` per thread, in file order, the first row of each process carrying the
+per-process fields. Grouping threads into processes is the reader's job. Every error names
+the file and the 1-based line.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import operator
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,15 +116,16 @@ class PapiexFile:
         The metrics a process sums over its threads (EPMT's ``threads_sums`` keys): every
         column but ``tid``, ``start``, ``end``, ``num_threads`` and ``starttime``. Always
         includes :data:`~epmt_graph.loader.model.PROCESS_METRICS`.
-    rows : list of ThreadRow
-        Every thread, in file order.
+    rows : iterator of ThreadRow
+        Every thread, in file order, parsed as it is iterated (which raises on a
+        malformed row).
     """
 
     source: str
     metric_names: str
     columns: tuple[str, ...]
     summed: tuple[str, ...]
-    rows: list[ThreadRow]
+    rows: Iterator[ThreadRow]
 
 
 def _fail(source: str, line: int, message: str) -> ArchiveError:
@@ -140,10 +142,10 @@ def _check_columns(names: list[str], required: tuple[str, ...], source: str, lin
 
 
 def _records(
-    text: str, source: str, delimiter: str = ",", escapechar: str | None = None
+    lines: Iterable[str], source: str, delimiter: str = ",", escapechar: str | None = None
 ) -> Iterator[tuple[int, list[str]]]:
     """``(line, fields)`` of each non-blank record; a CSV syntax error names its line."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, escapechar=escapechar)
+    reader = csv.reader(lines, delimiter=delimiter, escapechar=escapechar)
     try:
         for row in reader:
             if row:
@@ -184,13 +186,13 @@ class _ProcessFields:
         return fields
 
 
-def parse_csv(text: str, *, source: str) -> PapiexFile:
+def parse_csv(lines: Iterable[str], *, source: str) -> PapiexFile:
     """Parse a papiex CSV (format v1) file.
 
     Parameters
     ----------
-    text : str
-        The file's content.
+    lines : iterable of str
+        The file's lines with their endings (a file opened with ``newline=""``).
     source : str
         Label used in error messages.
 
@@ -203,10 +205,20 @@ def parse_csv(text: str, *, source: str) -> PapiexFile:
     Raises
     ------
     ArchiveError
-        On missing or duplicated columns, a row with the wrong number of fields, a
-        non-numeric metric or id, or ``numtids < 1``; the message names file and line.
+        On missing or duplicated columns (here), a row with the wrong number of fields, a
+        non-numeric metric or id, or ``numtids < 1`` (while iterating the rows); the
+        message names file and line.
+
+    Examples
+    --------
+    >>> lines = ["tags,hostname,exename,path,args,exitcode,pid,generation,ppid,pgid,sid,"
+    ...          "numtids,tid,start,end," + ",".join(PROCESS_METRICS) + "\\n",
+    ...          ",h1,sh,/bin/sh,-c,0,7,0,1,7,7,1,7,10,20," + ",".join(["1"] * 24) + "\\n"]
+    >>> parsed = parse_csv(lines, source="h1-papiex-7-0.csv")
+    >>> [(row.line, row.process["pid"], row.process["end"]) for row in parsed.rows]
+    [(2, 7, 20)]
     """
-    records = _records(text, source, escapechar="\\")
+    records = _records(lines, source, escapechar="\\")
     header_line, header = next(records, (1, []))
     if not header:
         raise _fail(source, 1, "empty file, expected a header row")
@@ -220,22 +232,24 @@ def parse_csv(text: str, *, source: str) -> PapiexFile:
     start_at, end_at = columns.index("start"), columns.index("end")
     numtids_at, ncols = index["numtids"], len(header)
     process_fields = _ProcessFields(index)
-    rows: list[ThreadRow] = []
-    for line, row in records:
-        if len(row) != ncols:
-            raise _fail(source, line, f"{len(row)} fields, expected {ncols} as in the header")
-        if row == header:
-            continue
-        try:
-            values = tuple(map(int, pick(row)))
-        except ValueError:
-            raise _int_error(row, thread_columns, source, line) from None
-        process = None
-        if row[numtids_at]:
-            process = process_fields.read(row, source, line)
-            process["start"], process["end"] = values[start_at], values[end_at]
-        rows.append(ThreadRow(line, process, values))
-    return PapiexFile(source, ",".join(summed), columns, summed, rows)
+
+    def rows() -> Iterator[ThreadRow]:
+        for line, row in records:
+            if len(row) != ncols:
+                raise _fail(source, line, f"{len(row)} fields, expected {ncols} as in the header")
+            if row == header:
+                continue
+            try:
+                values = tuple(map(int, pick(row)))
+            except ValueError:
+                raise _int_error(row, thread_columns, source, line) from None
+            process = None
+            if row[numtids_at]:
+                process = process_fields.read(row, source, line)
+                process["start"], process["end"] = values[start_at], values[end_at]
+            yield ThreadRow(line, process, values)
+
+    return PapiexFile(source, ",".join(summed), columns, summed, rows())
 
 
 def _tsv_header(header_text: str, header_source: str) -> tuple[list[str], int, list[str]]:
@@ -252,13 +266,15 @@ def _tsv_header(header_text: str, header_source: str) -> tuple[list[str], int, l
     return names, at, metrics
 
 
-def parse_tsv(text: str, header_text: str, *, source: str, header_source: str) -> PapiexFile:
+def parse_tsv(
+    lines: Iterable[str], header_text: str, *, source: str, header_source: str
+) -> PapiexFile:
     """Parse a papiex TSV (format v2) file with its header file.
 
     Parameters
     ----------
-    text : str
-        The ``*-papiex.tsv`` content: one row per process, no header row.
+    lines : iterable of str
+        The ``*-papiex.tsv`` lines: one row per process, no header row.
     header_text : str
         The ``*-papiex-header.tsv`` content: the tab-separated column names.
     source, header_source : str
@@ -272,41 +288,43 @@ def parse_tsv(text: str, header_text: str, *, source: str, header_source: str) -
     Raises
     ------
     ArchiveError
-        On a malformed header, a row with the wrong number of fields, a non-numeric
-        value, or a thread array whose length is not ``numtids`` times the number of
-        metrics; the message names file and line.
+        On a malformed header (here), a row with the wrong number of fields, a
+        non-numeric value, or a thread array whose length is not ``numtids`` times the
+        number of metrics (while iterating the rows); the message names file and line.
     """
     names, packed_at, metrics = _tsv_header(header_text, header_source)
     index = {name: i for i, name in enumerate(names)}
     time_columns = [("start", index["start"]), ("end", index["end"])]
     nmetrics, ncols = len(metrics), len(names)
     process_fields = _ProcessFields(index)
-    rows: list[ThreadRow] = []
-    for line, row in _records(text, source, delimiter="\t"):
-        if len(row) != ncols:
-            raise _fail(source, line, f"{len(row)} fields, expected {ncols} as in the header")
-        process = process_fields.read(row, source, line)
-        try:
-            process["start"], process["end"] = (int(row[i]) for _, i in time_columns)
-        except ValueError:
-            raise _int_error(row, time_columns, source, line) from None
-        packed = row[packed_at].strip("{}").split(",")
-        try:
-            flat = [int(v) for v in packed]
-        except ValueError:
-            bad = _int_error(
-                packed, [("the metrics array", i) for i in range(len(packed))], source, line
-            )
-            raise bad from None
-        numtids = process["numtids"]
-        if len(flat) != numtids * nmetrics:
-            raise _fail(
-                source,
-                line,
-                f"{len(flat)} metric values, expected numtids ({numtids}) x {nmetrics} metrics",
-            )
-        for t in range(numtids):
-            values = tuple(flat[t * nmetrics : (t + 1) * nmetrics])
-            rows.append(ThreadRow(line, process if t == 0 else None, values))
+
+    def rows() -> Iterator[ThreadRow]:
+        for line, row in _records(lines, source, delimiter="\t"):
+            if len(row) != ncols:
+                raise _fail(source, line, f"{len(row)} fields, expected {ncols} as in the header")
+            process = process_fields.read(row, source, line)
+            try:
+                process["start"], process["end"] = (int(row[i]) for _, i in time_columns)
+            except ValueError:
+                raise _int_error(row, time_columns, source, line) from None
+            packed = row[packed_at].strip("{}").split(",")
+            try:
+                flat = [int(v) for v in packed]
+            except ValueError:
+                bad = _int_error(
+                    packed, [("the metrics array", i) for i in range(len(packed))], source, line
+                )
+                raise bad from None
+            numtids = process["numtids"]
+            if len(flat) != numtids * nmetrics:
+                raise _fail(
+                    source,
+                    line,
+                    f"{len(flat)} metric values, expected numtids ({numtids}) x {nmetrics} metrics",
+                )
+            for t in range(numtids):
+                values = tuple(flat[t * nmetrics : (t + 1) * nmetrics])
+                yield ThreadRow(line, process if t == 0 else None, values)
+
     summed = tuple(m for m in metrics if m not in _SKIP_FOR_SUMS)
-    return PapiexFile(source, ",".join(metrics), tuple(metrics), summed, rows)
+    return PapiexFile(source, ",".join(metrics), tuple(metrics), summed, rows())

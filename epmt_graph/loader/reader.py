@@ -17,30 +17,69 @@ This follows EPMT 5.0.1's ETL (``epmt_job.ETL_job_dict``, ``post_process_job``,
   EPMT's ``papiex-error`` annotations.
 * A process's parent is, among the processes of the same host whose ``pid`` is its
   ``ppid``, the earliest-starting one that ends after it starts; none means a root.
+
+The reader streams: a papiex file is read a chunk of lines at a time, each process is
+built as soon as its thread rows are read and goes to a temporary file
+(:class:`~epmt_graph.loader.spill.RowSpill`), and only a few numbers per process stay in
+memory (:class:`~epmt_graph.loader.keys.ProcessKeys`) to order, check and link the job.
+A papiex file that comes in the archive before ``job_metadata`` (or a v2 file before its
+header) is copied to a temporary file and read once they are there.
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import gc
 import hashlib
 import json
 import operator
 import os
-from collections.abc import Callable, Iterator, Mapping
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from epmt_graph.errors import ArchiveError
-from epmt_graph.loader.archive import METADATA_NAME, read_job_files
+from epmt_graph.loader.archive import METADATA_NAME, Readable, iter_members, text_lines
+from epmt_graph.loader.keys import (
+    Parents,
+    ProcessKeys,
+    first_cycle,
+    first_duplicate,
+    link_parents,
+    sort_order,
+)
 from epmt_graph.loader.metadata import JobMeta, dumps, parse_tags, tag_pairs, tag_string
 from epmt_graph.loader.model import JobRows, Row
 from epmt_graph.loader.papiex import PapiexFile, ThreadRow, parse_csv, parse_tsv
 from epmt_graph.loader.safe_pickle import load_metadata
+from epmt_graph.loader.spill import ProcessRows, RowSpill
 
 __all__ = ["read_job"]
 
-_ORDER = operator.itemgetter("start", "pid", "host")
+_HEADER = "-papiex-header.tsv"
+#: Bytes of an early papiex file kept in memory before its copy goes to disk.
+_SPOOL_MEMORY = 8 * 1024**2
+#: The fields of a process row before its summed metrics, in the spill's order.
+_FIELDS = (
+    "pid",
+    "ppid",
+    "pgid",
+    "sid",
+    "gen",
+    "exename",
+    "path",
+    "args",
+    "host",
+    "exitcode",
+    "numtids",
+    "start",
+    "end",
+    "duration",
+    "cpu_time",
+    "tags",
+    "tag_pairs",
+)
 
 
 def _file_host(name: str) -> str:
@@ -48,202 +87,160 @@ def _file_host(name: str) -> str:
     return name.split("papiex")[0].replace("-collated-", "").removesuffix("-")
 
 
-def _parse_files(files: Mapping[str, str], source: str) -> list[tuple[PapiexFile, str]]:
-    parsed = []
-    for name, text in files.items():
-        label = os.path.join(source, name)
-        if name.endswith("-papiex-header.tsv"):
-            continue
-        host = _file_host(name)
-        if name.endswith(".tsv"):
-            header = f"{host}-papiex-header.tsv"
-            if header not in files:
-                raise ArchiveError(f"{label}: TSV (format v2) file without its {header}")
-            header_label = os.path.join(source, header)
-            papiex = parse_tsv(text, files[header], source=label, header_source=header_label)
-        else:
-            papiex = parse_csv(text, source=label)
-        parsed.append((papiex, host))
-    return parsed
+def _header_name(name: str) -> str:
+    return f"{_file_host(name)}{_HEADER}"
 
 
-def _group(papiex: PapiexFile) -> list[list[ThreadRow]]:
+def _group(papiex: PapiexFile) -> Iterator[list[ThreadRow]]:
     """Split a file's thread rows into processes: runs of ``numtids`` rows.
 
     The first row of a run must carry the per-process fields; the other rows may leave
     them empty (collated files) or repeat them for the same ``pid``.
     """
-    procs: list[list[ThreadRow]] = []
-    rows, i = papiex.rows, 0
-    while i < len(rows):
-        first = rows[i].process
-        if first is None:
-            raise ArchiveError(
-                f"{papiex.source}, line {rows[i].line}: thread row without a process"
-            )
-        block = rows[i : i + first["numtids"]]
-        for row in block[1:]:
-            if row.process is not None and row.process["pid"] != first["pid"]:
+    block: list[ThreadRow] = []
+    numtids = 0
+    for row in papiex.rows:
+        if not block:
+            if row.process is None:
                 raise ArchiveError(
-                    f"{papiex.source}, line {row.line}: pid {row.process['pid']} inside the "
-                    f"{first['numtids']} thread rows of pid {first['pid']} (line {rows[i].line})"
+                    f"{papiex.source}, line {row.line}: thread row without a process"
                 )
-        if len(block) != first["numtids"]:
+            numtids = row.process["numtids"]
+        elif row.process is not None and row.process["pid"] != block[0].process["pid"]:  # type: ignore[index]
+            first = block[0]
             raise ArchiveError(
-                f"{papiex.source}, line {rows[i].line}: process {first['pid']} declares "
-                f"numtids={first['numtids']} but the file ends after {len(block)} thread rows"
+                f"{papiex.source}, line {row.line}: pid {row.process['pid']} inside the "
+                f"{numtids} thread rows of pid {first.process['pid']} (line {first.line})"  # type: ignore[index]
             )
-        procs.append(block)
-        i += len(block)
-    return procs
+        block.append(row)
+        if len(block) == numtids:
+            yield block
+            block = []
+    if block:
+        first = block[0]
+        raise ArchiveError(
+            f"{papiex.source}, line {first.line}: process {first.process['pid']} declares "  # type: ignore[index]
+            f"numtids={numtids} but the file ends after {len(block)} thread rows"
+        )
 
 
-class _Layout:
-    """Per-file helpers: which values are summed, and the JSON template of a thread."""
+@dataclass
+class _File:
+    """One papiex file of the job, and what its processes add to the job's row."""
 
-    def __init__(self, papiex: PapiexFile) -> None:
-        self.summed = papiex.summed
-        self.pick = operator.itemgetter(*(papiex.columns.index(m) for m in papiex.summed))
-        self.rdtsc = papiex.columns.index("rdtsc_duration")
-        self.template = "{" + ", ".join(f"{json.dumps(c)}: %d" for c in papiex.columns) + "}"
-        own = [c for c in papiex.columns if c not in papiex.summed]
-        self.own = operator.itemgetter(*(papiex.columns.index(c) for c in own))
+    name: str
+    papiex: PapiexFile
+    host: str
+    sums: list[int] = field(default_factory=list)  # per metric of papiex.summed
+    errors: list[tuple[int, int]] = field(default_factory=list)  # (pid, rdtsc sum <= 0)
+    earliest: tuple[int, int] | None = None  # (start, exitcode) of its first earliest
+
+    def __post_init__(self) -> None:
+        columns, summed = self.papiex.columns, self.papiex.summed
+        self.sums = [0] * len(summed)
+        self.keys = (*_FIELDS, *summed, "threads_json")
+        self.pick = operator.itemgetter(*(columns.index(m) for m in summed))
+        self.rdtsc = columns.index("rdtsc_duration")
+        self.rdtsc_sum = summed.index("rdtsc_duration")
+        self.cpu = (summed.index("usertime"), summed.index("systemtime"))
+        self.template = "{" + ", ".join(f"{json.dumps(c)}: %d" for c in columns) + "}"
+        own = [c for c in columns if c not in summed]
+        self.own = operator.itemgetter(*(columns.index(c) for c in own))
         self.own_template = "{" + ", ".join(f"{json.dumps(c)}: %d" for c in own) + "}"
-        self.totals: list[tuple[int, ...]] = []  # each process's sums, before the rdtsc rule
+
+    def threads_json(self, values: list[tuple[int, ...]], rdtsc: int) -> str:
+        """The per-thread rows as JSON: a list, or for one thread whose metrics are the
+        process's own sums, only its unsummed columns as an object (see
+        :func:`~epmt_graph.loader.model.thread_rows`)."""
+        if len(values) == 1 and values[0][self.rdtsc] == rdtsc:
+            own = self.own(values[0])
+            return self.own_template % (own if isinstance(own, tuple) else (own,))
+        return "[" + ", ".join(self.template % v for v in values) + "]"
 
 
 class _Builder:
-    """Build process rows in file order, checking each against the job."""
+    """Build process rows as their files are read, checking each against the job."""
 
     def __init__(self, meta: JobMeta) -> None:
         self.meta = meta
-        self.procs: list[Row] = []
-        self.where: list[tuple[str, int]] = []
-        self.papiex_errors: list[tuple[int, int]] = []  # (pid, rdtsc_duration sum)
-        self.totals: list[tuple[tuple[str, ...], list[tuple[int, ...]]]] = []  # per file
+        self.files: list[_File] = []
+        self.spill = RowSpill()
+        self.keys = ProcessKeys()
+        self.hosts: dict[str, int] = {}
+        self.num_threads = 0
         self._tags: dict[str, tuple[str, list[str]]] = {}
-        self._seen: dict[tuple[str, int, int], int] = {}
 
     def at(self, i: int) -> str:
-        """Where process ``i`` (in file order) was read: file and line."""
-        return "{}, line {}".format(*self.where[i])
+        """Where process ``i`` (in reading order) was read: file and line."""
+        file = self.files[int(self.keys.column("file")[i])]
+        return f"{file.papiex.source}, line {self.keys.column('line')[i]}"
 
     def all_proc_tags(self) -> list[dict[str, str]]:
         """EPMT's ``all_proc_tags``: distinct process tag dicts, sorted by their JSON."""
         distinct = {dumps(parse_tags(t)) for t in self._tags if t}
         return [json.loads(t) for t in sorted(distinct)]
 
-    def add_file(self, papiex: PapiexFile, file_host: str) -> None:
-        """Add every process of a parsed papiex file."""
-        layout = _Layout(papiex)
-        self.totals.append((papiex.summed, layout.totals))
+    def add_file(self, name: str, papiex: PapiexFile) -> None:
+        """Add every process of a papiex file, as its rows are parsed."""
+        file = _File(name, papiex, _file_host(name))
+        self.files.append(file)
         for block in _group(papiex):
-            self.add(block, papiex.source, file_host, layout)
+            self._add(block, file, len(self.files) - 1)
 
-    def add(self, block: list[ThreadRow], source: str, file_host: str, layout: _Layout) -> None:
-        """Turn the thread rows of one process into a process row."""
+    def _add(self, block: list[ThreadRow], file: _File, number: int) -> None:
         fields = block[0].process
         assert fields is not None
-        self.where.append((source, block[0].line))
         start, end, pid = fields["start"], fields["end"], fields["pid"]
+        where = f"{file.papiex.source}, line {block[0].line}"
         if start < self.meta.start or end > self.meta.end:
             raise ArchiveError(
-                f"{self.at(-1)}: corrupted file: process {fields['exename']} (pid {pid}) runs "
+                f"{where}: corrupted file: process {fields['exename']} (pid {pid}) runs "
                 f"{start}..{end} us, outside the job's {self.meta.start}..{self.meta.end} us"
             )
-        host = fields["hostname"] or file_host or self.meta.hostname
-        twin = self._seen.setdefault((host, pid, start), len(self.procs))
-        if twin != len(self.procs):
-            raise ArchiveError(f"{self.at(-1)}: duplicated process (as at {self.at(twin)})")
+        host = fields["hostname"] or file.host or self.meta.hostname
+        try:
+            self.keys.add(
+                host=self.hosts.setdefault(host, len(self.hosts)),
+                pid=pid,
+                ppid=fields["ppid"],
+                start=start,
+                end=end,
+                file=number,
+                line=block[0].line,
+            )
+        except OverflowError:
+            raise ArchiveError(f"{where}: an id or time does not fit 64 bits") from None
+        if file.earliest is None or start < file.earliest[0]:
+            file.earliest = (start, fields["exitcode"])
         if fields["tags"] not in self._tags:
             tags = parse_tags(fields["tags"])
             self._tags[fields["tags"]] = (tag_string(tags), tag_pairs(tags))
         tags_text, pairs = self._tags[fields["tags"]]
         values = [row.values for row in block]
         if len(values) == 1:
-            totals = layout.pick(values[0])
+            totals = list(file.pick(values[0]))
         else:
-            totals = tuple(map(sum, zip(*map(layout.pick, values), strict=True)))
-        layout.totals.append(totals)
-        sums = dict(zip(layout.summed, totals, strict=True))
-        if sums["rdtsc_duration"] <= 0:  # EPMT's post_process_job marks it -1
-            self.papiex_errors.append((pid, sums["rdtsc_duration"]))
-            sums["rdtsc_duration"] = -1
-            values = [_clamp_rdtsc(v, layout.rdtsc) for v in values]
-        self.procs.append(
-            {
-                "jobid": self.meta.jobid,
-                "pid": pid,
-                "ppid": fields["ppid"],
-                "pgid": fields["pgid"],
-                "sid": fields["sid"],
-                "gen": fields["generation"],
-                "exename": fields["exename"],
-                "path": fields["path"],
-                "args": fields["args"],
-                "host": host,
-                "exitcode": fields["exitcode"],
-                "numtids": len(block),
-                "start": start,
-                "end": end,
-                "duration": end - start,
-                "cpu_time": sums["usertime"] + sums["systemtime"],
-                "tags": tags_text,
-                "tag_pairs": pairs,
-                **sums,
-                "threads_json": _threads_json(layout, values, sums["rdtsc_duration"]),
-            }
+            totals = list(map(sum, zip(*map(file.pick, values), strict=True)))
+        file.sums = list(map(operator.add, file.sums, totals))
+        rdtsc = totals[file.rdtsc_sum]
+        if rdtsc <= 0:  # EPMT's post_process_job marks it -1
+            file.errors.append((pid, rdtsc))
+            totals[file.rdtsc_sum] = rdtsc = -1
+            values = [_clamp_rdtsc(v, file.rdtsc) for v in values]
+        self.num_threads += len(block)
+        user, system = file.cpu
+        row = (
+            *(pid, fields["ppid"], fields["pgid"], fields["sid"], fields["generation"]),
+            *(fields["exename"], fields["path"], fields["args"], host, fields["exitcode"]),
+            *(len(block), start, end, end - start, totals[user] + totals[system]),
+            *(tags_text, pairs, *totals, file.threads_json(values, rdtsc)),
         )
-
-
-def _threads_json(layout: _Layout, values: list[tuple[int, ...]], rdtsc: int) -> str:
-    """The per-thread rows as JSON: a list, or for one thread whose metrics are the process's
-    own sums, only its unsummed columns as an object (see :func:`~model.thread_rows`)."""
-    if len(values) == 1 and values[0][layout.rdtsc] == rdtsc:
-        own = layout.own(values[0])
-        return layout.own_template % (own if isinstance(own, tuple) else (own,))
-    return "[" + ", ".join(layout.template % v for v in values) + "]"
+        self.spill.append((number, row))
 
 
 def _clamp_rdtsc(values: tuple[int, ...], at: int) -> tuple[int, ...]:
     """A thread's values with a negative ``rdtsc_duration`` set to -1, as EPMT does."""
     return values if values[at] >= 0 else (*values[:at], -1, *values[at + 1 :])
-
-
-def _link_parents(procs: list[Row]) -> list[int | None]:
-    """EPMT's parent rule in O(n log n); ``procs`` are sorted by start."""
-    groups: dict[tuple[str, int], list[int]] = {}
-    for i, p in enumerate(procs):
-        groups.setdefault((p["host"], p["pid"]), []).append(i)
-    latest_end: dict[tuple[str, int], list[int]] = {}
-    for key, members in groups.items():
-        running, ends = -(2**63), []
-        for i in members:
-            running = max(running, procs[i]["end"])
-            ends.append(running)
-        latest_end[key] = ends
-    parents: list[int | None] = []
-    for p in procs:
-        key = (p["host"], p["ppid"])
-        ends = latest_end.get(key, [])
-        at = bisect.bisect_right(ends, p["start"])
-        parents.append(groups[key][at] if at < len(ends) else None)
-    return parents
-
-
-def _check_acyclic(parents: list[int | None], where: Callable[[int], str]) -> None:
-    state = [0] * len(parents)  # 0 unseen, 1 on the current path, 2 done
-    for start in range(len(parents)):
-        path: list[int] = []
-        node: int | None = start
-        while node is not None and state[node] == 0:
-            state[node] = 1
-            path.append(node)
-            node = parents[node]
-        if node is not None and state[node] == 1:
-            raise ArchiveError(f"{where(node)}: the ppid links form a cycle")
-        for n in path:
-            state[n] = 2
 
 
 def _papiex_annotations(errors: list[tuple[int, int]]) -> dict[str, Any]:
@@ -263,16 +260,27 @@ def _papiex_annotations(errors: list[tuple[int, int]]) -> dict[str, Any]:
     }
 
 
-def _job_row(meta: JobMeta, builder: _Builder, summed: list[str], info: dict[str, Any]) -> Row:
-    procs = builder.procs
+def _job_row(meta: JobMeta, builder: _Builder, files: list[_File]) -> Row:
+    """The job's row; ``files`` by name, which decides the job's exit code (the first
+    earliest process's) and the order of its papiex errors."""
+    summed = sorted({m for file in files for m in file.papiex.summed})
     sums = dict.fromkeys(summed, 0)
-    for names, totals in builder.totals:
-        for name, total in zip(names, map(sum, zip(*totals, strict=True)), strict=True):
+    for file in files:
+        for name, total in zip(file.papiex.summed, file.sums, strict=True):
             sums[name] += total
-    annotations = meta.annotations | _papiex_annotations(builder.papiex_errors)
-    if builder.papiex_errors:
+    errors = [error for file in files for error in file.errors]
+    annotations = meta.annotations | _papiex_annotations(errors)
+    if errors:
         sums["rdtsc_duration"] = -1
-    root = min(range(len(procs)), key=lambda i: procs[i]["start"])  # first earliest, as EPMT
+    earliest = min((f.earliest for f in files if f.earliest), key=operator.itemgetter(0))
+    info = {
+        "tz": meta.tz_name,
+        "status": meta.status,
+        "metric_names": files[0].papiex.metric_names,
+        "post_processed": 1,
+        "procs_in_process_table": 1,
+        "process_tree": 1,
+    }
     return {
         "jobid": meta.jobid,
         "jobname": meta.jobname,
@@ -281,7 +289,7 @@ def _job_row(meta: JobMeta, builder: _Builder, summed: list[str], info: dict[str
         "end": meta.end,
         "submit": meta.submit,
         "duration": meta.end - meta.start,
-        "exitcode": procs[root]["exitcode"],
+        "exitcode": earliest[1],
         "tz": meta.zone,
         "tags": tag_string(meta.tags),
         "tag_pairs": tag_pairs(meta.tags),
@@ -292,30 +300,70 @@ def _job_row(meta: JobMeta, builder: _Builder, summed: list[str], info: dict[str
         "analyses_json": "{}",
         **sums,
         "cpu_time": sums["usertime"] + sums["systemtime"],
-        "num_procs": len(procs),
-        "num_threads": sum(map(operator.itemgetter("numtids"), procs)),
+        "num_procs": len(builder.keys),
+        "num_threads": builder.num_threads,
         "all_proc_tags_json": dumps(builder.all_proc_tags()),
     }
 
 
-def _digest(job: Row, procs: list[Row], parents: list[int | None], keys: list[str]) -> str:
-    """sha256 of a canonical serialisation of the parsed job: JSON, row by row."""
-    digest = hashlib.sha256(dumps([job, keys, parents]).encode())
+def _digest(job: Row, procs: ProcessRows, parents: Parents, keys: list[str]) -> str:
+    """sha256 of a canonical serialisation of the parsed job: JSON, row by row.
+
+    It begins with ``dumps([job, keys, list(parents)])``, made a slice of parents at a time.
+    """
+    digest = hashlib.sha256(dumps([job, keys])[:-1].encode() + b", [")
+    for start in range(0, len(parents), 1 << 16):
+        text = json.dumps(parents[start : start + (1 << 16)])[1:-1]
+        digest.update(b", " + text.encode() if start else text.encode())
+    digest.update(b"]]")
     scalars = [k for k in keys if k != "threads_json"]
-    row = operator.itemgetter(*scalars)
-    for proc in procs:
-        try:
-            values = row(proc)
-        except KeyError:  # a metric only some papiex files have
-            values = tuple(proc.get(k) for k in scalars)
+    for *values, threads in procs.values([*scalars, "threads_json"]):
         digest.update(json.dumps(values).encode())
-        digest.update(proc["threads_json"].encode())  # already canonical JSON
+        digest.update(threads.encode())  # already canonical JSON
     return digest.hexdigest()
+
+
+def _finish(builder: _Builder, source: str) -> JobRows:
+    """Order, check and link the processes read, and make the job's row."""
+    keys = builder.keys
+    if not len(keys):
+        raise ArchiveError(f"{source}: the job has no processes")
+    names = [file.name for file in builder.files]
+    duplicate = first_duplicate(keys, _ranks(names))
+    if duplicate is not None:
+        twin, again = duplicate
+        raise ArchiveError(f"{builder.at(again)}: duplicated process (as at {builder.at(twin)})")
+    order = sort_order(keys, _ranks(list(builder.hosts)))  # hosts in the order of their codes
+    linked = link_parents(keys, order)
+    cycle = first_cycle(linked)
+    if cycle is not None:
+        raise ArchiveError(f"{builder.at(int(order[cycle]))}: the ppid links form a cycle")
+    parents = Parents(linked)
+    job = _job_row(builder.meta, builder, sorted(builder.files, key=operator.attrgetter("name")))
+    builder.spill.seal()
+    layouts = [file.keys for file in builder.files]
+    processes = ProcessRows(builder.spill, layouts, order, parents, str(builder.meta.jobid))
+    job["digest"] = _digest(
+        job, processes, parents, sorted({"jobid", "idx", "uid"}.union(*layouts))
+    )
+    return JobRows(job=job, processes=processes, parents=parents, source=source)
+
+
+def _ranks(names: list[str]) -> list[int]:
+    """The place of each of ``names`` among them sorted.
+
+    >>> _ranks(["pp212", "pp208", "pp301"])
+    [1, 0, 2]
+    """
+    ranks = [0] * len(names)
+    for place, i in enumerate(sorted(range(len(names)), key=names.__getitem__)):
+        ranks[i] = place
+    return ranks
 
 
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: building ~10^6 acyclic dicts triggers it
+    """Pause the cyclic garbage collector: building ~10^6 acyclic objects triggers it
     over and over for nothing (about a third of the load time)."""
     enabled = gc.isenabled()
     gc.disable()
@@ -338,7 +386,8 @@ def read_job(path: str | os.PathLike[str]) -> JobRows:
     Returns
     -------
     JobRows
-        The job, its processes in ``(start, pid)`` order and their parents.
+        The job, its processes in ``(start, pid)`` order and their parents. The processes
+        are read back from a temporary file as they are asked for.
 
     Raises
     ------
@@ -351,38 +400,50 @@ def read_job(path: str | os.PathLike[str]) -> JobRows:
         If ``job_metadata`` asks for a type outside the allowed list.
     """
     with _gc_paused():
-        return _read(path)
+        return _read(os.fspath(path))
 
 
-def _read(path: str | os.PathLike[str]) -> JobRows:
-    files = read_job_files(path)
-    source = files.source
-    where = os.path.join(source, METADATA_NAME)
-    meta = JobMeta(load_metadata(files.metadata, source=where), where)
-    builder = _Builder(meta)
-    parsed = _parse_files(files.papiex, source)
-    for papiex, host in parsed:
-        builder.add_file(papiex, host)
-    if not builder.procs:
-        raise ArchiveError(f"{source}: the job has no processes")
-    info = {
-        "tz": meta.tz_name,
-        "status": meta.status,
-        "metric_names": parsed[0][0].metric_names,
-        "post_processed": 1,
-        "procs_in_process_table": 1,
-        "process_tree": 1,
-    }
-    summed = sorted({m for papiex, _ in parsed for m in papiex.summed})
-    job = _job_row(meta, builder, summed, info)
-    order = sorted(range(len(builder.procs)), key=lambda i: _ORDER(builder.procs[i]))
-    procs = [builder.procs[i] for i in order]
-    for idx, proc in enumerate(procs):
-        proc["idx"], proc["uid"] = idx, f"{meta.jobid}:{idx}"
-    parents = _link_parents(procs)
-    _check_acyclic(parents, lambda idx: builder.at(order[idx]))
-    job["digest"] = _digest(job, procs, parents, sorted({*procs[0], *summed}))
-    for proc, parent in zip(procs, parents, strict=True):
-        if parent is not None:
-            proc["parent"] = procs[parent]["uid"]
-    return JobRows(job=job, processes=procs, parents=parents, source=source)
+def _read(source: str) -> JobRows:
+    builder: _Builder | None = None
+    headers: dict[str, str] = {}
+    waiting: list[tuple[str, Readable]] = []
+    with contextlib.ExitStack() as stack:
+        for name, stream in iter_members(source):
+            if name == METADATA_NAME:
+                where = os.path.join(source, name)
+                builder = _Builder(JobMeta(load_metadata(stream.read(), source=where), where))
+            elif name.endswith(_HEADER):
+                headers[name] = "".join(text_lines(stream, os.path.join(source, name)))
+            elif builder is not None and (name.endswith(".csv") or _header_name(name) in headers):
+                builder.add_file(name, _parse(source, name, stream, headers))
+            else:
+                waiting.append((name, stack.enter_context(_spooled(stream))))
+        if builder is None:
+            raise ArchiveError(f"{source}: missing {METADATA_NAME}")
+        for name, copy in sorted(waiting, key=operator.itemgetter(0)):
+            builder.add_file(name, _parse(source, name, copy, headers))
+    return _finish(builder, source)
+
+
+@contextlib.contextmanager
+def _spooled(stream: Readable) -> Iterator[Readable]:
+    """A copy of ``stream`` to read later: in memory, or on disk past a few megabytes."""
+    with tempfile.SpooledTemporaryFile(_SPOOL_MEMORY) as copy:
+        while chunk := stream.read(_SPOOL_MEMORY):
+            copy.write(chunk)
+        copy.seek(0)
+        yield copy
+
+
+def _parse(source: str, name: str, stream: Readable, headers: dict[str, str]) -> PapiexFile:
+    """Start parsing one papiex data file (its rows are parsed as they are iterated)."""
+    label = os.path.join(source, name)
+    lines = text_lines(stream, label)
+    if not name.endswith(".tsv"):
+        return parse_csv(lines, source=label)
+    header = _header_name(name)
+    if header not in headers:
+        raise ArchiveError(f"{label}: TSV (format v2) file without its {header}")
+    return parse_tsv(
+        lines, headers[header], source=label, header_source=os.path.join(source, header)
+    )
