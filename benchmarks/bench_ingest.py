@@ -118,14 +118,13 @@ def write_split(graph: Graph, rows: JobRows) -> dict[str, float]:
     """Write a job (not loaded) with ``write_job``'s statements, timing each phase.
 
     Mirrors :func:`epmt_graph.loader.writer.write_job` for a new job: the digest check,
-    then in one transaction the new version's Job node and Process nodes with the PARENT_OF
-    edges inside each batch (``load-processes``), the edges across batches, the depth walk,
-    the inclusive-CPU walk; the commit; its publication (``publish-job``, a second
-    transaction); the summary read. Seconds per phase, measured on the client (server work
-    included, as each statement is consumed before the next).
+    then in one transaction the new version's Job node and Process nodes (with the depth
+    and inclusive CPU time the reader computed) and the PARENT_OF edges inside each batch
+    (``load-processes``), the edges across batches; the commit; its publication
+    (``publish-job``, a second transaction); the summary read. Seconds per phase, measured
+    on the client (server work included, as each statement is consumed before the next).
     """
     marks: dict[str, float] = {}
-    window = writer_module.LEVEL_WINDOW
     t0 = time.perf_counter()
     if graph.read("job-digest", jobid=rows.jobid):
         raise RuntimeError(f"job {rows.jobid} is loaded; delete it before write_split")
@@ -141,23 +140,6 @@ def write_split(graph: Graph, rows: JobRows) -> dict[str, float]:
             t = time.perf_counter()
             part(tx)
             marks[phase] += time.perf_counter() - t
-        t = time.perf_counter()
-        low, high = 0, window
-        while True:
-            record = tx.run(
-                cypher.query("tree-depths"),
-                jobid=rows.jobid,
-                version=version,
-                fromLevel=low,
-                toLevel=high,
-            ).single()
-            if record is None or record["frontier"] == 0:
-                break
-            low, high = high + 1, 2 * high + 1
-        marks["depth walk"], t = time.perf_counter() - t, time.perf_counter()
-        walk_up = cypher.query("tree-inclusive-cpu")
-        tx.run(walk_up, jobid=rows.jobid, version=version, deepest=None, shallowest=None).consume()
-        marks["inclusive-CPU walk"] = time.perf_counter() - t
         end_of_work[0] = time.perf_counter()
 
     graph.execute_write(work)

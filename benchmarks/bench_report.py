@@ -130,8 +130,9 @@ def _ingest(res: dict[str, Any]) -> list[str]:
         "",
         "Ours **cold** = each job's first load on the freshly started server (685000 is the "
         "very first); **warm** = delete and reload, best and median of "
-        f"{ours['warm_repeats']}. Parse = `read_job`; write = `write_job` (one transaction: "
-        "nodes, edges, depth and inclusive-CPU walks: the job is queryable with tree "
+        f"{ours['warm_repeats']}. Parse = `read_job` (which also computes every depth and "
+        "inclusive CPU time, with numpy over the parent links); write = `write_job` (one "
+        "transaction: nodes with those values, and edges: the job is queryable with tree "
         "answers after it). EPMT: its script's single run (submit per job; post_process and "
         "process_trees over all jobs).",
         "",
@@ -281,8 +282,6 @@ def _questions(res: dict[str, Any]) -> list[str]:
     lines += _table(header, rows)
     ping = _p50(raw_stats.get("bolt round trip (RETURN 1)"))
     raw_n = (raw_stats.get("bolt round trip (RETURN 1)") or {}).get("n", 0)
-    split = res["ingest"].get("write_split") or {}
-    walks = sum(m.get("depth walk", 0.0) + m.get("inclusive-CPU walk", 0.0) for m in split.values())
     lines += [
         "- Ours raw Cypher = the named query alone through `Graph.read` (Bolt, server, records "
         f"fetched; no rendering into API records), {raw_n} timed calls per job "
@@ -292,9 +291,10 @@ def _questions(res: dict[str, Any]) -> list[str]:
         "EPMT's `len()` does: it loads the relationship), raw Cypher: "
         f"{_fmt(_p50(raw_stats.get(ALL_DESCENDANTS)), 2)} ms p50. Ours `len()` counts in the "
         "server when the API ships a count query.",
-        "- Our first-time tree walks, inside the load transactions (the write split under the "
-        f"ingest tables): {_fmt(walks * 1000.0, 0)} ms for the 3 jobs; EPMT's one-off "
-        "process_trees phase is the last row's EPMT figure.",
+        "- A load computes depth and inclusive CPU in the reader (numpy, part of parse "
+        "above) and stores them with the nodes: it runs no tree walk. The depth+inclusive row "
+        "is the server-side recompute (`compute_trees`); EPMT's figure there is its one-off "
+        "process_trees phase.",
         "",
     ]
     q = res["queries"]

@@ -593,7 +593,7 @@ def test_duplicated_process(tmp_path: Path) -> None:
 
 def test_a_pid_beyond_64_bits(tmp_path: Path) -> None:
     path = csv_job(tmp_path, proc(1, 0, 5, 6), proc(2**63, 1, 5, 6))
-    with pytest.raises(ArchiveError, match=r"line 3: an id or time does not fit 64 bits"):
+    with pytest.raises(ArchiveError, match=r"line 3: an id, time or CPU time does not fit 64 bits"):
         read_job(path)
 
 

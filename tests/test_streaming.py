@@ -17,6 +17,7 @@ from epmt_graph.loader.keys import (
     first_duplicate,
     link_parents,
     sort_order,
+    tree_values,
 )
 from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.reader import read_job
@@ -89,7 +90,7 @@ def _random_job(rng: random.Random, n: int) -> list[dict[str, int]]:
 def _keys(procs: list[dict[str, int]]) -> ProcessKeys:
     keys = ProcessKeys()
     for line, p in enumerate(procs, 1):
-        keys.add(file=0, line=line, **p)
+        keys.add(cpu=0, file=0, line=line, **p)
     return keys
 
 
@@ -171,3 +172,34 @@ def test_parents_with_negative_or_huge_pids(seed: int) -> None:
 def test_keys_refuse_values_beyond_64_bits() -> None:
     with pytest.raises(OverflowError):
         _keys([{"host": 0, "pid": 2**63, "ppid": 1, "start": 0, "end": 1}])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_tree_values_against_brute_force(seed: int) -> None:
+    rng = random.Random(seed)
+    n = rng.randrange(1, 200)
+    parents = [-1 if i == 0 or rng.random() < 0.1 else rng.randrange(i) for i in range(n)]
+    shuffle = list(range(n))
+    rng.shuffle(shuffle)  # parents after children too
+    where = {old: new for new, old in enumerate(shuffle)}
+    links = [-1] * n
+    for old, parent in enumerate(parents):
+        links[where[old]] = -1 if parent < 0 else where[parent]
+    cpu = [rng.randrange(10**12) for _ in range(n)]
+
+    def depth(i: int) -> int:
+        return 0 if links[i] < 0 else 1 + depth(links[i])
+
+    def inclusive(i: int) -> int:
+        return cpu[i] + sum(inclusive(c) for c in range(n) if links[c] == i)
+
+    got_depth, got_inclusive = tree_values(np.array(links), np.array(cpu))
+    assert got_depth.tolist() == [depth(i) for i in range(n)]
+    assert got_inclusive.tolist() == [inclusive(i) for i in range(n)]
+
+
+def test_tree_values_of_a_deep_chain() -> None:
+    n = 5000
+    depth, inclusive = tree_values(np.arange(-1, n - 1), np.ones(n, dtype=np.int64))
+    assert depth.tolist() == list(range(n))
+    assert inclusive.tolist() == list(range(n, 0, -1))

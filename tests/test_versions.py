@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from oracle import depths, inclusive_cpu, process_tree, raw_processes, roots
@@ -199,11 +200,17 @@ def test_a_part_that_fails_leaves_nothing(
     graph: Graph, archives: dict[str, Path], absent: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(writer, "TX_PROCESSES", 150)
+    parts = writer._parts
 
-    def walk(*args: object) -> None:  # the last part fails
-        raise ValueError("injected")
+    def last_part_fails(*args: Any) -> list[writer.Part]:
+        def fail(tx: object) -> None:
+            raise ValueError("injected")
 
-    monkeypatch.setattr(writer, "_walk_levels", walk)
+        written = parts(*args)
+        assert len(written) > 3  # the job, nodes in parts of 150, edges across them
+        return [*written[:-1], fail]
+
+    monkeypatch.setattr(writer, "_parts", last_part_fails)
     with pytest.raises(ValueError, match="injected"):
         load_job(archives["first"], graph=graph)
     assert stored(graph, absent) == (0, 0)

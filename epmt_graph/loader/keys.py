@@ -1,8 +1,8 @@
 """The few numbers per process that order a job, find its duplicates and link its tree.
 
 The reader keeps, for each process in file order, its host (a number), ``pid``, ``ppid``,
-``start``, ``end``, and where it was read (file number and line): eight bytes each, in
-:class:`ProcessKeys`. Everything that needs all of a job's processes at once works on
+``start``, ``end``, ``cpu_time``, and where it was read (file number and line): eight
+bytes each, in :class:`ProcessKeys`. Everything that needs all of a job's processes at once works on
 these arrays with numpy, never on the rows themselves:
 
 * :func:`sort_order`: the ``(start, pid, host)`` order that numbers processes (``idx``);
@@ -10,7 +10,8 @@ these arrays with numpy, never on the rows themselves:
 * :func:`link_parents`: EPMT's parent rule. Among the processes of the child's host whose
   ``pid`` is its ``ppid``, the earliest-starting one that ends after the child starts;
   none means a root;
-* :func:`first_cycle`: a process whose ancestors never reach a root.
+* :func:`first_cycle`: a process whose ancestors never reach a root;
+* :func:`tree_values`: each process's depth and inclusive CPU time.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ __all__ = [
     "first_duplicate",
     "link_parents",
     "sort_order",
+    "tree_values",
 ]
 
 Ints = npt.NDArray[np.int64]
-_COLUMNS = ("host", "pid", "ppid", "start", "end", "file", "line")
+_COLUMNS = ("host", "pid", "ppid", "start", "end", "cpu", "file", "line")
 #: Children looked up at a time when linking parents (bounds the temporary arrays).
 _CHUNK = 1 << 16
 
@@ -43,7 +45,7 @@ class ProcessKeys:
     Examples
     --------
     >>> keys = ProcessKeys()
-    >>> keys.add(host=0, pid=7, ppid=1, start=10, end=20, file=0, line=2)
+    >>> keys.add(host=0, pid=7, ppid=1, start=10, end=20, cpu=4, file=0, line=2)
     >>> len(keys), keys.column("pid").tolist()
     (1, [7])
     """
@@ -53,7 +55,16 @@ class ProcessKeys:
         self._appends = [self._columns[name].append for name in _COLUMNS]
 
     def add(
-        self, *, host: int, pid: int, ppid: int, start: int, end: int, file: int, line: int
+        self,
+        *,
+        host: int,
+        pid: int,
+        ppid: int,
+        start: int,
+        end: int,
+        cpu: int,
+        file: int,
+        line: int,
     ) -> None:
         """Append one process.
 
@@ -62,9 +73,8 @@ class ProcessKeys:
         OverflowError
             If a value does not fit 64 bits.
         """
-        for append, value in zip(
-            self._appends, (host, pid, ppid, start, end, file, line), strict=True
-        ):
+        values = (host, pid, ppid, start, end, cpu, file, line)
+        for append, value in zip(self._appends, values, strict=True):
             append(value)
 
     def __len__(self) -> int:
@@ -84,7 +94,7 @@ def sort_order(keys: ProcessKeys, host_rank: Sequence[int]) -> Ints:
     --------
     >>> keys = ProcessKeys()
     >>> for host, pid, start in [(0, 9, 5), (1, 3, 5), (0, 3, 5), (0, 1, 7)]:
-    ...     keys.add(host=host, pid=pid, ppid=0, start=start, end=9, file=0, line=1)
+    ...     keys.add(host=host, pid=pid, ppid=0, start=start, end=9, cpu=0, file=0, line=1)
     >>> sort_order(keys, [1, 0]).tolist()
     [1, 2, 0, 3]
     """
@@ -100,7 +110,7 @@ def first_duplicate(keys: ProcessKeys, file_rank: Sequence[int]) -> tuple[int, i
     --------
     >>> keys = ProcessKeys()
     >>> for pid, line in [(5, 2), (6, 3), (5, 4), (5, 5)]:
-    ...     keys.add(host=0, pid=pid, ppid=1, start=10, end=20, file=0, line=line)
+    ...     keys.add(host=0, pid=pid, ppid=1, start=10, end=20, cpu=0, file=0, line=line)
     >>> first_duplicate(keys, [0])
     (0, 2)
     """
@@ -127,7 +137,7 @@ def link_parents(keys: ProcessKeys, order: Ints) -> Ints:
     --------
     >>> keys = ProcessKeys()
     >>> for pid, ppid, start, end in [(1, 0, 0, 9), (2, 1, 1, 4), (2, 1, 5, 8), (3, 2, 6, 7)]:
-    ...     keys.add(host=0, pid=pid, ppid=ppid, start=start, end=end, file=0, line=1)
+    ...     keys.add(host=0, pid=pid, ppid=ppid, start=start, end=end, cpu=0, file=0, line=1)
     >>> link_parents(keys, np.arange(4)).tolist()
     [-1, 0, 0, 2]
     """
@@ -195,6 +205,36 @@ def first_cycle(parents: Ints) -> int | None:
         seen.add(node)
         node = int(parents[node])
     return node
+
+
+def tree_values(parents: Ints, cpu: Ints) -> tuple[Ints, Ints]:
+    """Each process's depth (0 for a root) and inclusive CPU time (its own ``cpu`` plus its
+    descendants'), for ``parents`` that form a forest (-1 for a root).
+
+    Depths come from pointer jumping: every process adds its ancestor's distance and
+    jumps to that ancestor's ancestor, so ``log2(max depth)`` whole-array steps suffice.
+    Inclusive times are then summed level by level, deepest first.
+
+    Examples
+    --------
+    >>> a = lambda *v: np.array(v, dtype=np.int64)
+    >>> depth, inclusive = tree_values(a(-1, 0, 0, 2, -1), a(1, 10, 100, 1000, 5))
+    >>> depth.tolist(), inclusive.tolist()
+    ([0, 1, 1, 2, 0], [1111, 10, 1100, 1000, 5])
+    """
+    up = parents.copy()
+    depth = (up >= 0).astype(np.int64)
+    while (moving := np.flatnonzero(up >= 0)).size:
+        ancestors = up[moving]
+        depth[moving] += depth[ancestors]
+        up[moving] = up[ancestors]
+    inclusive = cpu.copy()
+    by_depth = np.argsort(depth, kind="stable")
+    bounds = np.searchsorted(depth[by_depth], np.arange(int(depth.max(initial=0)) + 2))
+    for level in range(len(bounds) - 2, 0, -1):
+        members = by_depth[bounds[level] : bounds[level + 1]]
+        np.add.at(inclusive, parents[members], inclusive[members])
+    return depth, inclusive
 
 
 class Parents(Sequence[int | None]):

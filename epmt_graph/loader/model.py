@@ -187,7 +187,9 @@ class JobRows:
         summed over the process's threads (``rdtsc_duration`` is -1 when the sum is not
         positive, as EPMT), and ``threads_json`` (the raw per-thread rows: every
         non-per-process column, ``tid``/``start``/``end`` included in CSV v1; compact for
-        single-threaded processes, read it with :func:`thread_rows`).
+        single-threaded processes, read it with :func:`thread_rows`); ``parent`` (the
+        parent's ``uid``, for a child), ``depth`` (0 for a root) and
+        ``inclusive_cpu_time`` (its ``cpu_time`` plus its descendants').
     parents : sequence of int or None
         ``parents[i]`` is the ``idx`` of process ``i``'s parent, or ``None`` for a root.
     source : str

@@ -48,6 +48,7 @@ from epmt_graph.loader.keys import (
     first_duplicate,
     link_parents,
     sort_order,
+    tree_values,
 )
 from epmt_graph.loader.metadata import JobMeta, dumps, parse_tags, tag_pairs, tag_string
 from epmt_graph.loader.model import JobRows, Row
@@ -198,18 +199,6 @@ class _Builder:
                 f"{start}..{end} us, outside the job's {self.meta.start}..{self.meta.end} us"
             )
         host = fields["hostname"] or file.host or self.meta.hostname
-        try:
-            self.keys.add(
-                host=self.hosts.setdefault(host, len(self.hosts)),
-                pid=pid,
-                ppid=fields["ppid"],
-                start=start,
-                end=end,
-                file=number,
-                line=block[0].line,
-            )
-        except OverflowError:
-            raise ArchiveError(f"{where}: an id or time does not fit 64 bits") from None
         if file.earliest is None or start < file.earliest[0]:
             file.earliest = (start, fields["exitcode"])
         if fields["tags"] not in self._tags:
@@ -229,10 +218,24 @@ class _Builder:
             values = [_clamp_rdtsc(v, file.rdtsc) for v in values]
         self.num_threads += len(block)
         user, system = file.cpu
+        cpu = totals[user] + totals[system]
+        try:
+            self.keys.add(
+                host=self.hosts.setdefault(host, len(self.hosts)),
+                pid=pid,
+                ppid=fields["ppid"],
+                start=start,
+                end=end,
+                cpu=cpu,
+                file=number,
+                line=block[0].line,
+            )
+        except OverflowError:
+            raise ArchiveError(f"{where}: an id, time or CPU time does not fit 64 bits") from None
         row = (
             *(pid, fields["ppid"], fields["pgid"], fields["sid"], fields["generation"]),
             *(fields["exename"], fields["path"], fields["args"], host, fields["exitcode"]),
-            *(len(block), start, end, end - start, totals[user] + totals[system]),
+            *(len(block), start, end, end - start, cpu),
             *(tags_text, pairs, *totals, file.threads_json(values, rdtsc)),
         )
         self.spill.append((number, row))
@@ -342,7 +345,11 @@ def _finish(builder: _Builder, source: str) -> JobRows:
     job = _job_row(builder.meta, builder, sorted(builder.files, key=operator.attrgetter("name")))
     builder.spill.seal()
     layouts = [file.keys for file in builder.files]
-    processes = ProcessRows(builder.spill, layouts, order, parents, str(builder.meta.jobid))
+    depth, inclusive = tree_values(linked, keys.column("cpu")[order])
+    computed = {"depth": depth, "inclusive_cpu_time": inclusive}
+    processes = ProcessRows(
+        builder.spill, layouts, order, parents, str(builder.meta.jobid), computed
+    )
     job["digest"] = _digest(
         job, processes, parents, sorted({"jobid", "idx", "uid"}.union(*layouts))
     )

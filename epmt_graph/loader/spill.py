@@ -17,7 +17,7 @@ import os
 import tempfile
 import weakref
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, overload
 
 import numpy as np
@@ -122,9 +122,12 @@ class ProcessRows(Sequence[Row]):
     parents : sequence of int or None
         ``parents[idx]``: the ``idx`` of the parent, None for a root.
     jobid : str
+    computed : mapping of str to numpy array, optional
+        Further values by name, one per process in ``idx`` order (the reader's ``depth``
+        and ``inclusive_cpu_time``).
 
     Each row is a new dict: its ``values`` by their keys, plus ``jobid``, ``idx``, ``uid``
-    (``f"{jobid}:{idx}"``) and, for a child, ``parent`` (its parent's ``uid``).
+    (``f"{jobid}:{idx}"``), for a child ``parent`` (its parent's ``uid``), and ``computed``.
     """
 
     def __init__(
@@ -134,12 +137,14 @@ class ProcessRows(Sequence[Row]):
         order: Sequence[int] | npt.NDArray[np.int64],
         parents: Sequence[int | None],
         jobid: str,
+        computed: Mapping[str, npt.NDArray[np.int64]] | None = None,
     ) -> None:
         self._spill = spill
         self._layouts = layouts
-        self._order = array("q", np.asarray(order, dtype=np.int64).tobytes())
+        self._order = _int64s(order)
         self._parents = parents
         self._jobid = jobid
+        self._computed = [(name, _int64s(v)) for name, v in (computed or {}).items()]
 
     def __len__(self) -> int:
         return len(self._order)
@@ -192,4 +197,11 @@ class ProcessRows(Sequence[Row]):
         parent = self._parents[idx]
         if parent is not None:
             row["parent"] = f"{self._jobid}:{parent}"
+        for name, values in self._computed:
+            row[name] = values[idx]
         return row
+
+
+def _int64s(values: Sequence[int] | npt.NDArray[np.int64]) -> array[int]:
+    """``values`` as an array of 8-byte ints: compact, and quick to read one at a time."""
+    return array("q", np.asarray(values, dtype=np.int64).tobytes())

@@ -1,11 +1,10 @@
 """Write one parsed job into the graph, all of it or nothing, and swap it in at once.
 
 Every load writes a new *version* of its job, which readers do not see yet: a Job node
-and its Process nodes carrying ``version``, the PARENT_OF edges, then the two tree walks
-(``tree-depths`` and ``tree-inclusive-cpu``) that put ``depth`` and ``inclusive_cpu_time``
-on every process. That is one write transaction, or for a job of more than
-:data:`TX_PROCESSES` processes several (nodes and edges in parts of that size, then one per
-tree level), so that none outgrows the server's transaction memory.
+and its Process nodes carrying ``version`` (and the ``depth`` and ``inclusive_cpu_time``
+the reader computed), and the PARENT_OF edges. That is one write transaction, or for a job
+of more than :data:`TX_PROCESSES` processes several (nodes and edges in parts of that
+size), so that none outgrows the server's transaction memory.
 Another transaction publishes the version by pointing the job's JobHead at it (one
 property write), and every named query reads through that pointer. Neo4j applies a commit
 record by record, so this is what lets a reader see a job whole or not at all, and the old
@@ -148,10 +147,12 @@ def write_job(
 
 
 def compute_trees(graph: Graph, jobid: str) -> None:
-    """Re-run the tree walks of one job (idempotent): ``depth`` and ``inclusive_cpu_time``.
+    """Recompute ``depth`` and ``inclusive_cpu_time`` of one job in the server (idempotent).
 
+    The two level walks ``tree-depths`` and ``tree-inclusive-cpu`` over the stored
+    PARENT_OF edges: what the reader computed before the load, found again from the graph.
     One transaction, or for a job of more than :data:`TX_PROCESSES` processes one per
-    tree level, as its load did.
+    tree level.
     """
     existing = _published(graph, jobid)
     if not existing:
@@ -215,13 +216,11 @@ def _write(
         return work
 
     if len(rows.processes) <= TX_PROCESSES:
-        parts.append(lambda tx: _walk_tree(tx, rows.jobid, version))
         graph.execute_write(guarded(functools.partial(_run_all, parts)))
         return
     try:
         for part in parts:
             graph.execute_write(guarded(part))
-        _walk_levels(lambda part: graph.execute_write(guarded(part)), rows.jobid, version)
     except BaseException:
         with contextlib.suppress(neo4j.exceptions.Neo4jError, OSError):
             _delete_version(graph, rows.jobid, version)
