@@ -161,7 +161,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
             "(peak RSS ratio < 1.5x)",
             big["peak_rss_mb"],
             None,
-            big["peak_rss_mb"] / small["peak_rss_mb"],
+            ratio(big["peak_rss_mb"], small["peak_rss_mb"]),
             1.5,
             "MB (ratio = big/small)",
             lower_is_better=True,

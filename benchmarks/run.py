@@ -101,8 +101,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--memory-heap",
         default="8g",
-        help="heap of the loader-memory section's own server (8g: a 500K-process job is one "
-        "transaction, about 10 KB of server heap per process)",
+        help="heap of the loader-memory section's own server (8g: about 10 KB of server heap "
+        "per process of a write transaction, and a job is written 100,000 processes at a time)",
     )
     ap.add_argument("--tag", help="tag of the tag questions (default: op:hsmget)")
     ap.add_argument(
