@@ -204,7 +204,7 @@ def _ingest(res: dict[str, Any]) -> list[str]:
         [
             "(c) archive to queryable tree, the 3 archives through `loader.load` (two jobs "
             "worked side by side: one parses while the server writes the other; what "
-            "`epmt-graph load` does) vs EPMT "
+            "`epmt-graph load` does; after one untimed such load) vs EPMT "
             "submit+post_process+process_trees",
             "n/a",
             _fmt(pps["load_best"], 0),
