@@ -20,6 +20,7 @@ from typing import Any
 
 __all__ = [
     "METRIC_SLOTS",
+    "PAPIEX_FIELDS",
     "PROCESS_FIELDS",
     "PROCESS_METRICS",
     "JobRows",
@@ -63,36 +64,42 @@ PROCESS_METRICS: tuple[str, ...] = (
 )
 
 
+#: The fields a process row takes from its papiex rows, before its summed metrics, in the
+#: order the reader keeps them (:mod:`epmt_graph.loader.reader`).
+PAPIEX_FIELDS: tuple[str, ...] = (
+    "pid",
+    "ppid",
+    "pgid",
+    "sid",
+    "gen",
+    "exename",
+    "path",
+    "args",
+    "host",
+    "exitcode",
+    "numtids",
+    "start",
+    "end",
+    "duration",
+    "cpu_time",
+    "tags",
+    "tag_pairs",
+)
+
 #: Process properties that are not summed thread metrics (``version``: the writer's, see
 #: :mod:`epmt_graph.loader.writer`).
 PROCESS_FIELDS: frozenset[str] = frozenset(
-    [
+    (
         "uid",
         "idx",
         "jobid",
-        "pid",
-        "ppid",
-        "pgid",
-        "sid",
-        "gen",
-        "exename",
-        "path",
-        "args",
-        "host",
-        "exitcode",
-        "numtids",
-        "start",
-        "end",
-        "duration",
-        "cpu_time",
-        "tags",
-        "tag_pairs",
+        *PAPIEX_FIELDS,
         "threads_json",
         "depth",
         "inclusive_cpu_time",
         "parent",
         "version",
-    ]
+    )
 )
 
 

@@ -51,7 +51,7 @@ from epmt_graph.loader.keys import (
     tree_values,
 )
 from epmt_graph.loader.metadata import JobMeta, dumps, parse_tags, tag_pairs, tag_string
-from epmt_graph.loader.model import JobRows, Row
+from epmt_graph.loader.model import PAPIEX_FIELDS, JobRows, Row
 from epmt_graph.loader.papiex import PapiexFile, ThreadRow, parse_csv, parse_tsv
 from epmt_graph.loader.safe_pickle import load_metadata
 from epmt_graph.loader.spill import ProcessRows, RowSpill
@@ -61,26 +61,6 @@ __all__ = ["read_job"]
 _HEADER = "-papiex-header.tsv"
 #: Bytes of an early papiex file kept in memory before its copy goes to disk.
 _SPOOL_MEMORY = 8 * 1024**2
-#: The fields of a process row before its summed metrics, in the spill's order.
-_FIELDS = (
-    "pid",
-    "ppid",
-    "pgid",
-    "sid",
-    "gen",
-    "exename",
-    "path",
-    "args",
-    "host",
-    "exitcode",
-    "numtids",
-    "start",
-    "end",
-    "duration",
-    "cpu_time",
-    "tags",
-    "tag_pairs",
-)
 
 
 def _file_host(name: str) -> str:
@@ -139,7 +119,7 @@ class _File:
     def __post_init__(self) -> None:
         columns, summed = self.papiex.columns, self.papiex.summed
         self.sums = [0] * len(summed)
-        self.keys = (*_FIELDS, *summed, "threads_json")
+        self.keys = (*PAPIEX_FIELDS, *summed, "threads_json")
         self.pick = operator.itemgetter(*(columns.index(m) for m in summed))
         self.rdtsc = columns.index("rdtsc_duration")
         self.rdtsc_sum = summed.index("rdtsc_duration")
