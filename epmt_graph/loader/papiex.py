@@ -13,8 +13,8 @@ process and no header row; the header file names the columns, one of which is a
 Both parsers read lines (of any size of file: nothing but the current row is held) and
 return the same shape: the columns, read at once, and an iterator of one
 :class:`ThreadRow` per thread, in file order, the first row of each process carrying the
-per-process fields. Grouping threads into processes is the reader's job. Every error names
-the file and the 1-based line.
+per-process fields; :func:`process_blocks` groups them into processes. Every error names the
+file and the 1-based line.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ __all__ = [
     "ThreadRow",
     "parse_csv",
     "parse_tsv",
+    "process_blocks",
 ]
 
 #: EPMT's ``settings.per_process_fields``: columns that describe the process, not a thread.
@@ -328,3 +329,36 @@ def parse_tsv(
 
     summed = tuple(m for m in metrics if m not in _SKIP_FOR_SUMS)
     return PapiexFile(source, ",".join(metrics), tuple(metrics), summed, rows())
+
+
+def process_blocks(papiex: PapiexFile) -> Iterator[list[ThreadRow]]:
+    """Split a file's thread rows into processes: runs of ``numtids`` rows.
+
+    The first row of a run must carry the per-process fields; the other rows may leave
+    them empty (collated files) or repeat them for the same ``pid``.
+    """
+    block: list[ThreadRow] = []
+    numtids = 0
+    for row in papiex.rows:
+        if not block:
+            if row.process is None:
+                raise ArchiveError(
+                    f"{papiex.source}, line {row.line}: thread row without a process"
+                )
+            numtids = row.process["numtids"]
+        elif row.process is not None and row.process["pid"] != block[0].process["pid"]:  # type: ignore[index]
+            first = block[0]
+            raise ArchiveError(
+                f"{papiex.source}, line {row.line}: pid {row.process['pid']} inside the "
+                f"{numtids} thread rows of pid {first.process['pid']} (line {first.line})"  # type: ignore[index]
+            )
+        block.append(row)
+        if len(block) == numtids:
+            yield block
+            block = []
+    if block:
+        first = block[0]
+        raise ArchiveError(
+            f"{papiex.source}, line {first.line}: process {first.process['pid']} declares "  # type: ignore[index]
+            f"numtids={numtids} but the file ends after {len(block)} thread rows"
+        )

@@ -36,8 +36,6 @@ import operator
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 from epmt_graph.errors import ArchiveError
 from epmt_graph.loader.archive import METADATA_NAME, Readable, iter_members, text_lines
@@ -51,10 +49,11 @@ from epmt_graph.loader.keys import (
     tree_values,
 )
 from epmt_graph.loader.metadata import JobMeta, dumps, parse_tags, tag_pairs, tag_string
-from epmt_graph.loader.model import PAPIEX_FIELDS, JobRows, Row
-from epmt_graph.loader.papiex import PapiexFile, ThreadRow, parse_csv, parse_tsv
+from epmt_graph.loader.model import JobRows, Row
+from epmt_graph.loader.papiex import PapiexFile, ThreadRow, parse_csv, parse_tsv, process_blocks
 from epmt_graph.loader.safe_pickle import load_metadata
 from epmt_graph.loader.spill import ProcessRows, RowSpill
+from epmt_graph.loader.totals import FileTotals, job_row
 
 __all__ = ["read_job"]
 
@@ -72,79 +71,12 @@ def _header_name(name: str) -> str:
     return f"{_file_host(name)}{_HEADER}"
 
 
-def _group(papiex: PapiexFile) -> Iterator[list[ThreadRow]]:
-    """Split a file's thread rows into processes: runs of ``numtids`` rows.
-
-    The first row of a run must carry the per-process fields; the other rows may leave
-    them empty (collated files) or repeat them for the same ``pid``.
-    """
-    block: list[ThreadRow] = []
-    numtids = 0
-    for row in papiex.rows:
-        if not block:
-            if row.process is None:
-                raise ArchiveError(
-                    f"{papiex.source}, line {row.line}: thread row without a process"
-                )
-            numtids = row.process["numtids"]
-        elif row.process is not None and row.process["pid"] != block[0].process["pid"]:  # type: ignore[index]
-            first = block[0]
-            raise ArchiveError(
-                f"{papiex.source}, line {row.line}: pid {row.process['pid']} inside the "
-                f"{numtids} thread rows of pid {first.process['pid']} (line {first.line})"  # type: ignore[index]
-            )
-        block.append(row)
-        if len(block) == numtids:
-            yield block
-            block = []
-    if block:
-        first = block[0]
-        raise ArchiveError(
-            f"{papiex.source}, line {first.line}: process {first.process['pid']} declares "  # type: ignore[index]
-            f"numtids={numtids} but the file ends after {len(block)} thread rows"
-        )
-
-
-@dataclass
-class _File:
-    """One papiex file of the job, and what its processes add to the job's row."""
-
-    name: str
-    papiex: PapiexFile
-    host: str
-    sums: list[int] = field(default_factory=list)  # per metric of papiex.summed
-    errors: list[tuple[int, int]] = field(default_factory=list)  # (pid, rdtsc sum <= 0)
-    earliest: tuple[int, int] | None = None  # (start, exitcode) of its first earliest
-
-    def __post_init__(self) -> None:
-        columns, summed = self.papiex.columns, self.papiex.summed
-        self.sums = [0] * len(summed)
-        self.keys = (*PAPIEX_FIELDS, *summed, "threads_json")
-        self.pick = operator.itemgetter(*(columns.index(m) for m in summed))
-        self.rdtsc = columns.index("rdtsc_duration")
-        self.rdtsc_sum = summed.index("rdtsc_duration")
-        self.cpu = (summed.index("usertime"), summed.index("systemtime"))
-        self.template = "{" + ", ".join(f"{json.dumps(c)}: %d" for c in columns) + "}"
-        own = [c for c in columns if c not in summed]
-        self.own = operator.itemgetter(*(columns.index(c) for c in own))
-        self.own_template = "{" + ", ".join(f"{json.dumps(c)}: %d" for c in own) + "}"
-
-    def threads_json(self, values: list[tuple[int, ...]], rdtsc: int) -> str:
-        """The per-thread rows as JSON: a list, or for one thread whose metrics are the
-        process's own sums, only its unsummed columns as an object (see
-        :func:`~epmt_graph.loader.model.thread_rows`)."""
-        if len(values) == 1 and values[0][self.rdtsc] == rdtsc:
-            own = self.own(values[0])
-            return self.own_template % (own if isinstance(own, tuple) else (own,))
-        return "[" + ", ".join(self.template % v for v in values) + "]"
-
-
 class _Builder:
     """Build process rows as their files are read, checking each against the job."""
 
     def __init__(self, meta: JobMeta) -> None:
         self.meta = meta
-        self.files: list[_File] = []
+        self.files: list[FileTotals] = []
         self.spill = RowSpill()
         self.keys = ProcessKeys()
         self.hosts: dict[str, int] = {}
@@ -163,12 +95,12 @@ class _Builder:
 
     def add_file(self, name: str, papiex: PapiexFile) -> None:
         """Add every process of a papiex file, as its rows are parsed."""
-        file = _File(name, papiex, _file_host(name))
+        file = FileTotals(name, papiex, _file_host(name))
         self.files.append(file)
-        for block in _group(papiex):
+        for block in process_blocks(papiex):
             self._add(block, file, len(self.files) - 1)
 
-    def _add(self, block: list[ThreadRow], file: _File, number: int) -> None:
+    def _add(self, block: list[ThreadRow], file: FileTotals, number: int) -> None:
         fields = block[0].process
         assert fields is not None
         start, end, pid = fields["start"], fields["end"], fields["pid"]
@@ -226,69 +158,6 @@ def _clamp_rdtsc(values: tuple[int, ...], at: int) -> tuple[int, ...]:
     return values if values[at] >= 0 else (*values[:at], -1, *values[at + 1 :])
 
 
-def _papiex_annotations(errors: list[tuple[int, int]]) -> dict[str, Any]:
-    """EPMT's annotations for processes whose ``rdtsc_duration`` sum is not positive."""
-    if not errors:
-        return {}
-    last = (
-        "papiex / PAPI library could not be preloaded (rdtsc_duration = 0)."
-        if errors[-1][1] == 0
-        else "PAPI failed or misbehaved process closed a descriptor it did not own"
-        " (rdtsc_duration < 0)."
-    )
-    return {
-        "papiex-error": f"{last} {len(errors)} processes have potentially erroneous PAPI "
-        "metric counts",
-        "papiex-error-process-ids": sorted({pid for pid, _ in errors}),
-    }
-
-
-def _job_row(meta: JobMeta, builder: _Builder, files: list[_File]) -> Row:
-    """The job's row; ``files`` by name, which decides the job's exit code (the first
-    earliest process's) and the order of its papiex errors."""
-    summed = sorted({m for file in files for m in file.papiex.summed})
-    sums = dict.fromkeys(summed, 0)
-    for file in files:
-        for name, total in zip(file.papiex.summed, file.sums, strict=True):
-            sums[name] += total
-    errors = [error for file in files for error in file.errors]
-    annotations = meta.annotations | _papiex_annotations(errors)
-    if errors:
-        sums["rdtsc_duration"] = -1
-    earliest = min((f.earliest for f in files if f.earliest), key=operator.itemgetter(0))
-    info = {
-        "tz": meta.tz_name,
-        "status": meta.status,
-        "metric_names": files[0].papiex.metric_names,
-        "post_processed": 1,
-        "procs_in_process_table": 1,
-        "process_tree": 1,
-    }
-    return {
-        "jobid": meta.jobid,
-        "jobname": meta.jobname,
-        "user": meta.user,
-        "start": meta.start,
-        "end": meta.end,
-        "submit": meta.submit,
-        "duration": meta.end - meta.start,
-        "exitcode": earliest[1],
-        "tz": meta.zone,
-        "tags": tag_string(meta.tags),
-        "tag_pairs": tag_pairs(meta.tags),
-        "env_json": dumps(meta.env),
-        "env_changes_json": dumps(meta.env_changes),
-        "info_json": dumps(info),
-        "annotations_json": dumps(annotations),
-        "analyses_json": "{}",
-        **sums,
-        "cpu_time": sums["usertime"] + sums["systemtime"],
-        "num_procs": len(builder.keys),
-        "num_threads": builder.num_threads,
-        "all_proc_tags_json": dumps(builder.all_proc_tags()),
-    }
-
-
 def _digest(job: Row, procs: ProcessRows, parents: Parents, keys: list[str]) -> str:
     """sha256 of a canonical serialisation of the parsed job: JSON, row by row.
 
@@ -322,7 +191,13 @@ def _finish(builder: _Builder, source: str) -> JobRows:
     if cycle is not None:
         raise ArchiveError(f"{builder.at(int(order[cycle]))}: the ppid links form a cycle")
     parents = Parents(linked)
-    job = _job_row(builder.meta, builder, sorted(builder.files, key=operator.attrgetter("name")))
+    job = job_row(
+        builder.meta,
+        sorted(builder.files, key=operator.attrgetter("name")),
+        processes=len(keys),
+        threads=builder.num_threads,
+        proc_tags=builder.all_proc_tags(),
+    )
     builder.spill.seal()
     layouts = [file.keys for file in builder.files]
     depth, inclusive = tree_values(linked, keys.column("cpu")[order])

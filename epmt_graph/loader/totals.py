@@ -1,0 +1,127 @@
+"""What each papiex file of a job adds up to, and the job's row made from those totals.
+
+The reader streams a job's processes; all it keeps per file is a :class:`FileTotals`: the
+file's summed metrics, its processes whose ``rdtsc_duration`` sum is not positive, and its
+first earliest process. :func:`job_row` turns them into the Job node's properties with
+EPMT's rules (``proc_sums``, ``papiex-error`` annotations, the exit code).
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from dataclasses import dataclass, field
+from typing import Any
+
+from epmt_graph.loader.metadata import JobMeta, dumps, tag_pairs, tag_string
+from epmt_graph.loader.model import PAPIEX_FIELDS, Row
+from epmt_graph.loader.papiex import PapiexFile
+
+__all__ = ["FileTotals", "job_row"]
+
+
+@dataclass
+class FileTotals:
+    """One papiex file of the job, and what its processes add to the job's row."""
+
+    name: str
+    papiex: PapiexFile
+    host: str
+    sums: list[int] = field(default_factory=list)  # per metric of papiex.summed
+    errors: list[tuple[int, int]] = field(default_factory=list)  # (pid, rdtsc sum <= 0)
+    earliest: tuple[int, int] | None = None  # (start, exitcode) of its first earliest
+
+    def __post_init__(self) -> None:
+        columns, summed = self.papiex.columns, self.papiex.summed
+        self.sums = [0] * len(summed)
+        self.keys = (*PAPIEX_FIELDS, *summed, "threads_json")
+        self.pick = operator.itemgetter(*(columns.index(m) for m in summed))
+        self.rdtsc = columns.index("rdtsc_duration")
+        self.rdtsc_sum = summed.index("rdtsc_duration")
+        self.cpu = (summed.index("usertime"), summed.index("systemtime"))
+        self.template = "{" + ", ".join(f"{json.dumps(c)}: %d" for c in columns) + "}"
+        own = [c for c in columns if c not in summed]
+        self.own = operator.itemgetter(*(columns.index(c) for c in own))
+        self.own_template = "{" + ", ".join(f"{json.dumps(c)}: %d" for c in own) + "}"
+
+    def threads_json(self, values: list[tuple[int, ...]], rdtsc: int) -> str:
+        """The per-thread rows as JSON: a list, or for one thread whose metrics are the
+        process's own sums, only its unsummed columns as an object (see
+        :func:`~epmt_graph.loader.model.thread_rows`)."""
+        if len(values) == 1 and values[0][self.rdtsc] == rdtsc:
+            own = self.own(values[0])
+            return self.own_template % (own if isinstance(own, tuple) else (own,))
+        return "[" + ", ".join(self.template % v for v in values) + "]"
+
+
+def _papiex_annotations(errors: list[tuple[int, int]]) -> dict[str, Any]:
+    """EPMT's annotations for processes whose ``rdtsc_duration`` sum is not positive."""
+    if not errors:
+        return {}
+    last = (
+        "papiex / PAPI library could not be preloaded (rdtsc_duration = 0)."
+        if errors[-1][1] == 0
+        else "PAPI failed or misbehaved process closed a descriptor it did not own"
+        " (rdtsc_duration < 0)."
+    )
+    return {
+        "papiex-error": f"{last} {len(errors)} processes have potentially erroneous PAPI "
+        "metric counts",
+        "papiex-error-process-ids": sorted({pid for pid, _ in errors}),
+    }
+
+
+def job_row(
+    meta: JobMeta,
+    files: list[FileTotals],
+    *,
+    processes: int,
+    threads: int,
+    proc_tags: list[dict[str, str]],
+) -> Row:
+    """The job's row (see :class:`~epmt_graph.loader.model.JobRows`).
+
+    ``files`` come sorted by name, which decides the job's exit code (its first earliest
+    process's) and the order of its papiex errors.
+    """
+    summed = sorted({m for file in files for m in file.papiex.summed})
+    sums = dict.fromkeys(summed, 0)
+    for file in files:
+        for name, total in zip(file.papiex.summed, file.sums, strict=True):
+            sums[name] += total
+    errors = [error for file in files for error in file.errors]
+    annotations = meta.annotations | _papiex_annotations(errors)
+    if errors:
+        sums["rdtsc_duration"] = -1
+    earliest = min((f.earliest for f in files if f.earliest), key=operator.itemgetter(0))
+    info = {
+        "tz": meta.tz_name,
+        "status": meta.status,
+        "metric_names": files[0].papiex.metric_names,
+        "post_processed": 1,
+        "procs_in_process_table": 1,
+        "process_tree": 1,
+    }
+    return {
+        "jobid": meta.jobid,
+        "jobname": meta.jobname,
+        "user": meta.user,
+        "start": meta.start,
+        "end": meta.end,
+        "submit": meta.submit,
+        "duration": meta.end - meta.start,
+        "exitcode": earliest[1],
+        "tz": meta.zone,
+        "tags": tag_string(meta.tags),
+        "tag_pairs": tag_pairs(meta.tags),
+        "env_json": dumps(meta.env),
+        "env_changes_json": dumps(meta.env_changes),
+        "info_json": dumps(info),
+        "annotations_json": dumps(annotations),
+        "analyses_json": "{}",
+        **sums,
+        "cpu_time": sums["usertime"] + sums["systemtime"],
+        "num_procs": processes,
+        "num_threads": threads,
+        "all_proc_tags_json": dumps(proc_tags),
+    }
