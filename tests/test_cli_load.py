@@ -12,7 +12,7 @@ from neo4j.exceptions import Neo4jError
 
 from epmt_graph.db import Graph
 from epmt_graph.errors import ServerError
-from epmt_graph.loader import delete_job, load_job, writer
+from epmt_graph.loader import JobRows, delete_job, load_job, writer
 
 JOB = "685016"
 
@@ -84,11 +84,11 @@ def test_a_job_too_big_for_the_transaction_memory_is_a_clear_error(
     )
     calls = []
 
-    def walk(tx: object, jobid: str, version: int) -> None:  # the server answers half-way
-        calls.append(jobid)
+    def nodes(rows: JobRows, *args: object) -> None:  # the server answers half-way
+        calls.append(rows.jobid)
         raise too_big
 
-    monkeypatch.setattr(writer, "_walk_tree", walk)
+    monkeypatch.setattr(writer, "_write_processes", nodes)
     with pytest.raises(ServerError, match=r"job 685016 \(3,412 processes\) does not fit"):
         load_job(samples / "query" / f"{JOB}.tgz", graph=graph)
     assert calls == [JOB]  # not retried
