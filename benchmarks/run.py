@@ -6,8 +6,9 @@ One run:
 
 1. starts a throwaway Neo4j (temp home, free loopback ports, auth off, heap 2g, page cache
    1g) and stops it when our side is done;
-2. ingest of the query jobs (685000, 685003, 685016): ours cold, then warm reloads, and one
-   instrumented reload per job to split the write time into phases;
+2. ingest of the query jobs (685000, 685003, 685016): ours cold, then warm reloads, loads of
+   all three through ``loader.load``, one instrumented reload per job to split the write
+   time into phases, and the server's floor (the same node properties written bare);
 3. the tree questions, warm, p50/p95 (``bench_ours.queries``);
 4. scale, ours alone: a seeded synthetic 50,000-process job and a 500-deep chain;
 5. EPMT: ``benchmarks/epmt_ref/ingest_timing.py`` on the same archives with the same
@@ -222,6 +223,7 @@ def ours_side(
         loads["ingest"] = snapshot()
         out["ingest"] = bench_ingest.ingest(graph, paths, args.warm)
         out["write_split"] = bench_ingest.split_all(graph, paths)
+        out["server_floor"] = bench_ingest.server_floor(graph, paths, args.warm)
         clock.lap("ours: ingest")
         print("tree questions ...", file=sys.stderr)
         # The server runs Java: one untimed round of every question first lets its JIT
@@ -349,7 +351,12 @@ def main(argv: list[str] | None = None) -> int:
             "growth_procs": args.growth_procs,
             "samples": str(samples_dir()),
         },
-        "ingest": {"ours": ours["ingest"], "write_split": ours["write_split"], "epmt": epmt},
+        "ingest": {
+            "ours": ours["ingest"],
+            "write_split": ours["write_split"],
+            "server_floor": ours["server_floor"],
+            "epmt": epmt,
+        },
         "queries": {"ours": ours["queries"], "raw": ours["raw"], "epmt": epmt, "floor": floor},
         "scale": {"ours": ours["scale"], "floor": floor_scale},
         "loader_memory": memory,
