@@ -11,6 +11,7 @@ from bench_ours import ALL_DESCENDANTS
 from bench_targets import p50 as _p50
 from bench_targets import question_rows
 from bench_targets import ratio as _ratio
+from bench_turn import turn_markdown
 
 __all__ = ["markdown"]
 
@@ -244,6 +245,8 @@ def _ingest(res: dict[str, Any]) -> list[str]:
         + ".",
         "",
     ]
+    if ing.get("alternated"):
+        lines += turn_markdown(ing["alternated"])
     floor = ing.get("server_floor")
     if floor:
         e = epps.get("submit")

@@ -8,7 +8,9 @@ One run:
    1g) and stops it when our side is done;
 2. ingest of the query jobs (685000, 685003, 685016): ours cold, then warm reloads, loads of
    all three through ``loader.load``, one instrumented reload per job to split the write
-   time into phases, and the server's floor (the same node properties written bare);
+   time into phases, the server's floor (the same node properties written bare), and then
+   ours and EPMT's ingest (``--ingest-only``) in turn, ``--warm`` rounds, for the ingest
+   targets;
 3. the tree questions, warm, p50/p95 (``bench_ours.queries``);
 4. scale, ours alone: a seeded synthetic 50,000-process job and a 500-deep chain;
 5. EPMT: ``benchmarks/epmt_ref/ingest_timing.py`` on the same archives with the same
@@ -39,6 +41,7 @@ import bench_floor
 import bench_growth
 import bench_ingest
 import bench_ours
+import bench_turn
 from bench_report import markdown
 from bench_targets import targets
 from bench_util import (
@@ -157,8 +160,11 @@ def epmt_python(given: str | None) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def run_epmt(paths: list[Path], args: argparse.Namespace, tag: str) -> dict[str, Any]:
-    """EPMT's ``ingest_timing.py`` on ``paths``: its JSON, or ``{"error": ...}``."""
+def run_epmt(
+    paths: list[Path], args: argparse.Namespace, tag: str, *options: str
+) -> dict[str, Any]:
+    """EPMT's ``ingest_timing.py`` on ``paths`` (``options`` added): its JSON, or
+    ``{"error": ...}``."""
     try:
         python = epmt_python(args.epmt_python)
     except (OSError, subprocess.SubprocessError) as exc:
@@ -172,6 +178,7 @@ def run_epmt(paths: list[Path], args: argparse.Namespace, tag: str) -> dict[str,
         str(args.repeat_slow),
         "--tag",
         tag,
+        *options,
         *map(str, paths),
     ]
     with tempfile.TemporaryFile("w+") as err:
@@ -225,6 +232,11 @@ def ours_side(
         out["write_split"] = bench_ingest.split_all(graph, paths)
         out["server_floor"] = bench_ingest.server_floor(graph, paths, args.warm)
         clock.lap("ours: ingest")
+        print("ingest, ours and EPMT in turn ...", file=sys.stderr)
+        out["alternated"] = bench_turn.alternated(
+            graph, paths, lambda: run_epmt(paths, args, tag, "--ingest-only"), args.warm
+        )
+        clock.lap("ingest, ours and EPMT in turn")
         print("tree questions ...", file=sys.stderr)
         # The server runs Java: one untimed round of every question first lets its JIT
         # compile the query paths (EPMT's side, Python and SQLite, needs no such round).
@@ -355,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             "ours": ours["ingest"],
             "write_split": ours["write_split"],
             "server_floor": ours["server_floor"],
+            "alternated": ours["alternated"],
             "epmt": epmt,
         },
         "queries": {"ours": ours["queries"], "raw": ours["raw"], "epmt": epmt, "floor": floor},

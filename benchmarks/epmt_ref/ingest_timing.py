@@ -14,7 +14,7 @@ Phases, each timed with time.perf_counter:
                     EPMT defers it (post_process_job_on_ingest=False) until first query
   process_trees     epmt_query.compute_process_trees(jobs) (parent/child, ancestors,
                     depth, inclusive_cpu_time; lazy_compute_process_tree=True)
-Warm queries (one untimed warm-up call, then N timed repeats, pooled over the jobs):
+Warm queries (skipped with --ingest-only; one untimed warm-up call, then N timed repeats, pooled over the jobs):
   get_roots(job), root(job), op_roots(job, 'op:<v>') for every op value of the job,
   op_roots(all_jobs, TAG), len(root(job).descendants) (relationship re-loaded each time),
   get_procs(job, tags=TAG, order=desc(Process.duration), fmt='dict'),
@@ -70,6 +70,60 @@ def timed(fn, repeat, warmup=True):
     return out
 
 
+def warm_queries(eq, Process, Session, jobs, args, result):
+    """Time the warm queries into ``result`` (``query_tag``, ``latency``, ``repeat``)."""
+    op_values = {j: sorted(eq.job_proc_tags(j, fold=True).get("op", []) or []) for j in jobs}
+    op_values = {j: ([v] if isinstance(v, str) else v) for j, v in op_values.items()}
+    tag = args.tag
+    if tag is None:
+        counts = {}
+        for vs in op_values.values():
+            for v in vs:
+                counts[v] = counts.get(v, 0) + 1
+        tag = f"op:{max(sorted(counts), key=lambda v: counts[v])}" if counts else ""
+    result["query_tag"] = tag
+    R, RS = args.repeat, args.repeat_slow
+    lat = {
+        k: []
+        for k in (
+            "get_roots(job)",
+            "root(job)",
+            "op_roots(job, op:<each value>)",
+            "op_roots(all_jobs, tag)",
+            "len(root(job).descendants)",
+            "get_procs(job, tags=tag, order=desc(Process.duration), fmt='dict')",
+            "get_op_metrics(job)",
+        )
+    }
+    for j in jobs:
+        lat["get_roots(job)"] += timed(lambda: [p.pid for p in eq.get_roots(j, fmt="orm")], R)
+        lat["root(job)"] += timed(lambda: eq.root(j, fmt="orm").pid, R)
+        for v in op_values[j]:
+            lat["op_roots(job, op:<each value>)"] += timed(
+                lambda v=v: [p.pid for p in eq.op_roots(j, f"op:{v}", fmt="orm")], R
+            )
+
+        def n_desc():
+            r = eq.root(j, fmt="orm")
+            Session.expire(r, ["descendants"])  # force the relationship to be re-read
+            return len(r.descendants)
+
+        lat["len(root(job).descendants)"] += timed(n_desc, R)
+        if tag:
+            lat["get_procs(job, tags=tag, order=desc(Process.duration), fmt='dict')"] += timed(
+                lambda: eq.get_procs(j, tags=tag, order=eq.desc(Process.duration), fmt="dict"),
+                R,
+            )
+        if op_values[j]:
+            lat["get_op_metrics(job)"] += timed(lambda: eq.get_op_metrics(j), RS)
+    if tag:
+        lat["op_roots(all_jobs, tag)"] += timed(
+            lambda: [p.pid for p in eq.op_roots(jobs, tag, fmt="orm")], R
+        )
+    result["latency"] = {k: stats_ms(v) for k, v in lat.items()}
+    result["repeat"] = {"fast": R, "slow": RS}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -86,6 +140,9 @@ def main(argv=None):
         default=None,
         help="tag for the cross-job op_roots and get_procs queries "
         "(default: the op value shared by most jobs)",
+    )
+    ap.add_argument(
+        "--ingest-only", action="store_true", help="time the ingest phases, not the queries"
     )
     ap.add_argument("--keep-tmp", action="store_true")
     args = ap.parse_args(argv)
@@ -167,65 +224,8 @@ def main(argv=None):
                 }
             )
 
-            # ---- warm queries
-            op_values = {
-                j: sorted(eq.job_proc_tags(j, fold=True).get("op", []) or []) for j in jobs
-            }
-            op_values = {j: ([v] if isinstance(v, str) else v) for j, v in op_values.items()}
-            tag = args.tag
-            if tag is None:
-                counts = {}
-                for vs in op_values.values():
-                    for v in vs:
-                        counts[v] = counts.get(v, 0) + 1
-                tag = f"op:{max(sorted(counts), key=lambda v: counts[v])}" if counts else ""
-            result["query_tag"] = tag
-            R, RS = args.repeat, args.repeat_slow
-            lat = {
-                k: []
-                for k in (
-                    "get_roots(job)",
-                    "root(job)",
-                    "op_roots(job, op:<each value>)",
-                    "op_roots(all_jobs, tag)",
-                    "len(root(job).descendants)",
-                    "get_procs(job, tags=tag, order=desc(Process.duration), fmt='dict')",
-                    "get_op_metrics(job)",
-                )
-            }
-            for j in jobs:
-                lat["get_roots(job)"] += timed(
-                    lambda: [p.pid for p in eq.get_roots(j, fmt="orm")], R
-                )
-                lat["root(job)"] += timed(lambda: eq.root(j, fmt="orm").pid, R)
-                for v in op_values[j]:
-                    lat["op_roots(job, op:<each value>)"] += timed(
-                        lambda v=v: [p.pid for p in eq.op_roots(j, f"op:{v}", fmt="orm")], R
-                    )
-
-                def n_desc():
-                    r = eq.root(j, fmt="orm")
-                    Session.expire(r, ["descendants"])  # force the relationship to be re-read
-                    return len(r.descendants)
-
-                lat["len(root(job).descendants)"] += timed(n_desc, R)
-                if tag:
-                    lat["get_procs(job, tags=tag, order=desc(Process.duration), fmt='dict')"] += (
-                        timed(
-                            lambda: eq.get_procs(
-                                j, tags=tag, order=eq.desc(Process.duration), fmt="dict"
-                            ),
-                            R,
-                        )
-                    )
-                if op_values[j]:
-                    lat["get_op_metrics(job)"] += timed(lambda: eq.get_op_metrics(j), RS)
-            if tag:
-                lat["op_roots(all_jobs, tag)"] += timed(
-                    lambda: [p.pid for p in eq.op_roots(jobs, tag, fmt="orm")], R
-                )
-            result["latency"] = {k: stats_ms(v) for k, v in lat.items()}
-            result["repeat"] = {"fast": R, "slow": RS}
+            if not args.ingest_only:
+                warm_queries(eq, Process, Session, jobs, args, result)
     finally:
         if args.keep_tmp:
             print(f"kept {tmp}", file=sys.stderr)
