@@ -79,8 +79,9 @@ def markdown(res: dict[str, Any]) -> str:
         "= about half the CPU): "
         + "; ".join(_snap(k, val) for k, val in res["load_average"].items())
         + f". Other Java processes (other Neo4j servers) running at start: {res['other_jvms']}. "
-        "The machine is shared and was busy: figures are noisy, and ours and EPMT's ran at "
-        "different moments (compare the probes of their sections).",
+        "The machine is shared and its load drifts: the ingest targets are judged on rounds "
+        "of ours and EPMT's taken in turn, and our tree questions are timed half before and "
+        "half after EPMT's run.",
         f"- **Versions**: Python {m['python']} (ours), Neo4j {v['neo4j_server']} "
         f"(local, heap {res['server']['heap']}, page cache {res['server']['pagecache']}, "
         f"loopback, auth off), neo4j driver {m['neo4j_driver']} "
@@ -93,7 +94,8 @@ def markdown(res: dict[str, Any]) -> str:
         f"- **Repeats**: {cfg['repeat']} timed calls per question per job after one untimed "
         f"warm-up ({cfg['repeat_slow']} for get_op_metrics), the same on all three sides; ours "
         f"also after one untimed round of every question, {cfg.get('warm_round', 0)} calls "
-        "each (the server's JIT); "
+        "each (the server's JIT), and in two halves, before and after EPMT's run (made while "
+        "our server idled), so that both sides span the same stretch of the machine's load; "
         f"ours warm reloads: {cfg['warm']} per job. Tag for the tag questions: "
         f"`{cfg['tag']}`. Latencies are pooled over the jobs (and op values), as EPMT's script "
         "pools them.",

@@ -11,12 +11,12 @@ One run:
    time into phases, the server's floor (the same node properties written bare), and then
    ours and EPMT's ingest (``--ingest-only``) in turn, ``--warm`` rounds, for the ingest
    targets;
-3. the tree questions, warm, p50/p95 (``bench_ours.queries``);
+3. the tree questions, warm, p50/p95 (``bench_ours.queries``), in two halves with EPMT's
+   run between them: ``benchmarks/epmt_ref/ingest_timing.py`` on the same archives with
+   the same repeats and tag, in EPMT's own venv (``benchmarks/epmt_ref/setup_venv.sh``);
 4. scale, ours alone: a seeded synthetic 50,000-process job and a 500-deep chain;
-5. EPMT: ``benchmarks/epmt_ref/ingest_timing.py`` on the same archives with the same
-   repeats and tag, in EPMT's own venv (``benchmarks/epmt_ref/setup_venv.sh``);
-6. the floor: networkx/pandas over the same parsed rows;
-7. growth (``bench_growth``), on its own throwaway Neo4j: the per-job questions on a
+5. the floor: networkx/pandas over the same parsed rows;
+6. growth (``bench_growth``), on its own throwaway Neo4j: the per-job questions on a
    one-job database, then on the database grown to ``--growth-procs`` processes;
 
 then writes ``benchmarks/RESULTS.md`` (tables, targets with PASS/FAIL) and
@@ -242,11 +242,22 @@ def ours_side(
         # compile the query paths (EPMT's side, Python and SQLite, needs no such round).
         bench_ours.queries(graph, list(QUERY_JOBS), ops, tag, WARM_ROUND, 1)
         loads["queries"] = snapshot()
+
+        def epmt_side() -> None:  # EPMT's run, midway through ours; our server idles
+            clock.lap("ours: tree questions, first half")
+            print("EPMT (ingest_timing.py) ...", file=sys.stderr)
+            loads["epmt"] = snapshot()
+            out["epmt"] = run_epmt(paths, args, tag)
+            clock.lap("EPMT: ingest_timing.py")
+            if "error" in out["epmt"]:
+                print(f"EPMT side failed: {out['epmt']['error']}", file=sys.stderr)
+            loads["queries, second half"] = snapshot()
+
         out["queries"] = bench_ours.queries(
-            graph, list(QUERY_JOBS), ops, tag, args.repeat, args.repeat_slow
+            graph, list(QUERY_JOBS), ops, tag, args.repeat, args.repeat_slow, midway=epmt_side
         )
         out["raw"] = bench_ours.raw_queries(graph, list(QUERY_JOBS), ops, tag, RAW_REPEAT)
-        clock.lap("ours: tree questions")
+        clock.lap("ours: tree questions, second half")
         print("scale ...", file=sys.stderr)
         loads["scale"] = snapshot()
         with tempfile.TemporaryDirectory(prefix="epmt_graph_bench_scale_") as workdir:
@@ -288,12 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     sections: dict[str, float] = {}
     ours, scale_rows = ours_side(args, paths, ops, tag, loads, sections)
     clock = Clock(sections)
-    print("EPMT (ingest_timing.py) ...", file=sys.stderr)
-    loads["epmt"] = snapshot()
-    epmt = run_epmt(paths, args, tag)
-    clock.lap("EPMT: ingest_timing.py")
-    if "error" in epmt:
-        print(f"EPMT side failed: {epmt['error']}", file=sys.stderr)
+    epmt = ours["epmt"]
     print("floor ...", file=sys.stderr)
     loads["floor"] = snapshot()
     floor = bench_floor.queries(
