@@ -10,7 +10,6 @@ re-does ``write_job``'s statements one by one, only to say where the write time 
 from __future__ import annotations
 
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import neo4j
-from bench_util import throwaway_server, timed_load
+from bench_util import median, throwaway_server, timed_load
 
 from epmt_graph import cypher
 from epmt_graph.config import Connection
@@ -53,10 +52,6 @@ PIPELINE_WARMUP = 8
 #: publication. Used only by :func:`server_floor`, then deleted.
 FLOOR_CREATE = "UNWIND $rows AS row CREATE (p:BenchFloor) SET p = row"
 FLOOR_DELETE = "MATCH (p:BenchFloor) DELETE p"
-
-
-def _median(values: Sequence[float]) -> float:
-    return float(statistics.median(values))
 
 
 def ingest(graph: Graph, paths: Sequence[Path], warm: int) -> dict[str, Any]:
@@ -107,10 +102,10 @@ def ingest(graph: Graph, paths: Sequence[Path], warm: int) -> dict[str, Any]:
         both = [p + w for p, w in zip(job["warm"]["parse"], job["warm"]["write"], strict=True)]
         job["warm_best"] = {"parse": min(job["warm"]["parse"]), "write": min(job["warm"]["write"])}
         job["warm_median"] = {
-            "parse": _median(job["warm"]["parse"]),
-            "write": _median(job["warm"]["write"]),
+            "parse": median(job["warm"]["parse"]),
+            "write": median(job["warm"]["write"]),
         }
-        job["warm_best_total"], job["warm_median_total"] = min(both), _median(both)
+        job["warm_best_total"], job["warm_median_total"] = min(both), median(both)
     n = sum(job["processes"] for job in jobs.values())
     cold = sum(job["cold"]["parse"] + job["cold"]["write"] for job in jobs.values())
     best = sum(job["warm_best_total"] for job in jobs.values())
@@ -123,7 +118,7 @@ def ingest(graph: Graph, paths: Sequence[Path], warm: int) -> dict[str, Any]:
             "warm_best": n / best,
             "warm_median": n / med,
             "load_best": n / min(pipelined),
-            "load_median": n / _median(pipelined),
+            "load_median": n / median(pipelined),
         },
         "load_seconds": pipelined,
         "load_warmup_seconds": warmup,
@@ -182,7 +177,8 @@ def write_split(graph: Graph, rows: JobRows) -> dict[str, float]:
 
 def server_floor(graph: Graph, paths: Sequence[Path], repeat: int) -> dict[str, Any]:
     """Seconds the server takes to create and commit each job's Process node properties
-    alone (:data:`FLOOR_CREATE`), best and median of ``repeat`` after one untimed round.
+    alone (:data:`FLOOR_CREATE`): ``repeat`` per job after one untimed round, and the
+    processes/s of the jobs' medians.
 
     No load can write its rows faster than this: it also makes the Job node, the
     BELONGS_TO and PARENT_OF edges and the index entries, checks the digest and
@@ -200,7 +196,7 @@ def server_floor(graph: Graph, paths: Sequence[Path], repeat: int) -> dict[str, 
             graph.execute_write(lambda tx: tx.run(FLOOR_DELETE).consume())
         jobs[rows.jobid] = {"processes": len(props), "seconds": seconds[1:]}
     n = sum(job["processes"] for job in jobs.values())
-    median = sum(_median(job["seconds"]) for job in jobs.values())
+    median = sum(median(job["seconds"]) for job in jobs.values())
     return {"jobs": jobs, "processes": n, "processes_per_second": n / median}
 
 

@@ -5,20 +5,17 @@ the shared machine's load as it is at that moment.
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench_util import median
+
 from epmt_graph.db import Graph
 from epmt_graph.loader import delete_job, load, read_job
 
 __all__ = ["alternated", "turn_markdown"]
-
-
-def _median(values: Sequence[float]) -> float:
-    return float(statistics.median(values))
 
 
 def alternated(
@@ -58,9 +55,9 @@ def alternated(
         "epmt": epmt,
         "processes": n,
         "processes_per_second": {
-            "ours": n / _median(ours),
-            "epmt_submit": n / _median([r["submit"] for r in epmt]),
-            "epmt_total": n / _median([r["total"] for r in epmt]),
+            "ours": n / median(ours),
+            "epmt_submit": n / median([r["submit"] for r in epmt]),
+            "epmt_total": n / median([r["total"] for r in epmt]),
         },
     }
 

@@ -16,7 +16,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "git_state",
     "load_average",
     "machine_info",
+    "median",
     "other_jvms",
     "pct",
     "samples_dir",
@@ -71,6 +72,17 @@ def pct(samples: list[float], q: float) -> float | None:
     k = (len(ordered) - 1) * q
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def median(values: Sequence[float]) -> float:
+    """The median of ``values`` as a float.
+
+    Examples
+    --------
+    >>> median([3, 1, 2])
+    2.0
+    """
+    return float(statistics.median(values))
 
 
 def stats_ms(samples: list[float]) -> Stats:
