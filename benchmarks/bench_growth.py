@@ -135,6 +135,10 @@ class _Recording(Graph):
     def close(self) -> None:
         """Nothing to close: the driver and sessions are ``graph``'s."""
 
+    def read(self, name: str, **params: Any) -> list[neo4j.Record]:
+        self.calls.append((cypher.query(name), params))
+        return self._graph.read(name, **params)
+
     def execute_read(self, work: Callable[[neo4j.ManagedTransaction], Any]) -> Any:
         return super().execute_read(lambda tx: work(_noting(tx, self.calls)))
 

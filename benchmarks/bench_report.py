@@ -315,8 +315,8 @@ def _questions(res: dict[str, Any]) -> list[str]:
     lines += [
         "- Ours raw Cypher = the named query alone through `Graph.read` (Bolt, server, records "
         f"fetched; no rendering into API records), {raw_n} timed calls per job "
-        "(and op value). A bare Bolt round trip (`RETURN 1` in a read transaction) takes "
-        f"{_fmt(ping, 2)} ms p50 here.",
+        "(and op value). A bare read (`RETURN 1` by `Graph.read`'s path, the driver's "
+        f"`execute_query`) takes {_fmt(ping, 2)} ms p50 here.",
         "- Fetching every descendant instead (what `list(root.descendants)` costs, and what "
         "EPMT's `len()` does: it loads the relationship), raw Cypher: "
         f"{_fmt(_p50(raw_stats.get(ALL_DESCENDANTS)), 2)} ms p50. Ours `len()` counts in the "

@@ -34,7 +34,7 @@ from neo4j.exceptions import TransientError
 from oracle import depths, descendant_counts, process_tree, raw_processes, roots
 
 import epmt_graph.api as eq
-from epmt_graph import cypher
+from epmt_graph import cypher, db
 from epmt_graph.cli import main as cli_main
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
@@ -333,12 +333,33 @@ def fail_once_after_work(monkeypatch: pytest.MonkeyPatch, method: str) -> list[t
     return log
 
 
+def fail_reads_once_after_work(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Make every read fail once, inside its transaction, after its records are fetched:
+    ``Graph.execute_read``'s transaction functions as :func:`fail_once_after_work` does,
+    and ``Graph.read``'s (through its result transformer). The log notes each read's runs."""
+    log = fail_once_after_work(monkeypatch, "execute_read")
+    real = db._records
+    failed = False
+
+    def records(result: neo4j.Result) -> list[neo4j.Record]:
+        nonlocal failed
+        fetched = real(result)
+        failed = not failed
+        if failed:
+            raise TransientError("injected: Neo.TransientError.General.TransientError")
+        log.append(("Graph.read", 2))
+        return fetched
+
+    monkeypatch.setattr(db, "_records", records)
+    return log
+
+
 def test_transient_errors_are_retried_and_writes_stay_whole(
     graph: Graph, jobs: dict[str, Job], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A transient error raised inside a transaction, after its work: the driver reruns
-    the transaction function (``Graph.execute_write``/``execute_read``, so the loader and
-    the API), the first run is rolled back, and each write counts once."""
+    the transaction function (``Graph.execute_write``/``execute_read``/``read``, so the
+    loader and the API), the first run is rolled back, and each write counts once."""
     x = jobs["x"]
     writes = fail_once_after_work(monkeypatch, "execute_write")
     result = load_job(x.path, graph=graph)
@@ -346,7 +367,7 @@ def test_transient_errors_are_retried_and_writes_stay_whole(
     assert eq.annotate_job(x.jobid, {"retried": 1}, graph=graph)["retried"] == 1
     assert [runs for _, runs in writes] == [2, 2, 2]  # the version, its publication, the note
     monkeypatch.undo()
-    reads = fail_once_after_work(monkeypatch, "execute_read")
+    reads = fail_reads_once_after_work(monkeypatch)
     assert ask(graph, "summary", x.jobid) == x.answers["summary"]
     assert ask(graph, "roots", x.jobid) == x.answers["roots"]
     assert [runs for _, runs in reads] == [2, 2]
