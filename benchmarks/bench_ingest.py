@@ -196,8 +196,8 @@ def server_floor(graph: Graph, paths: Sequence[Path], repeat: int) -> dict[str, 
             graph.execute_write(lambda tx: tx.run(FLOOR_DELETE).consume())
         jobs[rows.jobid] = {"processes": len(props), "seconds": seconds[1:]}
     n = sum(job["processes"] for job in jobs.values())
-    median = sum(median(job["seconds"]) for job in jobs.values())
-    return {"jobs": jobs, "processes": n, "processes_per_second": n / median}
+    total = sum(median(job["seconds"]) for job in jobs.values())
+    return {"jobs": jobs, "processes": n, "processes_per_second": n / total}
 
 
 def split_all(graph: Graph, paths: Sequence[Path]) -> dict[str, dict[str, float]]:
