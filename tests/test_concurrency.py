@@ -339,15 +339,16 @@ def fail_reads_once_after_work(monkeypatch: pytest.MonkeyPatch) -> list[tuple[st
     and ``Graph.read``'s (through its result transformer). The log notes each read's runs."""
     log = fail_once_after_work(monkeypatch, "execute_read")
     real = db._records
-    failed = False
+    runs = 0  # runs of the read in progress (reads come one after another here)
 
     def records(result: neo4j.Result) -> list[neo4j.Record]:
-        nonlocal failed
+        nonlocal runs
+        runs += 1
         fetched = real(result)
-        failed = not failed
-        if failed:
+        if runs == 1:
             raise TransientError("injected: Neo.TransientError.General.TransientError")
-        log.append(("Graph.read", 2))
+        log.append(("Graph.read", runs))
+        runs = 0
         return fetched
 
     monkeypatch.setattr(db, "_records", records)
