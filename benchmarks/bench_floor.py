@@ -18,7 +18,7 @@ from bench_ours import KEYS
 from bench_util import Stats, stats_ms, timed
 
 from epmt_graph.loader import JobRows
-from epmt_graph.loader.model import PROCESS_METRICS
+from epmt_graph.schema import PROCESS_METRICS
 
 __all__ = ["FloorJob", "build", "floor_jobs", "queries", "scale"]
 

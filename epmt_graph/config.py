@@ -1,9 +1,11 @@
 """Where things live and how to reach the database.
 
 Connection settings come from ``NEO4J_URI``, ``NEO4J_USER``, ``NEO4J_PASSWORD`` and
-``NEO4J_DATABASE``. Without ``NEO4J_URI`` the local server started by ``epmt-graph server
-start`` is used, with the password from its credentials file. Any URI scheme the driver
-knows works: ``bolt://``, ``neo4j://`` (routing: clusters), ``neo4j+s://`` (Aura).
+``NEO4J_DATABASE``. Without ``NEO4J_URI``, :func:`epmt_graph.db.default_connection` uses
+the local server started by ``epmt-graph server start``, with the password from its
+credentials file. Any URI scheme the driver knows works: ``bolt://``, ``neo4j://``
+(routing: clusters), ``neo4j+s://`` (Aura). This module imports nothing of epmt_graph but
+its errors.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ __all__ = [
     "Connection",
     "cache_dir",
     "connection_from_env",
+    "database_from_env",
     "server_home",
 ]
 
@@ -80,17 +83,19 @@ class Connection:
         )
 
 
-def connection_from_env() -> Connection:
-    """The connection the environment asks for, else the local server's.
+def connection_from_env() -> Connection | None:
+    """The connection the environment asks for: ``NEO4J_URI`` and its companions.
 
     Returns
     -------
-    Connection
+    Connection or None
+        None when ``NEO4J_URI`` is not set (:func:`epmt_graph.db.default_connection`
+        then reaches the local server).
 
     Raises
     ------
     ConfigError
-        If ``NEO4J_URI`` is malformed, or no URI is set and no local server was started.
+        If ``NEO4J_URI`` is malformed.
 
     Examples
     --------
@@ -100,16 +105,20 @@ def connection_from_env() -> Connection:
     >>> connection_from_env()
     Connection(uri='neo4j://db.example:7687', user='neo4j', password='***', database='neo4j')
     >>> del os.environ["NEO4J_URI"], os.environ["NEO4J_PASSWORD"]
+    >>> connection_from_env() is None
+    True
     """
     uri = os.environ.get("NEO4J_URI")
-    database = os.environ.get("NEO4J_DATABASE", "neo4j")
-    if uri:
-        return Connection(
-            uri=uri,
-            user=os.environ.get("NEO4J_USER", "neo4j"),
-            password=os.environ.get("NEO4J_PASSWORD"),
-            database=database,
-        )
-    from epmt_graph.server import LocalServer
+    if not uri:
+        return None
+    return Connection(
+        uri=uri,
+        user=os.environ.get("NEO4J_USER", "neo4j"),
+        password=os.environ.get("NEO4J_PASSWORD"),
+        database=database_from_env(),
+    )
 
-    return LocalServer(server_home()).connection(database=database)
+
+def database_from_env() -> str:
+    """The database name: ``NEO4J_DATABASE``, else ``neo4j``."""
+    return os.environ.get("NEO4J_DATABASE", "neo4j")

@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 import neo4j
 
 from epmt_graph import cypher
-from epmt_graph.config import Connection, connection_from_env
+from epmt_graph.config import Connection, connection_from_env, database_from_env, server_home
+from epmt_graph.server.local import LocalServer
 
-__all__ = ["Batch", "Graph", "default_graph", "set_default_graph"]
+__all__ = ["Batch", "Graph", "default_connection", "default_graph", "set_default_graph"]
 
 T = TypeVar("T")
 
@@ -47,11 +48,11 @@ class Graph:
     Parameters
     ----------
     connection : Connection, optional
-        Where to connect; default :func:`epmt_graph.config.connection_from_env`.
+        Where to connect; default :func:`default_connection`.
     """
 
     def __init__(self, connection: Connection | None = None) -> None:
-        self.connection = connection or connection_from_env()
+        self.connection = connection or default_connection()
         auth = (
             None
             if self.connection.password is None
@@ -175,6 +176,22 @@ def _records(result: neo4j.Result) -> list[neo4j.Record]:
     """Every record of ``result``: :meth:`Graph.read`'s result transformer, which runs inside
     the transaction (a transient error there makes the driver run it again)."""
     return list(result)
+
+
+def default_connection() -> Connection:
+    """The database ``NEO4J_URI`` names, else the local server's.
+
+    Raises
+    ------
+    ConfigError
+        If ``NEO4J_URI`` is malformed.
+    ServerError
+        If no URI is set and no local server was started.
+    """
+    env = connection_from_env()
+    if env is not None:
+        return env
+    return LocalServer(server_home()).connection(database=database_from_env())
 
 
 _default: Graph | None = None

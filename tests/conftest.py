@@ -22,8 +22,8 @@ import pytest
 from injection_support import JOBID, N_PROCS, HostileJob, fingerprint, snapshot, write_hostile_job
 from oracle import roots
 
-from epmt_graph.config import Connection, connection_from_env
-from epmt_graph.db import Graph, set_default_graph
+from epmt_graph.config import Connection
+from epmt_graph.db import Graph, default_connection, set_default_graph
 from epmt_graph.loader import delete_job, find_jobs, load_job
 from epmt_graph.server import LocalServer, ServerSettings
 
@@ -89,7 +89,7 @@ def samples() -> Path:
 def neo4j_connection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connection]:
     """Where the test session's Neo4j server is."""
     if os.environ.get("NEO4J_URI"):
-        yield connection_from_env()
+        yield default_connection()
     elif _docker_answers():
         from testcontainers.neo4j import Neo4jContainer
 

@@ -19,9 +19,9 @@ import epmt_graph.api as eq
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
 from epmt_graph.loader import delete_job, read_job
-from epmt_graph.loader.metadata import tag_pairs, tag_string
 from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.writer import write_job
+from epmt_graph.schema import tag_pairs, tag_string
 
 HOSTILE = [
     "x' OR '1'='1",

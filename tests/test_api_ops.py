@@ -23,8 +23,9 @@ import epmt_graph.api as eq
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
 from epmt_graph.loader import delete_job, read_job
-from epmt_graph.loader.metadata import dumps, tag_pairs, tag_string
+from epmt_graph.loader.metadata import dumps
 from epmt_graph.loader.writer import write_job
+from epmt_graph.schema import tag_pairs, tag_string
 
 Q = ["685000", "685003", "685016"]
 J2 = ["685000", "685003"]

@@ -19,7 +19,7 @@ from oracle import SAMPLES, raw_processes
 import epmt_graph.api as eq
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
-from epmt_graph.loader.model import PROCESS_METRICS
+from epmt_graph.schema import PROCESS_METRICS
 
 Q = ["685000", "685003", "685016"]
 FORMATS = ("terse", "dict", "pandas", "orm")

@@ -168,16 +168,16 @@ def copied_job(graph: Graph) -> Iterator[str]:
     delete_job(graph, jobid)
 
 
-def test_values_on_the_fly_then_compute_process_trees(copied_job: str) -> None:
+def test_compute_process_trees_fills_missing_values(copied_job: str) -> None:
     _, tree = oracle(str(SAMPLES / "query" / "685016.tgz"))
     inclusive, depth = inclusive_cpu(tree), depths(tree)
     root = eq.root(copied_job, fmt="orm")
-    assert root.to_dict()["depth"] is None
-    assert root.depth == 0
-    assert root.inclusive_cpu_time == inclusive[key(root)]
+    assert (root.depth, root.inclusive_cpu_time) == (None, None)
+    assert eq.compute_process_trees(copied_job) == [copied_job]
+    root = eq.root(copied_job, fmt="orm")
+    assert (root.depth, root.inclusive_cpu_time) == (0, inclusive[key(root)])
     child = root.children[0]
     assert child.depth == depth[key(child)] == 1
-    assert eq.compute_process_trees(copied_job) == [copied_job]
     assert eq.compute_process_trees(copied_job) == []
     rows = eq.get_procs(copied_job, fmt="dict")
     assert {key(p): p["depth"] for p in rows} == depth

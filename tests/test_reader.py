@@ -23,9 +23,10 @@ import pandas as pd
 import pytest
 
 from epmt_graph.errors import ArchiveError, UnsafePickleError
-from epmt_graph.loader.model import PROCESS_METRICS, JobRows, thread_rows
+from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.papiex import parse_csv
 from epmt_graph.loader.reader import read_job
+from epmt_graph.schema import PROCESS_METRICS, thread_rows
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared/data/epmt-samples"
 CSV_ARCHIVES = [

@@ -17,10 +17,10 @@ from epmt_graph.loader.keys import (
     first_duplicate,
     link_parents,
     sort_order,
-    tree_values,
 )
 from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.reader import read_job
+from epmt_graph.schema import tree_values
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared/data/epmt-samples"
 

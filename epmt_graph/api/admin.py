@@ -22,8 +22,8 @@ from epmt_graph import cypher
 from epmt_graph.api.jobs import get_jobs, job_query, single_jobid
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
-from epmt_graph.loader.metadata import parse_tags
 from epmt_graph.loader.writer import delete_job
+from epmt_graph.schema import parse_tags
 
 __all__ = [
     "OUTLIER_FEATURES",

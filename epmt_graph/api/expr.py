@@ -4,7 +4,7 @@ An expression is plain data. It never becomes Cypher text: :meth:`Condition.dnf`
 into a list of conjunctions of ``{"f": property, "i": slot, "op": operator, "v": value}``
 atoms that the named queries evaluate with dynamic property access (``p[a.f] > a.v``);
 ``i`` is where a Process node keeps the property in its ``metrics`` list, if it is one of
-those metrics (:data:`~epmt_graph.loader.model.METRIC_SLOTS`; job queries ignore it). Only
+those metrics (:data:`~epmt_graph.schema.METRIC_SLOTS`; job queries ignore it). Only
 known fields can be named, so no caller value ever reaches a query as anything but a
 parameter.
 
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from epmt_graph.errors import QueryError
-from epmt_graph.loader.model import METRIC_SLOTS
+from epmt_graph.schema import METRIC_SLOTS
 
-__all__ = ["Atom", "Condition", "Field", "Order", "asc", "desc", "field_value"]
+__all__ = ["Atom", "Condition", "Field", "Order", "asc", "desc", "field_value", "orders"]
 
 _NEGATED = {
     "=": "<>",
@@ -223,3 +223,20 @@ def _field(value: object) -> Field:
     if not isinstance(value, Field):
         raise QueryError(f"expected a field such as Process.duration, got {value!r}")
     return value
+
+
+def orders(order: Any) -> tuple[Order, ...]:
+    """EPMT's ``order`` (a field, ``desc(field)`` or a list of them) as :class:`Order` s."""
+    if order is None:
+        return ()
+    items = order if isinstance(order, list | tuple) else [order]
+    out = []
+    for item in items:
+        if isinstance(item, Field):
+            item = item.asc()
+        if not isinstance(item, Order):
+            raise QueryError(f"order must be a field or eq.desc(field), not {item!r}")
+        out.append(item)
+    if len(out) > Order.MAX_KEYS:
+        raise QueryError(f"at most {Order.MAX_KEYS} order keys are supported")
+    return tuple(out)

@@ -11,9 +11,10 @@ from typing import Any
 
 import pandas as pd
 
-from epmt_graph.api.formats import process_row, render
+from epmt_graph.api.formats import render
 from epmt_graph.api.models import Process
 from epmt_graph.api.params import jobids
+from epmt_graph.api.rows import process_row
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
 

@@ -29,10 +29,10 @@ from numbers import Real
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from epmt_graph.api.expr import Condition, Order, field_value
-from epmt_graph.api.formats import job_row, tags_dict
+from epmt_graph.api.expr import Condition, Order, field_value, orders
 from epmt_graph.api.models import Job
 from epmt_graph.api.paging import Paged
+from epmt_graph.api.rows import job_row, tags_dict
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
 
@@ -204,11 +204,9 @@ class JobQuery(Paged[Job]):
         both = condition if self.condition is None else self.condition & condition
         return replace(self, condition=both)
 
-    def order_by(self, *orders: Order) -> JobQuery:
-        """A new query ordered by ``orders`` (fields or ``eq.desc(field)``)."""
-        from epmt_graph.api.params import orders as normalise
-
-        return replace(self, order=normalise(list(orders)))
+    def order_by(self, *order: Order) -> JobQuery:
+        """A new query ordered by ``order`` (fields or ``eq.desc(field)``)."""
+        return replace(self, order=orders(list(order)))
 
     def count(self) -> int:
         """How many jobs the query selects (one count query; nothing fetched)."""

@@ -9,13 +9,15 @@ from typing import Any
 
 import pandas as pd
 
-from epmt_graph.api.formats import check_fmt, job_row, render_query
+from epmt_graph.api.expr import orders
+from epmt_graph.api.formats import check_fmt, render_query
 from epmt_graph.api.jobquery import JobQuery, Moment, Window, moment
 from epmt_graph.api.models import Job
-from epmt_graph.api.params import condition, hosts_param, jobids, orders, tags_param
+from epmt_graph.api.params import condition, hosts_param, jobids, tags_param
+from epmt_graph.api.rows import job_row
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
-from epmt_graph.loader.metadata import parse_tags
+from epmt_graph.schema import parse_tags
 
 __all__ = [
     "FEATURES_BLACKLIST",

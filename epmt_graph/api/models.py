@@ -13,18 +13,16 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from epmt_graph.api.expr import Field
-from epmt_graph.loader.model import PROCESS_METRICS
+from epmt_graph.api.query import ProcessQuery
+from epmt_graph.api.rows import job_row, process_row
+from epmt_graph.schema import PROCESS_METRICS
 
 if TYPE_CHECKING:
-    from epmt_graph.api.query import ProcessQuery
     from epmt_graph.db import Graph
 
 __all__ = ["JOB_FIELDS", "PROCESS_FIELDS", "Job", "Process", "ProcessList", "RecordList"]
 
 T = TypeVar("T")
-
-#: Fields the tree walks write; a process missing them computes them on the fly.
-_TREE_VALUES = ("depth", "inclusive_cpu_time")
 
 
 class _FieldAttr:
@@ -45,10 +43,7 @@ class _FieldAttr:
         if obj is None:
             return self.field
         row = obj._row  # type: ignore[attr-defined]
-        value = row.get(self.name, row.get("proc_sums", {}).get(self.name))
-        if value is None and self.name in _TREE_VALUES:
-            return obj.tree_values()[self.name]  # type: ignore[attr-defined]
-        return value
+        return row.get(self.name, row.get("proc_sums", {}).get(self.name))
 
 
 class _Record:
@@ -109,30 +104,6 @@ class Process(_Record):
     inclusive_cpu_time = _FieldAttr()
     depth = _FieldAttr()
     tags = _FieldAttr()
-    usertime = _FieldAttr()
-    systemtime = _FieldAttr()
-    rssmax = _FieldAttr()
-    minflt = _FieldAttr()
-    majflt = _FieldAttr()
-    inblock = _FieldAttr()
-    outblock = _FieldAttr()
-    vol_ctxsw = _FieldAttr()
-    invol_ctxsw = _FieldAttr()
-    processor = _FieldAttr()
-    delayacct_blkio_time = _FieldAttr()
-    guest_time = _FieldAttr()
-    rchar = _FieldAttr()
-    wchar = _FieldAttr()
-    syscr = _FieldAttr()
-    syscw = _FieldAttr()
-    read_bytes = _FieldAttr()
-    write_bytes = _FieldAttr()
-    cancelled_write_bytes = _FieldAttr()
-    time_oncpu = _FieldAttr()
-    time_waiting = _FieldAttr()
-    timeslices = _FieldAttr()
-    rdtsc_duration = _FieldAttr()
-    PERF_COUNT_SW_CPU_CLOCK = _FieldAttr()
 
     def __repr__(self) -> str:
         row = self._row
@@ -164,11 +135,6 @@ class Process(_Record):
             uid=self.id,
         )
 
-    def tree_values(self) -> dict[str, int]:
-        """``depth`` and ``inclusive_cpu_time`` computed now from PARENT_OF (O(subtree))."""
-        (record,) = self._graph.read("process-tree-values", uid=self.id)
-        return {"depth": record["depth"], "inclusive_cpu_time": record["inclusive_cpu_time"]}
-
     @property
     def threads_sums(self) -> dict[str, Any]:
         """The metrics summed over the process's threads (EPMT's ``threads_sums``)."""
@@ -177,8 +143,6 @@ class Process(_Record):
     @property
     def job(self) -> Job:
         """The process's job."""
-        from epmt_graph.api.formats import job_row
-
         (record,) = self._graph.read("jobs-by-id", jobids=[self.jobid])
         return Job(job_row(record["j"]), self._graph)
 
@@ -200,40 +164,14 @@ class Job(_Record):
     cpu_time = _FieldAttr()
     num_procs = _FieldAttr()
     num_threads = _FieldAttr()
-    usertime = _FieldAttr()
-    systemtime = _FieldAttr()
-    rssmax = _FieldAttr()
-    minflt = _FieldAttr()
-    majflt = _FieldAttr()
-    inblock = _FieldAttr()
-    outblock = _FieldAttr()
-    vol_ctxsw = _FieldAttr()
-    invol_ctxsw = _FieldAttr()
-    processor = _FieldAttr()
-    delayacct_blkio_time = _FieldAttr()
-    guest_time = _FieldAttr()
-    rchar = _FieldAttr()
-    wchar = _FieldAttr()
-    syscr = _FieldAttr()
-    syscw = _FieldAttr()
-    read_bytes = _FieldAttr()
-    write_bytes = _FieldAttr()
-    cancelled_write_bytes = _FieldAttr()
-    time_oncpu = _FieldAttr()
-    time_waiting = _FieldAttr()
-    timeslices = _FieldAttr()
-    rdtsc_duration = _FieldAttr()
-    PERF_COUNT_SW_CPU_CLOCK = _FieldAttr()
 
     def __repr__(self) -> str:
         return f"<Job {self._row['jobid']}>"
 
     @property
-    def processes(self) -> ProcessQuery:
+    def processes(self) -> ProcessQuery[Process]:
         """The job's processes, as a lazy query."""
-        from epmt_graph.api.query import ProcessQuery
-
-        return ProcessQuery.of_jobs(self._graph, [self.jobid])
+        return ProcessQuery.of_jobs(self._graph, [self.jobid], Process)
 
     @property
     def proc_sums(self) -> dict[str, Any]:
@@ -259,8 +197,6 @@ class ProcessList:
 
     def _fetch(self) -> list[Process]:
         if self._items is None:
-            from epmt_graph.api.formats import process_row
-
             records = self._graph.read(self._query, **self._params)
             self._items = [Process(process_row(r["p"]), self._graph) for r in records]
         return self._items
@@ -305,6 +241,18 @@ class RecordList(list[T]):
     def count(self, *value: T) -> int:
         """How many records (EPMT's ``Query.count()``), or how many equal ``value``."""
         return super().count(*value) if value else len(self)
+
+
+def _add_metrics(model: type) -> None:
+    """Give ``model`` a field for each of :data:`~epmt_graph.schema.PROCESS_METRICS`."""
+    for name in PROCESS_METRICS:
+        attr = _FieldAttr()
+        attr.__set_name__(model, name)
+        setattr(model, name, attr)
+
+
+_add_metrics(Process)
+_add_metrics(Job)
 
 
 def _fields(model: type) -> dict[str, str]:

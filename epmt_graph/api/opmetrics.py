@@ -19,7 +19,7 @@ from epmt_graph.api.params import jobids, tags_param
 from epmt_graph.api.tags import jobs_proc_tags, tag_list, unique_tags
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
-from epmt_graph.loader.model import METRIC_SLOTS, PROCESS_METRICS
+from epmt_graph.schema import METRIC_SLOTS, PROCESS_METRICS
 
 __all__ = [
     "Group",

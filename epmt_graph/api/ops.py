@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from epmt_graph.api.durations import Extent, check_method, merged, op_duration, spans_of
-from epmt_graph.api.formats import check_fmt, local_time, process_row, records, render
+from epmt_graph.api.formats import check_fmt, records, render
+from epmt_graph.api.models import Process
 from epmt_graph.api.opmetrics import (
     JobInfo,
     job_infos,
@@ -26,10 +27,11 @@ from epmt_graph.api.opmetrics import (
 from epmt_graph.api.params import jobids, tags_param
 from epmt_graph.api.procs import process_query
 from epmt_graph.api.query import ProcessQuery
+from epmt_graph.api.rows import local_time, process_row
 from epmt_graph.api.tags import jobs_proc_tags, rank_keys, tag_list, tag_values, unique_tags
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
-from epmt_graph.loader.metadata import parse_tags
+from epmt_graph.schema import parse_tags
 
 __all__ = ["Operation", "get_ops"]
 
@@ -169,7 +171,7 @@ class Operation:
         return local_time(micros, self._zones[jobid])
 
     @property
-    def processes(self) -> ProcessQuery:
+    def processes(self) -> ProcessQuery[Process]:
         """The operation's processes, as a lazy query (by start time)."""
         return process_query(
             self.jobs, tags=self.tags, exact_tag_only=self.exact_tag_only, graph=self.graph

@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from epmt_graph.api.expr import Condition, Field, Order, field_value
+from epmt_graph.api.expr import Condition, field_value
 from epmt_graph.api.models import Job, Process
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
-from epmt_graph.loader.metadata import parse_tags, tag_pairs, tag_string
+from epmt_graph.schema import parse_tags, tag_pairs, tag_string
 
-__all__ = ["condition", "hosts_param", "jobids", "orders", "tags_param", "when_param"]
+__all__ = ["condition", "hosts_param", "jobids", "tags_param", "when_param"]
 
 _WHEN_FORMAT = "%m/%d/%Y %H:%M"
 
@@ -168,20 +168,3 @@ def condition(fltr: Any) -> Condition | None:
             f"fltr must be an expression such as eq.Process.duration > 10, not {fltr!r}"
         )
     return fltr
-
-
-def orders(order: Any) -> tuple[Order, ...]:
-    """EPMT's ``order`` (a field, ``desc(field)`` or a list of them) as :class:`Order` s."""
-    if order is None:
-        return ()
-    items = order if isinstance(order, list | tuple) else [order]
-    out = []
-    for item in items:
-        if isinstance(item, Field):
-            item = item.asc()
-        if not isinstance(item, Order):
-            raise QueryError(f"order must be a field or eq.desc(field), not {item!r}")
-        out.append(item)
-    if len(out) > Order.MAX_KEYS:
-        raise QueryError(f"at most {Order.MAX_KEYS} order keys are supported")
-    return tuple(out)

@@ -12,15 +12,19 @@ from typing import Any
 
 import pandas as pd
 
-from epmt_graph.api.expr import Field
+from epmt_graph.api.expr import Field, orders
 from epmt_graph.api.formats import check_fmt, render, render_query
 from epmt_graph.api.models import PROCESS_FIELDS, Process
-from epmt_graph.api.params import condition, hosts_param, jobids, orders, tags_param, when_param
+from epmt_graph.api.params import condition, hosts_param, jobids, tags_param, when_param
 from epmt_graph.api.query import ProcessQuery
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
-from epmt_graph.loader.model import METRIC_SLOTS, row_properties, thread_rows
-from epmt_graph.loader.papiex import REQUIRED_PROCESS_FIELDS
+from epmt_graph.schema import (
+    METRIC_SLOTS,
+    PAPIEX_PROCESS_COLUMNS,
+    row_properties,
+    thread_rows,
+)
 
 __all__ = [
     "conv_procs",
@@ -38,10 +42,7 @@ _HISTOGRAM_FIELDS = {
     "host_id": "host",
 }
 #: The papiex per-process columns EPMT's thread frames carry, and where a node keeps them.
-_THREAD_PROCESS_COLUMNS = {
-    name: {"hostname": "host", "generation": "gen"}.get(name, name)
-    for name in REQUIRED_PROCESS_FIELDS
-}
+_THREAD_PROCESS_COLUMNS = PAPIEX_PROCESS_COLUMNS
 #: Typed handles on two process fields (the class attributes are set dynamically).
 _START = Field("Process", "start", PROCESS_FIELDS["start"])
 _ID = Field("Process", "id", PROCESS_FIELDS["id"])
@@ -59,7 +60,7 @@ def process_query(
     exact_tag_only: bool = False,
     *,
     graph: Graph | None = None,
-) -> ProcessQuery:
+) -> ProcessQuery[Process]:
     """``get_procs``'s arguments as a lazy :class:`ProcessQuery` (nothing runs yet)."""
     graph = graph or default_graph()
     ids = jobids(graph, jobs, required=False)
@@ -68,6 +69,7 @@ def process_query(
     return ProcessQuery(
         graph=graph,
         job_ids=tuple(ids),
+        record=Process,
         tags=None if tag_alternatives is None else tuple(tag_alternatives),
         condition=condition(fltr),
         when=when_param(graph, ids, when),

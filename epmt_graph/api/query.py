@@ -7,7 +7,7 @@ queries. It can be passed back as ``jobs=`` to other calls (its jobs are used).
 Examples
 --------
 >>> from epmt_graph.api.models import Process
->>> q = ProcessQuery(graph=None, job_ids=("685000",))
+>>> q = ProcessQuery(graph=None, job_ids=("685000",), record=Process)
 >>> q2 = q.filter(Process.duration > 10).order_by(Process.rchar.desc())
 >>> q.condition is None, q2.params()["filter"]
 (True, [[{'f': 'duration', 'i': None, 'op': '>', 'v': 10}]])
@@ -17,13 +17,13 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from epmt_graph.api.expr import Condition, Order
-from epmt_graph.api.formats import process_row
-from epmt_graph.api.models import Process
+from epmt_graph.api.expr import Condition, Order, orders
 from epmt_graph.api.paging import Paged
+from epmt_graph.api.rows import process_row
 from epmt_graph.db import Graph
 
 __all__ = ["ProcessQuery"]
@@ -31,9 +31,11 @@ __all__ = ["ProcessQuery"]
 #: Stands for "no limit": LIMIT takes only a number, and a parameter at that.
 NO_LIMIT = 2**62
 
+R = TypeVar("R")
+
 
 @dataclass(frozen=True)
-class ProcessQuery(Paged[Process]):
+class ProcessQuery(Paged[R]):
     noun: ClassVar[str] = "process"
 
     """Processes of some jobs, selected by tags, a condition, time, hosts; ordered; paged.
@@ -44,6 +46,7 @@ class ProcessQuery(Paged[Process]):
 
     graph: Graph
     job_ids: tuple[str, ...]
+    record: Callable[[dict[str, Any], Graph], R]
     tags: tuple[dict[str, Any], ...] | None = None
     condition: Condition | None = None
     when: dict[str, dict[str, int]] | None = None
@@ -53,9 +56,11 @@ class ProcessQuery(Paged[Process]):
     limit: int | None = None
 
     @classmethod
-    def of_jobs(cls, graph: Graph, jobids: list[str]) -> ProcessQuery:
-        """Every process of the given jobs, by start time."""
-        return cls(graph=graph, job_ids=tuple(jobids))
+    def of_jobs(
+        cls, graph: Graph, jobids: list[str], record: Callable[[dict[str, Any], Graph], R]
+    ) -> ProcessQuery[R]:
+        """Every process of the given jobs, by start time, as ``record(row, graph)`` each."""
+        return cls(graph=graph, job_ids=tuple(jobids), record=record)
 
     def params(self, *, paged: bool = True) -> dict[str, Any]:
         """The parameters of ``processes.cypher`` (without paging: ``processes-count``)."""
@@ -72,16 +77,14 @@ class ProcessQuery(Paged[Process]):
             params["limit"] = NO_LIMIT if self.limit is None else self.limit
         return params
 
-    def filter(self, condition: Condition) -> ProcessQuery:
+    def filter(self, condition: Condition) -> ProcessQuery[R]:
         """A new query that also requires ``condition``."""
         both = condition if self.condition is None else self.condition & condition
         return replace(self, condition=both)
 
-    def order_by(self, *orders: Order) -> ProcessQuery:
-        """A new query ordered by ``orders`` (fields or ``eq.desc(field)``)."""
-        from epmt_graph.api.params import orders as normalise
-
-        return replace(self, order=normalise(list(orders)))
+    def order_by(self, *order: Order) -> ProcessQuery[R]:
+        """A new query ordered by ``order`` (fields or ``eq.desc(field)``)."""
+        return replace(self, order=orders(list(order)))
 
     def jobids(self) -> list[str]:
         """The ids of the jobs this query ranges over (so it can serve as ``jobs=``)."""
@@ -97,9 +100,9 @@ class ProcessQuery(Paged[Process]):
         """The selected processes as EPMT field dicts (fetched now, in one query)."""
         return [process_row(r["p"]) for r in self.graph.read("processes", **self.params())]
 
-    def all(self) -> list[Process]:
-        """The selected processes as records."""
-        return [Process(row, self.graph) for row in self.rows()]
+    def all(self) -> list[R]:
+        """The selected processes as records (``record(row, graph)`` each)."""
+        return [self.record(row, self.graph) for row in self.rows()]
 
     def __repr__(self) -> str:
         return f"<ProcessQuery jobs={list(self.job_ids)} {self.params()}>"

@@ -24,7 +24,7 @@ from typing import Any
 from epmt_graph.api.params import jobids
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
-from epmt_graph.loader.metadata import parse_tags
+from epmt_graph.schema import parse_tags
 
 __all__ = [
     "fold_tags",

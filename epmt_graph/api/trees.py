@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from epmt_graph.api.formats import process_row, render
+from epmt_graph.api.formats import render
 from epmt_graph.api.params import jobids, tags_param
+from epmt_graph.api.rows import process_row
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
 from epmt_graph.loader.writer import compute_trees

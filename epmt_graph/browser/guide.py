@@ -29,7 +29,7 @@ from typing import Any
 
 from epmt_graph import cypher
 from epmt_graph.errors import ConfigError
-from epmt_graph.loader.metadata import parse_tags, tag_pairs
+from epmt_graph.schema import parse_tags, tag_pairs
 
 __all__ = [
     "GUIDE_PATH",

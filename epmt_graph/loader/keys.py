@@ -11,7 +11,6 @@ these arrays with numpy, never on the rows themselves:
   ``pid`` is its ``ppid``, the earliest-starting one that ends after the child starts;
   none means a root;
 * :func:`first_cycle`: a process whose ancestors never reach a root;
-* :func:`tree_values`: each process's depth and inclusive CPU time.
 """
 
 from __future__ import annotations
@@ -21,7 +20,8 @@ from collections.abc import Iterator, Sequence
 from typing import overload
 
 import numpy as np
-import numpy.typing as npt
+
+from epmt_graph.schema.trees import Ints
 
 __all__ = [
     "Parents",
@@ -30,10 +30,8 @@ __all__ = [
     "first_duplicate",
     "link_parents",
     "sort_order",
-    "tree_values",
 ]
 
-Ints = npt.NDArray[np.int64]
 _COLUMNS = ("host", "pid", "ppid", "start", "end", "cpu", "file", "line")
 #: Children looked up at a time when linking parents (bounds the temporary arrays).
 _CHUNK = 1 << 16
@@ -205,36 +203,6 @@ def first_cycle(parents: Ints) -> int | None:
         seen.add(node)
         node = int(parents[node])
     return node
-
-
-def tree_values(parents: Ints, cpu: Ints) -> tuple[Ints, Ints]:
-    """Each process's depth (0 for a root) and inclusive CPU time (its own ``cpu`` plus its
-    descendants'), for ``parents`` that form a forest (-1 for a root).
-
-    Depths come from pointer jumping: every process adds its ancestor's distance and
-    jumps to that ancestor's ancestor, so ``log2(max depth)`` whole-array steps suffice.
-    Inclusive times are then summed level by level, deepest first.
-
-    Examples
-    --------
-    >>> a = lambda *v: np.array(v, dtype=np.int64)
-    >>> depth, inclusive = tree_values(a(-1, 0, 0, 2, -1), a(1, 10, 100, 1000, 5))
-    >>> depth.tolist(), inclusive.tolist()
-    ([0, 1, 1, 2, 0], [1111, 10, 1100, 1000, 5])
-    """
-    up = parents.copy()
-    depth = (up >= 0).astype(np.int64)
-    while (moving := np.flatnonzero(up >= 0)).size:
-        ancestors = up[moving]
-        depth[moving] += depth[ancestors]
-        up[moving] = up[ancestors]
-    inclusive = cpu.copy()
-    by_depth = np.argsort(depth, kind="stable")
-    bounds = np.searchsorted(depth[by_depth], np.arange(int(depth.max(initial=0)) + 2))
-    for level in range(len(bounds) - 2, 0, -1):
-        members = by_depth[bounds[level] : bounds[level + 1]]
-        np.add.at(inclusive, parents[members], inclusive[members])
-    return depth, inclusive
 
 
 class Parents(Sequence[int | None]):

@@ -21,15 +21,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from epmt_graph.errors import ArchiveError
+from epmt_graph.schema import parse_tags, tag_string
 
 __all__ = [
     "DEFAULT_TZ",
     "JOB_TAGS_ENV",
     "JobMeta",
     "dumps",
-    "parse_tags",
-    "tag_pairs",
-    "tag_string",
 ]
 
 #: Zone of naive metadata timestamps when neither the job nor ``EPMT_TZ`` names one.
@@ -48,45 +46,6 @@ _REQUIRED = (
 )
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US = dt.timedelta(microseconds=1)
-
-
-def parse_tags(text: str | Mapping[str, Any] | None) -> dict[str, str]:
-    """Parse EPMT tags (``"k:v;k2:v2"``) as EPMT's ``tag_from_string`` does.
-
-    Whitespace around keys and values is dropped, a bare label gets the value ``"1"``,
-    a pair with more than one ``:`` is ignored, and empty segments are skipped. A dict
-    is returned as is (values as str).
-
-    >>> parse_tags("op:hsmget; op_instance:1;multithreaded")
-    {'op': 'hsmget', 'op_instance': '1', 'multithreaded': '1'}
-    """
-    if isinstance(text, Mapping):
-        return {str(k): str(v) for k, v in text.items()}
-    tags: dict[str, str] = {}
-    for part in (text or "").split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        if ":" not in part:
-            tags[part] = "1"
-        elif part.count(":") == 1:
-            key, value = part.split(":")
-            tags[key.strip()] = value.strip()
-    return tags
-
-
-def tag_pairs(tags: Mapping[str, str]) -> list[str]:
-    """``"k:v"`` pairs sorted by key.
-
-    >>> tag_pairs({"op_sequence": "2", "op": "hsmget"})
-    ['op:hsmget', 'op_sequence:2']
-    """
-    return [f"{k}:{tags[k]}" for k in sorted(tags)]
-
-
-def tag_string(tags: Mapping[str, str]) -> str:
-    """Canonical tag string (EPMT's ``tag_dict_to_string``): sorted pairs joined by ``;``."""
-    return ";".join(tag_pairs(tags))
 
 
 def dumps(value: Any) -> str:

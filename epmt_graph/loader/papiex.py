@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from epmt_graph.errors import ArchiveError
-from epmt_graph.loader.model import PROCESS_METRICS
+from epmt_graph.schema import PAPIEX_PROCESS_COLUMNS, PROCESS_METRICS
 
 __all__ = [
     "PER_PROCESS_FIELDS",
@@ -59,20 +59,7 @@ PER_PROCESS_FIELDS: frozenset[str] = frozenset(
     }
 )
 #: Per-process columns a papiex file must have (``hostname`` may be empty in a row).
-REQUIRED_PROCESS_FIELDS: tuple[str, ...] = (
-    "tags",
-    "hostname",
-    "exename",
-    "path",
-    "args",
-    "exitcode",
-    "pid",
-    "generation",
-    "ppid",
-    "pgid",
-    "sid",
-    "numtids",
-)
+REQUIRED_PROCESS_FIELDS: tuple[str, ...] = tuple(PAPIEX_PROCESS_COLUMNS)
 #: EPMT's ``settings.skip_for_thread_sums``: thread columns that are never summed.
 _SKIP_FOR_SUMS = frozenset({"tid", "start", "end", "num_threads", "starttime"})
 _TEXT_FIELDS = ("tags", "hostname", "exename", "path", "args")

@@ -46,14 +46,14 @@ from epmt_graph.loader.keys import (
     first_duplicate,
     link_parents,
     sort_order,
-    tree_values,
 )
-from epmt_graph.loader.metadata import JobMeta, dumps, parse_tags, tag_pairs, tag_string
-from epmt_graph.loader.model import JobRows, Row
+from epmt_graph.loader.metadata import JobMeta, dumps
+from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.papiex import PapiexFile, ThreadRow, parse_csv, parse_tsv, process_blocks
 from epmt_graph.loader.safe_pickle import load_metadata
 from epmt_graph.loader.spill import ProcessRows, RowSpill
 from epmt_graph.loader.totals import FileTotals, job_row
+from epmt_graph.schema import Row, parse_tags, tag_pairs, tag_string, tree_values
 
 __all__ = ["read_job"]
 

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, overload
 import numpy as np
 import numpy.typing as npt
 
-from epmt_graph.loader.model import Row
+from epmt_graph.schema import Row
 
 __all__ = ["KEEP", "ProcessRows", "RowSpill"]
 

@@ -13,9 +13,9 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any
 
-from epmt_graph.loader.metadata import JobMeta, dumps, tag_pairs, tag_string
-from epmt_graph.loader.model import PAPIEX_FIELDS, Row
+from epmt_graph.loader.metadata import JobMeta, dumps
 from epmt_graph.loader.papiex import PapiexFile
+from epmt_graph.schema import PAPIEX_FIELDS, Row, tag_pairs, tag_string
 
 __all__ = ["FileTotals", "job_row"]
 

@@ -30,8 +30,9 @@ import neo4j
 from epmt_graph import cypher
 from epmt_graph.db import Batch, Graph
 from epmt_graph.errors import DuplicateJobError, ServerError
-from epmt_graph.loader.model import PROCESS_METRICS, JobRows, node_properties
+from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.slices import Pairs, Slice, slices
+from epmt_graph.schema import PROCESS_METRICS, node_properties
 
 __all__ = ["LoadResult", "compute_trees", "delete_job", "write_job"]
 

@@ -37,8 +37,8 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from epmt_graph.api.formats import local_time, tags_dict
 from epmt_graph.api.params import jobids
+from epmt_graph.api.rows import local_time, tags_dict
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
 
