@@ -10,6 +10,7 @@ import networkx as nx
 from conftest import SAMPLES, run_cli
 from oracle import process_tree, raw_processes
 
+import epmt_graph.api as eq
 from epmt_graph.db import Graph
 
 
@@ -17,8 +18,21 @@ def test_tree_prints_every_process_unfolded(loaded_graph: Graph) -> None:
     result = run_cli(loaded_graph, "tree", "685016", "--threshold", "0")
     assert result.returncode == 0, result.stderr
     tree = process_tree(raw_processes(SAMPLES / "query" / "685016.tgz"))
-    lines = [line for line in result.stdout.splitlines() if "[" in line and "]" in line]
-    assert len(lines) == tree.number_of_nodes() == 3412
+    *lines, last = result.stdout.splitlines()
+    assert last.startswith("critical path: ")
+    assert len([line for line in lines if "[" in line and "]" in line]) == 3412
+    assert tree.number_of_nodes() == 3412
+
+
+def test_tree_ends_with_the_critical_path(loaded_graph: Graph) -> None:
+    result = run_cli(loaded_graph, "tree", "685000", "--threshold", "5")
+    assert result.returncode == 0, result.stderr
+    *_, last = result.stdout.splitlines()
+    path = eq.critical_path("685000", fmt="pandas")  # checked against networkx elsewhere
+    expected = " > ".join(f"{e} [{p}]" for e, p in zip(path["exename"], path["pid"], strict=True))
+    assert last == f"critical path: {expected}"
+    assert last.startswith("critical path: tcsh [6098] > ")
+    assert result.stdout.endswith("\n")
 
 
 def test_tree_folds_below_the_threshold(loaded_graph: Graph) -> None:

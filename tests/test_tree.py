@@ -21,6 +21,7 @@ import pytest
 from oracle import SAMPLES, Key, depths, descendant_counts, inclusive_cpu, process_tree
 from oracle import raw_processes as raw
 
+import epmt_graph.api as eq
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError, RenderError
 from epmt_graph.tree import (
@@ -100,7 +101,7 @@ def test_tree_values_are_computed_when_missing(trees: dict[str, ProcessTree]) ->
     assert ProcessTree(partly).frame["depth"].to_dict() == stored["depth"].to_dict()
 
 
-def test_hot_path_goes_down_the_heaviest_children(
+def test_critical_path_goes_down_the_heaviest_children(
     trees: dict[str, ProcessTree], loaded_graph: Graph
 ) -> None:
     tree, expected = trees["685000"], oracle("685000")
@@ -113,12 +114,10 @@ def test_hot_path_goes_down_the_heaviest_children(
     node = heaviest(n for n in expected if not expected.in_degree(n))
     path = [node]
     while expected.out_degree(node):
-        child = heaviest(expected.successors(node))
-        if inclusive[child] <= expected.nodes[node]["cpu_time"]:
-            break
-        path.append(node := child)
-    assert [key[i] for i in tree.hot_path()] == path
+        path.append(node := heaviest(expected.successors(node)))
+    assert [key[i] for i in tree.critical_path()] == path
     assert len(path) > 3
+    assert tree.critical_path() == eq.critical_path("685000", fmt="terse")
 
 
 def test_subtree_and_networkx(trees: dict[str, ProcessTree], loaded_graph: Graph) -> None:
@@ -208,7 +207,7 @@ def test_fold_counts(trees: dict[str, ProcessTree], threshold: float) -> None:
 def test_graphml_round_trips(trees: dict[str, ProcessTree], jobid: str, tmp_path: Path) -> None:
     tree = trees[jobid]
     if jobid == "685000":
-        tree = tree.subtree(tree.hot_path()[1])
+        tree = tree.subtree(tree.critical_path()[1])
     path = write_export(tree, "graphml", tmp_path / "tree.graphml")
     back = nx.read_graphml(path)
     made = graphml_graph(tree)

@@ -17,7 +17,8 @@ def register(commands: Any) -> None:
         "tree",
         help="a job's process tree as indented text",
         description="Every process of a job, indented under its parent, with exclusive and "
-        "inclusive CPU time; sibling subtrees below --threshold seconds fold into one line.",
+        "inclusive CPU time; sibling subtrees below --threshold seconds fold into one line. "
+        "The last line is the job's critical path (as eq.critical_path walks it).",
     )
     tree.add_argument("job")
     tree.add_argument(
@@ -36,7 +37,11 @@ def register(commands: Any) -> None:
 
 
 def _tree(args: argparse.Namespace) -> int:
-    print(render_text(ProcessTree.of_job(args.job), args.threshold), end="")
+    tree = ProcessTree.of_job(args.job)
+    print(render_text(tree, args.threshold))
+    exename, pid = tree.values("exename"), tree.values("pid")
+    steps = (f"{exename[p]} [{pid[p]}]" for p in tree.critical_path())
+    print("critical path:", " > ".join(steps))
     return 0
 
 

@@ -11,7 +11,7 @@ Examples
 >>> from epmt_graph.tree import ProcessTree, render_text, write_export
 >>> tree = ProcessTree.of_job("685000")  # doctest: +SKIP
 >>> print(render_text(tree, threshold=1.0))  # doctest: +SKIP
->>> write_export(tree.subtree(tree.hot_path()[1]), "graphml", "t.graphml")  # doctest: +SKIP
+>>> write_export(tree.subtree(tree.critical_path()[1]), "graphml", "t.graphml")  # doctest: +SKIP
 """
 
 from epmt_graph.tree.export import EXPORT_FORMATS, export_text, graphml_graph, to_json, write_export

@@ -23,7 +23,7 @@ a       0         5                  46
 b       1        10                  40
 c       2        30                  30
 d       1         1                   1
->>> tree.hot_path()
+>>> tree.critical_path()
 ['a', 'b', 'c']
 >>> sorted(tree.subtree("b").to_networkx().edges)
 [('b', 'c')]
@@ -35,17 +35,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from epmt_graph.api.params import jobids
 from epmt_graph.api.rows import local_time, tags_dict
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
+from epmt_graph.schema import tree_values
 
 __all__ = ["REQUIRED", "ProcessTree"]
 
 #: Columns every tree needs (besides its ``id`` index); ``depth`` and
-#: ``inclusive_cpu_time`` are computed when missing.
+#: ``inclusive_cpu_time`` are computed when missing (:func:`epmt_graph.schema.tree_values`).
 REQUIRED = ("parent", "pid", "exename", "cpu_time")
 _TREE_VALUES = ("depth", "inclusive_cpu_time")
 
@@ -90,7 +92,7 @@ class ProcessTree:
         if len(order) != len(ids):
             raise QueryError("the parent links of a process tree form a cycle")
         if any(c not in frame.columns or frame[c].isna().any() for c in _TREE_VALUES):
-            frame = self._with_tree_values(frame, order)
+            frame = self._with_tree_values(frame)
         self.frame = frame
 
     @classmethod
@@ -178,32 +180,33 @@ class ProcessTree:
         ids = [i for i, _ in self.walk(proc_id)]
         return ProcessTree(self.frame.loc[ids])
 
-    def hot_path(self, start: str | None = None) -> list[str]:
-        """Down to the biggest CPU consumer: the path a hatchet "hot path" takes.
+    def critical_path(self, start: str | None = None) -> list[str]:
+        """The chain down which the CPU time is concentrated: ``eq.critical_path``'s rule.
 
-        From ``start`` (default: the root with the largest inclusive CPU time), step to
-        the child with the largest ``inclusive_cpu_time`` (the earliest, on ties) while
-        that child holds more CPU time than the current process spent itself
-        (``cpu_time``). The last process is where the time is spent.
+        From ``start`` (default: the root with the largest inclusive CPU time), each step
+        goes to the child with the largest ``inclusive_cpu_time``, down to a leaf. Ties go
+        to the earlier process in the frame's order (start time, then pid, for a job's
+        tree), as the ``critical-path`` query breaks them.
 
         Returns
         -------
         list of str
             Process ids, ``start`` first.
+
+        Raises
+        ------
+        QueryError
+            If the tree is empty or ``start`` is not in it.
         """
         inclusive = self.frame["inclusive_cpu_time"]
-        exclusive = self.frame["cpu_time"]
         if start is None:
             if not self.roots:
-                raise QueryError("an empty process tree has no hot path")
+                raise QueryError("an empty process tree has no critical path")
             start = max(self.roots, key=inclusive.__getitem__)
         self._check(start)
         path = [start]
         while kids := self._children[path[-1]]:
-            heaviest = max(kids, key=inclusive.__getitem__)
-            if inclusive[heaviest] <= exclusive[path[-1]]:
-                break
-            path.append(heaviest)
+            path.append(max(kids, key=inclusive.__getitem__))
         return path
 
     def to_networkx(self) -> nx.DiGraph:
@@ -227,16 +230,8 @@ class ProcessTree:
             order.extend(self._children[proc_id])
         return order
 
-    def _with_tree_values(self, frame: pd.DataFrame, order: list[str]) -> pd.DataFrame:
-        depth = dict.fromkeys(self.roots, 0)
-        for proc_id in order:
-            depth.update(dict.fromkeys(self._children[proc_id], depth[proc_id] + 1))
-        cpu = frame["cpu_time"]
-        inclusive: dict[str, int] = {}
-        for proc_id in reversed(order):
-            kids = self._children[proc_id]
-            inclusive[proc_id] = int(cpu[proc_id]) + sum(inclusive[c] for c in kids)
-        frame = frame.copy()
-        frame["depth"] = pd.Series(depth, dtype="int64")
-        frame["inclusive_cpu_time"] = pd.Series(inclusive, dtype="int64")
-        return frame
+    def _with_tree_values(self, frame: pd.DataFrame) -> pd.DataFrame:
+        position = {proc_id: i for i, proc_id in enumerate(frame.index)}
+        links = np.array([position.get(p, -1) for p in frame["parent"]], dtype=np.int64)
+        depth, inclusive = tree_values(links, frame["cpu_time"].to_numpy(dtype=np.int64))
+        return frame.assign(depth=depth, inclusive_cpu_time=inclusive)
