@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from constants import GOOD_FOLDERS, SAMPLES
 from injection_support import JOBID, N_PROCS, HostileJob, fingerprint, snapshot, write_hostile_job
 from oracle import roots
 
@@ -27,10 +28,6 @@ from epmt_graph.db import Graph, default_connection, set_default_graph
 from epmt_graph.loader import delete_job, find_jobs, load_job
 from epmt_graph.server import LocalServer, ServerSettings
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "epmt-samples"
-#: Sample jobs that must load, by folder; the bad ones are tested separately.
-GOOD_FOLDERS = ("query", "submit", "daemon", "tsv")
-BAD_SAMPLES = ("misc/corrupted-csv.tgz", "corrupted_csv")
 #: The HTTP address (Neo4j Browser at ``<it>/browser/``) of the servers started here, by Bolt URI.
 HTTP_URLS: dict[str, str] = {}
 

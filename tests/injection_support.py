@@ -14,38 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+from constants import HOSTILE
 from oracle import SAMPLES, Key, process_tree, raw_processes
 
 from epmt_graph.db import Graph
 from epmt_graph.loader.synthetic import generate_job
 
-HOSTILE = [
-    "x' OR '1'='1",
-    'x" OR "1"="1',
-    "' OR 1=1 //",
-    '"}) DETACH DELETE n //',
-    "685000'}) MATCH (n) DETACH DELETE n //",
-    "MATCH (n) DETACH DELETE n",
-    "`Job`) DETACH DELETE n //",
-    "685000', '685003",
-    "}",
-    "{",
-    "{jobid: '685000'}",
-    "//",
-    "/*",
-    "*/ RETURN 1 /*",
-    "\\",
-    "back\\slash\\'",
-    "$jobid",
-    "$param",
-    "x\n MATCH (n) DETACH DELETE n",
-    "tab\tand\r\nCRLF",
-    "ünïcødé ✓ 🙂 \u202e\u200d",
-    "\u2028",
-    "CALL db.clearQueryCaches()",
-    "; DROP CONSTRAINT job_jobid",
-    "x" * 100_000,
-]
 #: Hostile strings that survive EPMT's tag syntax (``k:v;k2:v2``, stripped) unchanged.
 TAG_SAFE = [s for s in HOSTILE if s and s == s.strip() and not {";", ":"} & set(s)]
 #: Sample jobs whose every process the filter and tag questions scan: a CSV and two TSV jobs.

@@ -27,9 +27,7 @@ from typing import Any
 
 import networkx as nx
 import pandas as pd
-
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "epmt-samples"
-GOOD_FOLDERS = ("query", "submit", "daemon", "tsv", "csv")
+from constants import GOOD_FOLDERS, SAMPLES
 
 Key = tuple[str, int, int]  # (host, pid, start)
 _SUMMED = ("rchar", "rssmax")  # two metrics summed over threads, besides cpu_time

@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 import pytest
+from constants import HOSTILE_VALUES
 from epmt_answers import ANSWERS
 from oracle import SAMPLES
 
@@ -22,15 +23,6 @@ from epmt_graph.loader import delete_job, read_job
 from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.writer import write_job
 from epmt_graph.schema import tag_pairs, tag_string
-
-HOSTILE = [
-    "x' OR '1'='1",
-    'x" OR "1"="1',
-    "back\\slash\\",
-    "`tick` }) //",
-    "685000'}) MATCH (n) DETACH DELETE n //",
-    "MATCH (n) DETACH DELETE n",
-]
 
 Copier = Callable[..., str]
 
@@ -239,11 +231,11 @@ def test_bad_input_writes_nothing(copy_job: Copier, graph: Graph) -> None:
 
 def test_hostile_keys_values_and_ids_are_only_data(copy_job: Copier, graph: Graph) -> None:
     job = copy_job("tsv/collated-tsv-2220.tgz", "t-hostile-2220")
-    hostile = {value: value for value in HOSTILE}
+    hostile = {value: value for value in HOSTILE_VALUES}
     before = counts(graph)
     assert eq.annotate_job(job, hostile, replace=True) == hostile
     assert eq.get_job_annotations(job) == hostile
-    for value in HOSTILE:
+    for value in HOSTILE_VALUES:
         assert eq.get_jobs(annotations={value: value}, fmt="terse") == [job]
         assert eq.get_jobs(analyses={value: value}, fmt="terse") == []
         assert eq.delete_jobs(value) == 0

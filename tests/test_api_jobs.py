@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from constants import HOSTILE_VALUES
 from epmt_answers import answers, plain, workbook
 
 import epmt_graph.api as eq
@@ -23,14 +24,6 @@ from epmt_graph.errors import QueryError
 Q = ["685000", "685003", "685016"]
 #: EPMT's ingest bookkeeping columns, absent from the graph.
 BOOKKEEPING = {"created_at", "updated_at"}
-HOSTILE = [
-    "x' OR '1'='1",
-    'x" OR "1"="1',
-    "back\\slash\\",
-    "`tick` }) //",
-    "685000'}) MATCH (n) DETACH DELETE n //",
-    "MATCH (n) DETACH DELETE n",
-]
 
 
 def both(ids: list[str]) -> list[str]:
@@ -296,7 +289,7 @@ def test_bad_arguments_are_clear_errors(loaded_graph: Graph) -> None:
 
 def test_hostile_values_are_only_data(loaded_graph: Graph) -> None:
     before = counts(loaded_graph)
-    for value in HOSTILE:
+    for value in HOSTILE_VALUES:
         assert eq.get_jobs(value, fmt="terse") == []
         assert eq.get_jobs([value, "685000"], fmt="terse") == ["685000"]
         assert eq.get_jobs(Q, tags={value: value}, fmt="terse") == []

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from constants import HOSTILE_VALUES
 from epmt_answers import answers, key, plain, workbook
 from oracle import SAMPLES
 
@@ -32,14 +33,6 @@ J2 = ["685000", "685003"]
 DM = ["op:hsmget", "op:cp", "op:dmget", "op:gcp", "op:mv", "op:untar", "op:tar", "op:rm"]
 DM_OPS = ["op:hsmget", "op:dmput", "op:cp", "op:rm", "op:mv", "op:untar"]
 METHODS = ("sum", "sum-minus-overlap", "finish-minus-start")
-HOSTILE = [
-    "x' OR '1'='1",
-    'x" OR "1"="1',
-    "back\\slash\\",
-    "`tick` }) //",
-    "685000'}) MATCH (n) DETACH DELETE n //",
-    "MATCH (n) DETACH DELETE n",
-]
 HOSTILE_KEY = "k'`}\\ //"
 
 
@@ -305,9 +298,9 @@ def _counts(graph: Graph) -> tuple[int, int]:
 
 
 def _hostile_tag(i: int) -> dict[str, str]:
-    tag = {"op": HOSTILE[i % len(HOSTILE)]}
+    tag = {"op": HOSTILE_VALUES[i % len(HOSTILE_VALUES)]}
     if i % 2:
-        tag[HOSTILE_KEY] = HOSTILE[-1]
+        tag[HOSTILE_KEY] = HOSTILE_VALUES[-1]
     return tag
 
 
@@ -324,7 +317,7 @@ def hostile_job(graph: Graph, loaded_graph: Graph) -> Iterator[tuple[str, pd.Dat
                 **p,
                 "jobid": jobid,
                 "uid": f"{jobid}:{p['idx']}",
-                "exename": HOSTILE[p["idx"] % len(HOSTILE)],
+                "exename": HOSTILE_VALUES[p["idx"] % len(HOSTILE_VALUES)],
                 "tags": tag_string(tag),
                 "tag_pairs": tag_pairs(tag),
             }
@@ -345,11 +338,11 @@ def test_hostile_tags_are_only_data(graph: Graph, hostile_job: tuple[str, pd.Dat
     tags = eq.job_proc_tags(jobid)
     assert tags == [json.loads(t) for t in sorted({dumps(_hostile_tag(i)) for i in range(18)})]
     assert dict(eq.rank_proc_tags_keys(jobid)) == {
-        "op": set(HOSTILE),
-        HOSTILE_KEY: {HOSTILE[-1]},
+        "op": set(HOSTILE_VALUES),
+        HOSTILE_KEY: {HOSTILE_VALUES[-1]},
     }
-    rows = eq.get_op_metrics(jobid, tags=[{"op": h} for h in HOSTILE], fmt="dict")
-    assert [r["jobid"] for r in rows] == [jobid] * len(HOSTILE)
+    rows = eq.get_op_metrics(jobid, tags=[{"op": h} for h in HOSTILE_VALUES], fmt="dict")
+    assert [r["jobid"] for r in rows] == [jobid] * len(HOSTILE_VALUES)
     for row in rows:
         mine = frame[frame["op"] == row["tags"]["op"]]
         assert (row["num_procs"], row["cpu_time"]) == (len(mine), mine["cpu_time"].sum())
@@ -360,7 +353,7 @@ def test_hostile_tags_are_only_data(graph: Graph, hostile_job: tuple[str, pd.Dat
     assert {op["tags"]["op"]: op["proc_sums"]["num_procs"] for op in ops} == dict(
         frame["op"].value_counts()
     )
-    keyed = eq.Operation(jobid, {HOSTILE_KEY: HOSTILE[-1]})
+    keyed = eq.Operation(jobid, {HOSTILE_KEY: HOSTILE_VALUES[-1]})
     assert keyed.processes.count() == keyed.proc_sums["num_procs"] == (frame["idx"] % 2).sum()
     assert eq.procs_histogram(jobid) == dict(frame["exename"].value_counts())
     assert eq.get_ops(jobid, tags=[{"op": "x' OR 1=1 //"}, {"op": "}) MATCH (n) RETURN n"}]) == []

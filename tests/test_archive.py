@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
+from constants import SAMPLES
 
 from epmt_graph.errors import ArchiveError
 from epmt_graph.loader import archive
 from epmt_graph.loader.archive import MAX_MEMBER_BYTES, MAX_TOTAL_BYTES, iter_members, text_lines
 from epmt_graph.loader.reader import read_job
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared/data/epmt-samples"
 ARCHIVES = sorted(p.relative_to(SAMPLES) for p in SAMPLES.rglob("*.tgz"))
 
 

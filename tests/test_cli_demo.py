@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import SAMPLES, run_cli
+from conftest import run_cli
+from constants import SAMPLES
 
 from epmt_graph.db import Graph
 

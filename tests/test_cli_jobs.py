@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, run_cli
+from conftest import run_cli
+from constants import SAMPLES
 
 from epmt_graph.db import Graph
 from epmt_graph.loader import delete_job, read_job

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 import networkx as nx
-from conftest import SAMPLES, run_cli
+from conftest import run_cli
+from constants import SAMPLES
 from oracle import process_tree, raw_processes
 
 import epmt_graph.api as eq

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from constants import SAMPLES
 
 from epmt_graph.errors import ArchiveError, UnsafePickleError
 from epmt_graph.loader.model import JobRows
@@ -28,7 +29,6 @@ from epmt_graph.loader.papiex import parse_csv
 from epmt_graph.loader.reader import read_job
 from epmt_graph.schema import PROCESS_METRICS, thread_rows
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared/data/epmt-samples"
 CSV_ARCHIVES = [
     "query/685000.tgz",
     "query/685003.tgz",

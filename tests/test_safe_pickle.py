@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from constants import SAMPLES
 
 from epmt_graph.errors import ArchiveError, UnsafePickleError
 from epmt_graph.loader.safe_pickle import load_metadata
-
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared/data/epmt-samples"
 
 
 def _sample_metadata() -> list[tuple[str, bytes]]:

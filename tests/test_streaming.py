@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from constants import SAMPLES
 
 from epmt_graph.loader import spill
 from epmt_graph.loader.keys import (
@@ -21,8 +22,6 @@ from epmt_graph.loader.keys import (
 from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.reader import read_job
 from epmt_graph.schema import tree_values
-
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared/data/epmt-samples"
 
 
 def _same(a: JobRows, b: JobRows) -> None:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Literal
 
 import neo4j
+from constants import SAMPLES
 
 from epmt_graph.config import Connection
 from epmt_graph.db import Graph
@@ -74,7 +75,6 @@ SEED = 7
 #: Share of each archive's loader kills aimed at the parse; the rest go to the write.
 PARSE_SHARE = 0.25
 #: Where the sample jobs are (``../shared/data/epmt-samples``).
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "epmt-samples"
 #: A two-process job loaded before the server kills; it must survive every one of them.
 BYSTANDER = SAMPLES / "tsv" / "collated-tsv-2220.tgz"
 

@@ -28,6 +28,7 @@ from typing import Any
 import test_archive
 import test_reader
 import test_safe_pickle
+from constants import SAMPLES
 
 from epmt_graph.config import Connection
 from epmt_graph.db import Graph
@@ -35,7 +36,7 @@ from epmt_graph.loader.archive import MAX_MEMBER_BYTES, MAX_TOTAL_BYTES
 
 __all__ = ["BadInput", "Outcome", "build", "control", "try_input", "try_together"]
 
-SAMPLES = test_reader.SAMPLES
+
 CONTROL_JOBID = "77"
 _CHUNK = 16 * 1024**2
 _COUNT_NODES = "MATCH (n) RETURN count(n) AS n"
