@@ -35,7 +35,7 @@ import epmt_graph.api as eq
 from epmt_graph import cypher
 from epmt_graph.db import Graph
 from epmt_graph.loader import compute_trees, delete_job, find_jobs, read_job
-from epmt_graph.loader.synthetic import write_archive
+from epmt_graph.synthetic import write_archive
 
 __all__ = ["FOLDERS", "JOB", "QUERY_JOBS", "main", "measure_growth", "run_growth"]
 

@@ -21,7 +21,7 @@ import epmt_graph.api as eq
 from epmt_graph import cypher
 from epmt_graph.db import Graph
 from epmt_graph.loader import JobRows, compute_trees
-from epmt_graph.loader.synthetic import write_archive
+from epmt_graph.synthetic import write_archive
 
 __all__ = [
     "ALL_DESCENDANTS",

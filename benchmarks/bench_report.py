@@ -362,7 +362,7 @@ def _scale(res: dict[str, Any]) -> list[str]:
     lines = [
         "## Scale: synthetic jobs, ours alone (floor for reference)",
         "",
-        "Generated into a temp dir by `epmt_graph.loader.synthetic.write_archive` (seeded), "
+        "Generated into a temp dir by `epmt_graph.synthetic.write_archive` (seeded), "
         "loaded cold with `read_job` + `write_job` on the same server.",
         "",
     ]

@@ -251,7 +251,7 @@ def markdown(r: Run) -> str:
         "Neo4j and gets SIGKILL at a seeded random point of its load window (from process start "
         "to exit, measured by one clean load of the archive after a warm-up load, then by each "
         f"full rerun): {_counts(r.sizes.loader, procs)} (the synthetic job is `python -m "
-        f"epmt_graph.loader.synthetic OUT.tgz --procs {procs} --seed {r.seed}`). A job's k "
+        f"epmt_graph.synthetic OUT.tgz --procs {procs} --seed {r.seed}`). A job's k "
         "kill points are stratified (one in each k-th of [0, 1)); the first quarter of [0, 1) "
         "maps onto the parse (process start to the write transaction's first appearance, by "
         "the clock), the rest onto the write (counted from the moment the write transaction "

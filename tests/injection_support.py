@@ -18,7 +18,7 @@ from constants import HOSTILE
 from oracle import SAMPLES, Key, process_tree, raw_processes
 
 from epmt_graph.db import Graph
-from epmt_graph.loader.synthetic import generate_job
+from epmt_graph.synthetic import generate_job
 
 #: Hostile strings that survive EPMT's tag syntax (``k:v;k2:v2``, stripped) unchanged.
 TAG_SAFE = [s for s in HOSTILE if s and s == s.strip() and not {";", ":"} & set(s)]

@@ -39,7 +39,7 @@ from epmt_graph.cli import main as cli_main
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
 from epmt_graph.loader import delete_job, load_job
-from epmt_graph.loader.synthetic import write_archive
+from epmt_graph.synthetic import write_archive
 
 READERS = 8
 #: Seconds the writers of one scenario may take before the test calls it a deadlock.

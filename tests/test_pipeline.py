@@ -13,7 +13,7 @@ from conftest import run_cli
 from epmt_graph.db import Graph
 from epmt_graph.errors import ArchiveError, DuplicateJobError
 from epmt_graph.loader import JobRows, delete_job, load, run_ahead
-from epmt_graph.loader.synthetic import write_archive
+from epmt_graph.synthetic import write_archive
 
 JOBS = ("pipe-a", "pipe-b")
 

@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from epmt_graph.errors import ConfigError
-from epmt_graph.loader.synthetic import HEADER, main, write_archive
+from epmt_graph.synthetic import HEADER, main, write_archive
 
 REAL_685000 = Path("/work/shared/data/epmt-samples/query/685000.tgz")
 METADATA_KEYS = [

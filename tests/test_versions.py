@@ -23,7 +23,7 @@ from epmt_graph import cypher
 from epmt_graph.db import Graph
 from epmt_graph.errors import DuplicateJobError
 from epmt_graph.loader import delete_job, load_job, read_job, writer
-from epmt_graph.loader.synthetic import write_archive
+from epmt_graph.synthetic import write_archive
 
 JOBID = "versions-job"
 

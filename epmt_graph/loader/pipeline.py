@@ -71,7 +71,7 @@ def run_ahead(
     Examples
     --------
     >>> import tempfile
-    >>> from epmt_graph.loader.synthetic import write_archive
+    >>> from epmt_graph.synthetic import write_archive
     >>> folder = Path(tempfile.mkdtemp())
     >>> paths = [write_archive(folder / f"{n}.tgz", 50, seed=n, jobid=f"job{n}") for n in (1, 2)]
     >>> [(path.name, done.result()) for path, done in run_ahead(paths, lambda rows: rows.jobid)]

@@ -306,9 +306,9 @@ def _reaped(process: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
 
 
 def make_synthetic(folder: Path, procs: int, seed: int = SEED) -> Path:
-    """``python -m epmt_graph.loader.synthetic`` into ``folder``; returns the archive."""
+    """``python -m epmt_graph.synthetic`` into ``folder``; returns the archive."""
     out = folder / f"synthetic-{procs}-seed{seed}.tgz"
-    command = [sys.executable, "-m", "epmt_graph.loader.synthetic", str(out)]
+    command = [sys.executable, "-m", "epmt_graph.synthetic", str(out)]
     subprocess.run(
         [*command, "--procs", str(procs), "--seed", str(seed)],
         check=True,

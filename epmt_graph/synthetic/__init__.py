@@ -18,8 +18,8 @@ Examples
 (500, True)
 """
 
-from epmt_graph.loader.synthetic.archive import main, write_archive
-from epmt_graph.loader.synthetic.catalog import HEADER
-from epmt_graph.loader.synthetic.generate import SyntheticJob, generate_job
+from epmt_graph.synthetic.archive import main, write_archive
+from epmt_graph.synthetic.catalog import HEADER
+from epmt_graph.synthetic.generate import SyntheticJob, generate_job
 
 __all__ = ["HEADER", "SyntheticJob", "generate_job", "main", "write_archive"]

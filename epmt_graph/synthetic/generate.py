@@ -10,7 +10,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple, TextIO
 
 from epmt_graph.errors import ConfigError
-from epmt_graph.loader.synthetic.catalog import (
+from epmt_graph.synthetic.catalog import (
     BG_PIDS_PER_US,
     EXES,
     FOREVER,

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from epmt_graph.errors import ConfigError
-from epmt_graph.loader.synthetic.catalog import GID, UID, USER
-from epmt_graph.loader.synthetic.generate import generate_job
+from epmt_graph.synthetic.catalog import GID, UID, USER
+from epmt_graph.synthetic.generate import generate_job
 
 __all__ = ["main", "write_archive"]
 
@@ -92,9 +92,9 @@ def write_archive(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m epmt_graph.loader.synthetic OUT.tgz --procs N [options]``."""
+    """Command line: ``python -m epmt_graph.synthetic OUT.tgz --procs N [options]``."""
     parser = argparse.ArgumentParser(
-        prog="python -m epmt_graph.loader.synthetic", description="Write a synthetic EPMT job."
+        prog="python -m epmt_graph.synthetic", description="Write a synthetic EPMT job."
     )
     parser.add_argument("out", type=Path, help="the .tgz archive to write")
     parser.add_argument("--procs", type=int, default=50_000, help="processes (default 50000)")
