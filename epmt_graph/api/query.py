@@ -34,13 +34,13 @@ NO_LIMIT = 2**62
 
 @dataclass(frozen=True)
 class ProcessQuery(Paged[Process]):
-    noun: ClassVar[str] = "process"
-
     """Processes of some jobs, selected by tags, a condition, time, hosts; ordered; paged.
 
     Attributes mirror ``get_procs``'s arguments, already normalised
     (see :mod:`epmt_graph.api.params`).
     """
+
+    noun: ClassVar[str] = "process"
 
     graph: Graph
     job_ids: tuple[str, ...]
