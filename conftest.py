@@ -1,7 +1,9 @@
 """Root of the test session (the tests and the doctests of ``epmt_graph``; not shipped).
 
-* Registers ``graph_fixtures`` (in ``tests/``): the session's Neo4j server and the loaded
-  sample jobs, shared by the tests and the doctests.
+* Registers two plugins from ``tests/``: ``graph_fixtures`` (the session's Neo4j server and
+  the loaded sample jobs, shared by the tests and the doctests) and ``skip_ledger`` (every
+  skip listed with its reason; with ``EPMT_GRAPH_STRICT_SKIPS=1``, as in CI, a skip for any
+  reason but a missing optional tool fails the session).
 * Runs every doctest against the loaded sample jobs (the API's default graph), with
   ``import epmt_graph.api as eq`` done, and checks that it left them as it found them.
 """
@@ -20,7 +22,7 @@ import epmt_graph.api as eq
 sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
 from injection_support import snapshot  # from tests/, put on the path just above
 
-pytest_plugins = ["graph_fixtures"]
+pytest_plugins = ["graph_fixtures", "skip_ledger"]
 
 
 @pytest.fixture(autouse=True)
