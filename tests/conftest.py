@@ -1,35 +1,27 @@
-"""Shared fixtures: one Neo4j server per test session, and the sample jobs loaded once.
+"""The tests' own fixtures and helpers: ``--stress``, :func:`run_cli`, the hostile job, and
+the check that a test changed nothing.
 
-The server is, in order of preference: the one ``NEO4J_URI`` names; a testcontainers
-``neo4j:5.26`` container when a Docker engine answers; else our own local server, started
-on free loopback ports with auth off in a temporary home, and stopped at the end.
-Read-only tests share the loaded sample jobs (``loaded_graph``); tests that write use
-their own job ids and delete what they wrote.
+The session's server and the loaded sample jobs (``graph``, ``loaded_graph``, ...) come from
+``graph_fixtures``, a plugin the root ``conftest.py`` registers for the doctests too.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from constants import GOOD_FOLDERS, SAMPLES
+
+# the tests import it from here
+from graph_fixtures import free_port as free_port
 from injection_support import JOBID, N_PROCS, HostileJob, fingerprint, snapshot, write_hostile_job
 from oracle import roots
 
-from epmt_graph.config import Connection
-from epmt_graph.db import Graph, default_connection, set_default_graph
-from epmt_graph.loader import delete_job, find_jobs, load_job
-from epmt_graph.server import LocalServer, ServerSettings
-
-#: The HTTP address (Neo4j Browser at ``<it>/browser/``) of the servers started here, by Bolt URI.
-HTTP_URLS: dict[str, str] = {}
+from epmt_graph.db import Graph
+from epmt_graph.loader import delete_job, load_job
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,12 +31,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run the kill campaigns at full count (20 loader kills, 5 server kills)",
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_cli(
@@ -63,73 +49,6 @@ def run_cli(
         timeout=300,
         check=False,
     )
-
-
-def _docker_answers() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
-
-
-@pytest.fixture(scope="session")
-def samples() -> Path:
-    """The shared sample archives (``../shared/data/epmt-samples``)."""
-    if not (SAMPLES / "query").is_dir():
-        pytest.fail(f"sample jobs not found at {SAMPLES}")
-    return SAMPLES
-
-
-@pytest.fixture(scope="session")
-def neo4j_connection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connection]:
-    """Where the test session's Neo4j server is."""
-    if os.environ.get("NEO4J_URI"):
-        yield default_connection()
-    elif _docker_answers():
-        from testcontainers.neo4j import Neo4jContainer
-
-        with Neo4jContainer("neo4j:5.26", password="test-password") as container:
-            yield Connection(uri=container.get_connection_url(), password="test-password")
-    else:
-        server = LocalServer(tmp_path_factory.mktemp("neo4j-server"))
-        settings = ServerSettings(
-            bolt_port=free_port(), http_port=free_port(), auth=False, heap="1g", pagecache="512m"
-        )
-        server.start(settings)
-        HTTP_URLS[server.connection().uri] = f"http://127.0.0.1:{settings.http_port}"
-        try:
-            yield server.connection()
-        finally:
-            server.stop()
-
-
-@pytest.fixture(scope="session")
-def neo4j_http_url(neo4j_connection: Connection) -> str:
-    """The test server's HTTP address: our local server's, else ``NEO4J_HTTP_URL``."""
-    url = HTTP_URLS.get(neo4j_connection.uri) or os.environ.get("NEO4J_HTTP_URL")
-    if url is None:
-        pytest.skip("the test server's HTTP address is unknown: set NEO4J_HTTP_URL")
-    return url
-
-
-@pytest.fixture(scope="session")
-def graph(neo4j_connection: Connection) -> Iterator[Graph]:
-    """The test database, also installed as the API's default graph."""
-    with Graph(neo4j_connection) as handle:
-        handle.ensure_schema()
-        old = set_default_graph(handle)
-        yield handle
-        set_default_graph(old)
-
-
-@pytest.fixture(scope="session")
-def loaded_graph(graph: Graph, samples: Path) -> Graph:
-    """The test database with every good sample job loaded (shared; do not modify)."""
-    for path in find_jobs([samples / folder for folder in GOOD_FOLDERS]):
-        load_job(path, graph=graph)
-    return graph
 
 
 @pytest.fixture(scope="session")

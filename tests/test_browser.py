@@ -196,8 +196,8 @@ def chromium() -> Iterator[Any]:
         binary = None
     if binary is None or driver is None:
         message = (
-            "needs Debian's chromium and chromium-driver (apt-get install chromium "
-            "chromium-driver) and selenium (pip install -e '.[test]')"
+            "missing optional tool: Debian's chromium and chromium-driver (apt-get install "
+            "chromium chromium-driver) and selenium (pip install -e '.[test]')"
         )
         if os.environ.get("CI"):
             pytest.fail(message)

@@ -23,11 +23,13 @@ from zoneinfo import ZoneInfo
 import networkx as nx
 import pandas as pd
 import pytest
+from constants import SAMPLES
 
 from epmt_graph.errors import ConfigError
+from epmt_graph.loader.reader import read_job
 from epmt_graph.synthetic import HEADER, main, write_archive
 
-REAL_685000 = Path("/work/shared/data/epmt-samples/query/685000.tgz")
+REAL_685000 = SAMPLES / "query" / "685000.tgz"
 METADATA_KEYS = [
     "job_pl_id",
     "job_pl_submit_ts",
@@ -189,7 +191,6 @@ def test_metadata_matches_real_archives(small: Job) -> None:
     assert meta["job_el_exitcode"] == 0 and small.names[0] == "."
 
 
-@pytest.mark.skipif(not REAL_685000.exists(), reason="the real sample archives are not here")
 def test_same_header_and_metadata_keys_as_685000(small: Job) -> None:
     with tarfile.open(REAL_685000) as tar:
         name = next(n for n in tar.getnames() if n.endswith(".csv"))
@@ -248,9 +249,8 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_read_job_accepts_the_archives(tmp_path: Path) -> None:
-    reader = pytest.importorskip("epmt_graph.loader.reader")
     path = write_archive(tmp_path / "r.tgz", 3000, seed=9, chain=200)
-    rows = reader.read_job(path)
+    rows = read_job(path)
     oracle = read_back(path)
     assert len(rows.processes) == 3000
     assert sum(p is None for p in rows.parents) == sum(

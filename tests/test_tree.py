@@ -259,7 +259,9 @@ def test_picture_is_offline_and_escaped(trees: dict[str, ProcessTree], tmp_path:
     assert "<script>alert" not in page and "<b>sh" not in page and "https://" not in page
 
 
-@pytest.mark.skipif(not any(map(shutil.which, BROWSERS)), reason="no headless Chromium")
+@pytest.mark.skipif(
+    not any(map(shutil.which, BROWSERS)), reason="missing optional tool: a headless Chromium"
+)
 def test_picture_png(trees: dict[str, ProcessTree], tmp_path: Path) -> None:
     png = picture(trees["685016"], threshold=0.5).save_png(tmp_path / "tree.png", size=(800, 600))
     data = png.read_bytes()
@@ -269,11 +271,11 @@ def test_picture_png(trees: dict[str, ProcessTree], tmp_path: Path) -> None:
 
 @pytest.mark.skipif(
     not (shutil.which("chromedriver") and any(map(shutil.which, BROWSERS))),
-    reason="no chromedriver and Chromium",
+    reason="missing optional tool: chromedriver and a headless Chromium",
 )
 def test_picture_works_in_a_browser_offline(trees: dict[str, ProcessTree], tmp_path: Path) -> None:
     """In a real Chromium: nothing is fetched, no console error, click folds, wheel zooms."""
-    webdriver = pytest.importorskip("selenium.webdriver")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="missing optional tool: selenium")
     page = picture(trees["685016"], threshold=0.5).save(tmp_path / "tree.html")
     options = webdriver.ChromeOptions()
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1000,700"):

@@ -128,8 +128,11 @@ def annotate_job(
 
     Examples
     --------
-    >>> annotate_job("685000", {"abc": 100})  # doctest: +SKIP
-    {'EPMT_JOB_TAGS': '...', 'abc': 100, ...}
+    >>> before = get_job_annotations("685000")
+    >>> sorted(annotate_job("685000", {"abc": 100}))
+    ['EPMT_JOB_TAGS', 'abc', 'papiex-error', 'papiex-error-process-ids']
+    >>> annotate_job("685000", before, replace=True) == before  # as it was
+    True
     """
     changes = parse_tags(annotation) if isinstance(annotation, str) else annotation
     return _update(graph, jobid, "annotations", changes, replace)
@@ -163,8 +166,14 @@ def get_job_analyses(jobid: Any, *, graph: Graph | None = None) -> dict[str, Any
 
     Examples
     --------
-    >>> get_job_analyses("685000")  # doctest: +SKIP
-    {'outlier_detection': [{'model_id': None, 'results': {'cpu_time': [[...], [...]], ...}}]}
+    >>> get_job_analyses("685000")
+    {}
+    >>> set_job_analyses("685000", {"reviewed": True})
+    {'reviewed': True}
+    >>> get_job_analyses("685000")
+    {'reviewed': True}
+    >>> remove_job_analyses("685000")  # as it was
+    {}
     """
     return _get(graph, jobid, "analyses")
 
@@ -302,8 +311,13 @@ def analyze_pending_jobs(
 
     Examples
     --------
-    >>> analyze_pending_jobs(["625172", "627922", "629337", "633144"])  # doctest: +SKIP
-    1
+    >>> jobs = ["685000", "685003", "685016"]  # no 4 of them comparable: no analysis runs
+    >>> analyze_pending_jobs(jobs)
+    0
+    >>> get_job_analyses("685000")
+    {'outlier_detection': []}
+    >>> [remove_job_analyses(job) for job in jobs]  # as they were
+    [{}, {}, {}]
     """
     return sum(runs for _, runs in _analyze(jobs, analyses_filter, max_comparable, check, graph))
 
@@ -335,8 +349,18 @@ def delete_jobs(
 
     Examples
     --------
-    >>> delete_jobs([], force=True, before=-30)  # doctest: +SKIP
-    9
+    >>> import tempfile
+    >>> from epmt_graph.loader import load_job
+    >>> from epmt_graph.synthetic import write_archive
+    >>> jobs = ["doctest-delete-1", "doctest-delete-2"]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     for job in jobs:
+    ...         _ = load_job(write_archive(f"{folder}/{job}.tgz", 50, jobid=job))
+    >>> delete_jobs(jobs)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    epmt_graph.errors.QueryError: 2 jobs selected (...): deleting more than one job needs ...
+    >>> delete_jobs(jobs, force=True)
+    2
     """
     graph = graph or default_graph()
     ids = job_query(jobs, before=before, after=after, graph=graph).jobids()

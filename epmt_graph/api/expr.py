@@ -104,9 +104,11 @@ class Atom(Condition):
     slot: int | None = None
 
     def dnf(self) -> list[list[dict[str, Any]]]:
+        """One conjunction of this one atom."""
         return [[{"f": self.prop, "i": self.slot, "op": self.op, "v": self.value}]]
 
     def negated(self) -> Condition:
+        """The opposite comparison (``>=`` for ``<``, ``<>`` for ``=``, ...)."""
         return Atom(self.prop, _NEGATED[self.op], self.value, self.slot)
 
 

@@ -65,8 +65,8 @@ def critical_path(job: Any, fmt: str = "dict", *, graph: Graph | None = None) ->
 
     Examples
     --------
-    >>> path = critical_path("685000", fmt="pandas")  # doctest: +SKIP
-    >>> path[["pid", "exename", "inclusive_cpu_time", "share"]].head(3)  # doctest: +SKIP
+    >>> path = critical_path("685000", fmt="pandas")
+    >>> path[["pid", "exename", "inclusive_cpu_time", "share"]].head(3)
          pid exename  inclusive_cpu_time     share
     0   6098    tcsh           112022532  1.000000
     1  10184    perl             5578071  0.049794
@@ -117,9 +117,9 @@ def ancestry(proc: Any, fmt: str = "pandas", *, graph: Graph | None = None) -> A
 
     Examples
     --------
-    >>> by_depth = eq.desc(eq.Process.depth)  # doctest: +SKIP
-    >>> deepest = eq.get_procs("685000", order=by_depth, limit=1, fmt="orm")[0]  # doctest: +SKIP
-    >>> ancestry(deepest)[["depth", "pid", "exename"]].head(3)  # doctest: +SKIP
+    >>> by_depth = eq.desc(eq.Process.depth)
+    >>> deepest = eq.get_procs("685000", order=by_depth, limit=1, fmt="orm")[0]
+    >>> ancestry(deepest)[["depth", "pid", "exename"]].head(3)
        depth   pid exename
     0      0  6098    tcsh
     1      1  6226    perl
@@ -172,12 +172,14 @@ def tree_diff(
 
     Examples
     --------
-    >>> diff = tree_diff("685000", "685016", limit=3)  # doctest: +SKIP
-    >>> diff[["key", "count_a", "cpu_a", "cpu_b"]]  # doctest: +SKIP
-                                                          key  count_a    cpu_a     cpu_b
-    0  tcsh/fregrid [op:fregrid;op_instance:7;op_sequence:80]        1  5209207  49354496
-    1     tcsh/ncra [op:ncrcat;op_instance:13;op_sequence:76]        2  5443171  39922929
-    2       tcsh/perl [op:hsmget;op_instance:1;op_sequence:9]       86  4796190  21299686
+    >>> diff = tree_diff("685000", "685016", limit=3)
+    >>> diff[["path", "count_a", "cpu_a", "cpu_b"]]
+               path  count_a    cpu_a     cpu_b
+    0  tcsh/fregrid        1  5209207  49354496
+    1     tcsh/ncra        2  5443171  39922929
+    2     tcsh/perl       86  4796190  21299686
+    >>> diff["tag"][0]
+    'op:fregrid;op_instance:7;op_sequence:80'
     """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise QueryError(f"limit must be a positive integer or None, not {limit!r}")

@@ -140,14 +140,14 @@ def _contains(have: Mapping[str, Any], want: Mapping[Any, Any]) -> bool:
 
 @dataclass(frozen=True)
 class JobQuery(Paged[Job]):
-    noun: ClassVar[str] = "job"
-
     """Jobs selected by ids, tags, a condition, time, hosts, annotations and analyses;
     ordered; paged. Attributes mirror ``get_jobs``'s arguments, already normalised.
 
     ``job_ids=None`` ranges over every loaded job. ``annotations``/``analyses``: ``{}``
     selects jobs with none; otherwise every key must be present with the value (as text).
     """
+
+    noun: ClassVar[str] = "job"
 
     graph: Graph
     job_ids: tuple[str, ...] | None = None

@@ -182,7 +182,7 @@ def get_jobs(
     --------
     >>> import epmt_graph.api as eq
     >>> eq.get_jobs(["685000", "685003", "685016"], order=eq.desc(eq.Job.start),
-    ...             limit=2, offset=1, fmt="terse")  # doctest: +SKIP
+    ...             limit=2, offset=1, fmt="terse")
     ['685003', '685000']
     """
     check_fmt(fmt)
@@ -234,8 +234,9 @@ def get_job_tags(
 
     Examples
     --------
-    >>> get_job_tags(["685000", "685016"])  # doctest: +SKIP
-    {'atm_res': 'c96l49', 'exp_component': {'ocean_annual_rho2_1x1deg', ...}, ...}
+    >>> tags = get_job_tags(["685000", "685016"])  # a value the jobs differ in: a set
+    >>> tags["exp_name"], sorted(tags["exp_component"])
+    ('ESM4_historical_D151', ['ocean_annual_rho2_1x1deg', 'ocean_month_rho2_1x1deg'])
     """
     query = job_query(jobs, tags=[tag_filter] if tag_filter else None, graph=graph)
     tags = _unique(row["tags"] for row in query.summaries())
@@ -292,7 +293,7 @@ def get_job_status(jobid: Any, *, graph: Graph | None = None) -> dict[str, Any]:
 
     Examples
     --------
-    >>> get_job_status("685000")["exit_code"]  # doctest: +SKIP
+    >>> get_job_status("685000")["exit_code"]
     0
     """
     if isinstance(jobid, Job):

@@ -220,8 +220,8 @@ def get_op_metrics(
 
     Examples
     --------
-    >>> df = get_op_metrics(["685000", "685016"])  # doctest: +SKIP
-    >>> df.shape  # doctest: +SKIP
+    >>> df = get_op_metrics(["685000", "685016"])
+    >>> df.shape
     (178, 31)
     """
     check_method(op_duration_method)
@@ -272,8 +272,8 @@ def ops_costs(
 
     Examples
     --------
-    >>> percent, ops, total, by_job = ops_costs(["685000", "685003", "685016"])  # doctest: +SKIP
-    >>> percent  # doctest: +SKIP
+    >>> percent, ops, total, by_job = ops_costs(["685000", "685003", "685016"])
+    >>> percent
     43.157
     """
     if features is not None:

@@ -78,8 +78,8 @@ class Operation:
 
     Examples
     --------
-    >>> op = Operation(["685000"], {"op": "timavg"})  # doctest: +SKIP
-    >>> op.processes.count(), op.duration  # doctest: +SKIP
+    >>> op = Operation(["685000"], {"op": "timavg"})
+    >>> op.processes.count(), op.duration
     (57, 41388496.0)
     """
 
@@ -359,8 +359,8 @@ def get_ops(
 
     Examples
     --------
-    >>> ops = get_ops(["685000", "685003"], tags=["op:timavg", "op:ncks"])  # doctest: +SKIP
-    >>> [op["duration"] for op in ops]  # doctest: +SKIP
+    >>> ops = get_ops(["685000", "685003"], tags=["op:timavg", "op:ncks"])
+    >>> [op["duration"] for op in ops]
     [67847274.0, 4787122.0]
     """
     check_fmt(fmt)

@@ -122,8 +122,8 @@ def get_procs(
     --------
     >>> import epmt_graph.api as eq
     >>> q = eq.get_procs(["685000", "685003", "685016"], fltr=eq.Process.duration > 1000000,
-    ...                  order=eq.desc(eq.Process.duration), fmt="orm")  # doctest: +SKIP
-    >>> q.count(), q[0].duration  # doctest: +SKIP
+    ...                  order=eq.desc(eq.Process.duration), fmt="orm")
+    >>> q.count(), q[0].duration
     (630, 7005558348)
     """
     check_fmt(fmt)
@@ -147,7 +147,11 @@ def timeline(
 
     Examples
     --------
-    >>> eq.timeline(["685000", "685016"], limit=5)[["jobid", "exename"]]  # doctest: +SKIP
+    >>> eq.timeline(["685000", "685016"], limit=3)[["jobid", "exename", "pid"]]
+        jobid exename   pid
+    0  685000    tcsh  6098
+    1  685000    tcsh  6099
+    2  685000   mkdir  6100
     """
     return get_procs(
         jobs,
@@ -206,8 +210,8 @@ def conv_procs(
 
     Examples
     --------
-    >>> ids = eq.get_procs("685000", fmt="terse")  # doctest: +SKIP
-    >>> eq.conv_procs(ids, fmt="dict")[0]["exename"]  # doctest: +SKIP
+    >>> ids = eq.get_procs("685000", fmt="terse")
+    >>> eq.conv_procs(ids, fmt="dict")[0]["exename"]
     'tcsh'
     """
     check_fmt(fmt)
@@ -259,7 +263,7 @@ def procs_histogram(
 
     Examples
     --------
-    >>> eq.procs_histogram(["685000"], attr="numtids")  # doctest: +SKIP
+    >>> eq.procs_histogram(["685000"], attr="numtids")
     {1: 3410, 4: 59, 2: 11}
     """
     known = ", ".join(sorted(_HISTOGRAM_FIELDS))
@@ -303,7 +307,9 @@ def get_thread_metrics(*processes: Any, graph: Graph | None = None) -> pd.DataFr
 
     Examples
     --------
-    >>> eq.get_thread_metrics(eq.root("685000", fmt="orm"))[["tid", "usertime"]]  # doctest: +SKIP
+    >>> eq.get_thread_metrics(eq.root("685000", fmt="orm"))[["tid", "usertime"]]
+        tid  usertime
+    0  6098    315951
     """
     items = processes[0] if processes and isinstance(processes[0], list | tuple) else processes
     ids = _process_ids(items)

@@ -36,13 +36,13 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class ProcessQuery(Paged[R]):
-    noun: ClassVar[str] = "process"
-
     """Processes of some jobs, selected by tags, a condition, time, hosts; ordered; paged.
 
     Attributes mirror ``get_procs``'s arguments, already normalised
     (see :mod:`epmt_graph.api.params`).
     """
+
+    noun: ClassVar[str] = "process"
 
     graph: Graph
     job_ids: tuple[str, ...]

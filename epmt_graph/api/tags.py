@@ -135,7 +135,7 @@ def job_proc_tags(
 
     Examples
     --------
-    >>> job_proc_tags("685000")[0]  # doctest: +SKIP
+    >>> job_proc_tags("685000")[0]
     {'op': 'cp', 'op_instance': '11', 'op_sequence': '66'}
     """
     graph = graph or default_graph()
@@ -180,7 +180,7 @@ def rank_proc_tags_keys(
 
     Examples
     --------
-    >>> [key for key, _ in rank_proc_tags_keys(["685000"])]  # doctest: +SKIP
+    >>> [key for key, _ in rank_proc_tags_keys(["685000"])]
     ['op', 'op_instance', 'op_sequence']
     """
     _check_order(order)

@@ -58,7 +58,9 @@ def _wanted(name: str) -> bool:
 class Readable(Protocol):
     """A binary stream, as much as the loader needs of one."""
 
-    def read(self, size: int = -1, /) -> bytes: ...
+    def read(self, size: int = -1, /) -> bytes:
+        """At most ``size`` bytes (all that are left for -1); ``b""`` at the end."""
+        ...
 
 
 class _LimitedReader:

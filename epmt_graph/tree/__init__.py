@@ -9,9 +9,18 @@ HTML page, and a PNG of it).
 Examples
 --------
 >>> from epmt_graph.tree import ProcessTree, render_text, write_export
->>> tree = ProcessTree.of_job("685000")  # doctest: +SKIP
->>> print(render_text(tree, threshold=1.0))  # doctest: +SKIP
->>> write_export(tree.subtree(tree.critical_path()[1]), "graphml", "t.graphml")  # doctest: +SKIP
+>>> tree = ProcessTree.of_job("685000")
+>>> print(render_text(tree, threshold=10.0))
+  inclusive   exclusive  process
+  112.023 s     0.555 s  tcsh [6098]
+                            … 3448 processes, 111.468 s
+                          … 31 processes, 1.113 s
+>>> hottest = tree.subtree(tree.critical_path()[1])  # the root's busiest child, and below it
+>>> import tempfile
+>>> with tempfile.TemporaryDirectory() as folder:
+...     path = write_export(hottest, "graphml", f"{folder}/hottest.graphml")
+...     path.read_text().count("<node ")
+86
 """
 
 from epmt_graph.tree.export import EXPORT_FORMATS, export_text, graphml_graph, to_json, write_export

@@ -124,7 +124,7 @@ class ProcessTree:
 
         Examples
         --------
-        >>> ProcessTree.of_job("685000").roots[:2]  # doctest: +SKIP
+        >>> ProcessTree.of_job("685000").roots[:2]
         ['685000:0', '685000:155']
         """
         graph = graph or default_graph()
