@@ -3,6 +3,12 @@
 All work goes through ``execute_read``/``execute_write`` transaction functions, which the
 driver retries on transient errors; the functions here are idempotent so that is safe.
 No driver is made at import time: :func:`default_graph` makes one on first use.
+
+This is where driver and server errors become the project's: what escapes the driver
+(after its retries) is re-raised as :class:`~epmt_graph.errors.ServerUnavailableError`
+(server unreachable, credentials refused) or :class:`~epmt_graph.errors.DatabaseError`
+(anything else the server or driver reports), naming the URI. Exceptions that a
+transaction function of ours raises itself pass through unchanged.
 """
 
 from __future__ import annotations
@@ -16,11 +22,17 @@ import neo4j
 
 from epmt_graph import cypher
 from epmt_graph.config import Connection, connection_from_env, database_from_env, server_home
+from epmt_graph.errors import ConfigError, DatabaseError, EpmtGraphError, ServerUnavailableError
 from epmt_graph.server.local import LocalServer
 
 __all__ = ["Batch", "Graph", "default_connection", "default_graph", "set_default_graph"]
 
 T = TypeVar("T")
+
+#: What the driver raises: server answers (``Neo4jError``) and its own failures.
+_DRIVER_ERRORS = (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError)
+#: Driver errors that mean the server cannot be reached (after the driver's retries).
+_UNREACHABLE = (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired, OSError)
 
 
 class Batch(list[Any]):
@@ -49,6 +61,27 @@ class Graph:
     ----------
     connection : Connection, optional
         Where to connect; default :func:`default_connection`.
+
+    Raises
+    ------
+    ConfigError
+        If the driver refuses the URI (e.g. query parameters on a ``bolt://`` URI).
+
+    Notes
+    -----
+    No connection is made here. The first query checks, once, that the server answers
+    (:meth:`ensure_reachable`), so an unreachable server fails at once rather than after the
+    driver's 30 s of retries.
+
+    Examples
+    --------
+    >>> from epmt_graph.config import Connection
+    >>> graph = Graph(Connection("bolt://127.0.0.1:1"))  # port 1: nothing listens
+    >>> graph.read("job-ids")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    epmt_graph.errors.ServerUnavailableError: cannot reach Neo4j at bolt://127.0.0.1:1 ...
+    >>> graph.close()
     """
 
     def __init__(self, connection: Connection | None = None) -> None:
@@ -58,11 +91,15 @@ class Graph:
             if self.connection.password is None
             else (self.connection.user, self.connection.password)
         )
-        self.driver = neo4j.GraphDatabase.driver(
-            self.connection.uri,
-            auth=auth,
-            notifications_min_severity=neo4j.NotificationMinimumSeverity.OFF,
-        )
+        try:
+            self.driver = neo4j.GraphDatabase.driver(
+                self.connection.uri,
+                auth=auth,
+                notifications_min_severity=neo4j.NotificationMinimumSeverity.OFF,
+            )
+        except neo4j.exceptions.ConfigurationError as exc:
+            raise ConfigError(f"NEO4J_URI {self.connection.uri!r}: {exc}") from exc
+        self._reached = False
         self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
         self._schema_ready = False
         self._local = threading.local()
@@ -111,36 +148,110 @@ class Graph:
         It goes through the driver's ``execute_query``: a managed transaction the driver
         retries, like :meth:`execute_read`, whose BEGIN travels with the query, so it
         takes two round trips to the server instead of three.
+
+        Raises
+        ------
+        ServerUnavailableError
+            If the server cannot be reached or refuses the credentials.
+        DatabaseError
+            If the server fails the query (its code and message are in the message).
         """
-        records: list[neo4j.Record] = self.driver.execute_query(
-            cypher.query(name),
-            params,
-            routing_=neo4j.RoutingControl.READ,
-            database_=self.connection.database,
-            bookmark_manager_=self._bookmarks,
-            result_transformer_=_records,
-        )
+        self.ensure_reachable()
+        try:
+            records: list[neo4j.Record] = self.driver.execute_query(
+                cypher.query(name),
+                params,
+                routing_=neo4j.RoutingControl.READ,
+                database_=self.connection.database,
+                bookmark_manager_=self._bookmarks,
+                result_transformer_=_records,
+            )
+        except (*_DRIVER_ERRORS, OSError) as exc:
+            raise self._translated(exc, f"query {name!r}") from exc
         return records
 
     def execute_read(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
-        """Run ``work(tx)`` in a retryable read transaction."""
-        return self.session().execute_read(work)
+        """Run ``work(tx)`` in a retryable read transaction.
+
+        Driver and server errors that escape the driver's retries are translated as in
+        :meth:`read`; whatever else ``work`` raises passes through unchanged, an
+        ``OSError`` too (the driver reports socket failures as its own errors, so an
+        ``OSError`` here is ``work``'s, e.g. reading a spill file).
+        """
+        self.ensure_reachable()
+        try:
+            return self.session().execute_read(work)
+        except _DRIVER_ERRORS as exc:
+            raise self._translated(exc, "a read transaction") from exc
 
     def execute_write(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
-        """Run ``work(tx)`` in a retryable write transaction (all of it commits, or none)."""
-        return self.session().execute_write(work)
+        """Run ``work(tx)`` in a retryable write transaction (all of it commits, or none).
+
+        Errors are translated as in :meth:`execute_read`.
+        """
+        self.ensure_reachable()
+        try:
+            return self.session().execute_write(work)
+        except _DRIVER_ERRORS as exc:
+            raise self._translated(exc, "a write transaction") from exc
 
     def ensure_schema(self) -> None:
-        """Create the constraints and indexes of ``schema.cypher`` (idempotent, once per handle)."""
+        """Create the constraints and indexes of ``schema.cypher`` (idempotent, once per handle).
+
+        Errors are translated as in :meth:`read`.
+        """
+        self.ensure_reachable()
         with self._schema_lock:
             if self._schema_ready:
                 return
-            with self.driver.session(database=self.connection.database) as session:
-                for statement in cypher.statements("schema"):
-                    session.run(statement).consume()
-                session.run("CALL db.awaitIndexes(300)").consume()
-                session.run(cypher.query("migrate-versions")).consume()
+            try:
+                with self.driver.session(database=self.connection.database) as session:
+                    for statement in cypher.statements("schema"):
+                        session.run(statement).consume()
+                    session.run("CALL db.awaitIndexes(300)").consume()
+                    session.run(cypher.query("migrate-versions")).consume()
+            except (*_DRIVER_ERRORS, OSError) as exc:
+                raise self._translated(exc, "the schema set-up") from exc
             self._schema_ready = True
+
+    def ensure_reachable(self) -> None:
+        """Check, once per handle, that the server answers and accepts the credentials.
+
+        Later calls return at once. A server that goes away after that is retried by the
+        driver for up to 30 s, as any transient failure.
+
+        Raises
+        ------
+        ServerUnavailableError
+            If it does not.
+        """
+        if self._reached:
+            return
+        try:
+            self.driver.verify_connectivity()
+        except (*_DRIVER_ERRORS, OSError) as exc:
+            raise self._translated(exc, "the connection check") from exc
+        self._reached = True
+
+    def _translated(self, exc: Exception, doing: str) -> EpmtGraphError:
+        """The project's error for a driver or server error ``exc`` met while ``doing``."""
+        uri = self.connection.uri
+        if isinstance(exc, neo4j.exceptions.AuthError):
+            return ServerUnavailableError(
+                f"Neo4j at {uri} refused the user name or password ({_line(exc.message)}); "
+                "check NEO4J_USER and NEO4J_PASSWORD"
+            )
+        if isinstance(exc, _UNREACHABLE):
+            return ServerUnavailableError(
+                f"cannot reach Neo4j at {uri} ({_line(str(exc))}); start the local server "
+                "with `epmt-graph server start`, or set NEO4J_URI (and NEO4J_PASSWORD) to "
+                "a running server"
+            )
+        if isinstance(exc, neo4j.exceptions.Neo4jError):
+            return DatabaseError(f"Neo4j at {uri} failed {doing}: {exc.code}: {_line(exc.message)}")
+        return DatabaseError(
+            f"the Neo4j driver failed {doing} on {uri}: {type(exc).__name__}: {_line(str(exc))}"
+        )
 
     def wait_for_readers(self, timeout: float = 60.0) -> bool:
         """Wait until every transaction running now has finished (a grace period).
@@ -192,6 +303,17 @@ def default_connection() -> Connection:
     if env is not None:
         return env
     return LocalServer(server_home()).connection(database=database_from_env())
+
+
+def _line(text: str | None) -> str:
+    r"""``text`` on one line (a driver message may span several).
+
+    Examples
+    --------
+    >>> _line("Couldn't connect to a:1:\nFailed  to establish")
+    "Couldn't connect to a:1: Failed to establish"
+    """
+    return " ".join((text or "").split())
 
 
 _default: Graph | None = None

@@ -7,11 +7,13 @@ Lower-level errors are re-raised with ``raise ... from`` so the cause stays atta
 __all__ = [
     "ArchiveError",
     "ConfigError",
+    "DatabaseError",
     "DuplicateJobError",
     "EpmtGraphError",
     "QueryError",
     "RenderError",
     "ServerError",
+    "ServerUnavailableError",
     "UnsafePickleError",
 ]
 
@@ -25,7 +27,19 @@ class ConfigError(EpmtGraphError):
 
 
 class ServerError(EpmtGraphError):
-    """The local Neo4j server cannot be provisioned, started, reached or stopped."""
+    """A Neo4j server cannot be provisioned, started, reached or stopped, or runs out of room."""
+
+
+class ServerUnavailableError(ServerError):
+    """A Neo4j server cannot be reached, or refuses the user name or password.
+
+    The message names the URI and what to do: start the local server with
+    ``epmt-graph server start``, or check ``NEO4J_URI``/``NEO4J_USER``/``NEO4J_PASSWORD``.
+    """
+
+
+class DatabaseError(EpmtGraphError):
+    """The Neo4j server (or its driver) failed a query; the message has Neo4j's code and words."""
 
 
 class ArchiveError(EpmtGraphError):
@@ -44,8 +58,12 @@ class DuplicateJobError(EpmtGraphError):
     """A different archive with the same jobid is already loaded (use ``replace=True``)."""
 
 
-class QueryError(EpmtGraphError):
-    """A query argument is invalid: an unknown field, a malformed tag, a string filter, ..."""
+class QueryError(EpmtGraphError, ValueError):
+    """A query argument is invalid: an unknown field, a malformed tag, a string filter, ...
+
+    It is also a :class:`ValueError` (what EPMT raises for some bad arguments, e.g. an
+    unknown ``op_duration_method``), so code catching that catches it too.
+    """
 
 
 class RenderError(EpmtGraphError):

@@ -11,9 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from epmt_graph.api.formats import render
+from epmt_graph.api.formats import check_fmt, render
 from epmt_graph.api.models import Process
-from epmt_graph.api.params import jobids
+from epmt_graph.api.params import jobids, paging
 from epmt_graph.api.rows import process_row
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
@@ -72,6 +72,7 @@ def critical_path(job: Any, fmt: str = "dict", *, graph: Graph | None = None) ->
     1  10184    perl             5578071  0.049794
     2  10956    make             4099329  0.734901
     """
+    check_fmt(fmt)
     graph = graph or default_graph()
     jobid = _one_job(graph, job, "critical_path")
     records = graph.read("critical-path", jobid=jobid)
@@ -125,6 +126,7 @@ def ancestry(proc: Any, fmt: str = "pandas", *, graph: Graph | None = None) -> A
     1      1  6226    perl
     2      2  9969    make
     """
+    check_fmt(fmt)
     graph = graph or default_graph()
     uid = _process_id(proc)
     records = graph.read("ancestry", uid=uid)
@@ -151,7 +153,7 @@ def tree_diff(
     ----------
     job_a, job_b : one job each, in any form ``get_jobs`` accepts
     limit : int or None
-        How many rows (default 20); None for every subtree that differs.
+        How many rows (default 20); None or 0 for every subtree that differs.
     graph : Graph, optional
         Default: :func:`epmt_graph.db.default_graph`.
 
@@ -168,7 +170,7 @@ def tree_diff(
     ------
     QueryError
         If either argument is not exactly one loaded job with processes, or ``limit`` is
-        not a positive integer or None.
+        not a non-negative integer or None.
 
     Examples
     --------
@@ -181,8 +183,7 @@ def tree_diff(
     >>> diff["tag"][0]
     'op:fregrid;op_instance:7;op_sequence:80'
     """
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise QueryError(f"limit must be a positive integer or None, not {limit!r}")
+    _, limit = paging(limit)
     graph = graph or default_graph()
     a, b = _one_job(graph, job_a, "tree_diff"), _one_job(graph, job_b, "tree_diff")
     frame = pd.DataFrame(

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from numbers import Integral
 from typing import Any
 
 import pandas as pd
@@ -13,7 +12,7 @@ from epmt_graph.api.expr import orders
 from epmt_graph.api.formats import check_fmt, render_query
 from epmt_graph.api.jobquery import JobQuery, Moment, Window, moment
 from epmt_graph.api.models import Job
-from epmt_graph.api.params import condition, hosts_param, jobids, tags_param
+from epmt_graph.api.params import condition, hosts_param, jobids, paging, tags_param
 from epmt_graph.api.rows import job_row
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
@@ -70,6 +69,7 @@ def job_query(
 ) -> JobQuery:
     """``get_jobs``'s arguments as a lazy :class:`JobQuery` (nothing runs yet, except that
     ``jobs`` given as another query is resolved to its job ids)."""
+    skip, limit = paging(limit, offset)
     graph = graph or default_graph()
     tag_alternatives = tags_param(tags, exact_tag_only=exact_tag_only)
     host_names = hosts_param(hosts)
@@ -85,8 +85,8 @@ def job_query(
         annotations=_key_values(annotations, "annotations"),
         analyses=_key_values(analyses, "analyses"),
         order=orders(order),
-        skip=_count(offset, "offset") or 0,
-        limit=_count(limit, "limit") or None,
+        skip=skip,
+        limit=limit,
     )
 
 
@@ -114,14 +114,6 @@ def _key_values(value: Any, name: str) -> Mapping[str, Any] | None:
     if isinstance(value, Mapping):
         return dict(value)
     raise QueryError(f"{name} must be a dict or a 'k:v;k2:v2' string, not {value!r}")
-
-
-def _count(value: Any, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
-        raise QueryError(f"{name} must be a non-negative integer, not {value!r}")
-    return int(value)
 
 
 def get_jobs(
@@ -211,8 +203,9 @@ def conv_jobs(jobs: Any, fmt: str = "dict", *, graph: Graph | None = None) -> An
     Raises
     ------
     QueryError
-        If ``jobs`` is empty (EPMT refuses to convert the whole database).
+        If ``jobs`` is empty (EPMT refuses to convert the whole database) or ``fmt`` unknown.
     """
+    check_fmt(fmt)
     if jobs is None or (isinstance(jobs, str | list | tuple | set) and len(jobs) == 0):
         raise QueryError("conv_jobs needs a non-empty collection of jobs")
     return get_jobs(jobs, fmt=fmt, graph=graph)

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from epmt_graph.api.durations import ROW_DURATIONS, Extent, check_method
-from epmt_graph.api.formats import records
+from epmt_graph.api.formats import check_fmt, records
 from epmt_graph.api.params import jobids, tags_param
 from epmt_graph.api.tags import jobs_proc_tags, tag_list, unique_tags
 from epmt_graph.db import Graph, default_graph
@@ -224,6 +224,7 @@ def get_op_metrics(
     >>> df.shape
     (178, 31)
     """
+    check_fmt(fmt)
     check_method(op_duration_method)
     graph = graph or default_graph()
     jobs_found = job_infos(graph, jobids(graph, jobs))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from numbers import Integral
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,9 +22,40 @@ from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
 from epmt_graph.schema import parse_tags, tag_pairs, tag_string
 
-__all__ = ["condition", "hosts_param", "jobids", "tags_param", "when_param"]
+__all__ = ["condition", "hosts_param", "jobids", "paging", "tags_param", "when_param"]
 
 _WHEN_FORMAT = "%m/%d/%Y %H:%M"
+
+
+def paging(limit: Any, offset: Any = 0) -> tuple[int, int | None]:
+    """EPMT's ``limit`` and ``offset`` as ``(skip, limit)``, checked before any query runs.
+
+    Each is None or an integer >= 0 (not a bool, not a string). As in EPMT, a ``limit`` of
+    0 or None means no limit (None here) and an ``offset`` of None means 0.
+
+    Raises
+    ------
+    QueryError
+        Naming the argument and its value.
+
+    Examples
+    --------
+    >>> paging(10, 5), paging(0, None), paging(None)
+    ((5, 10), (0, None), (0, None))
+    >>> paging(-1)
+    Traceback (most recent call last):
+    ...
+    epmt_graph.errors.QueryError: limit must be a non-negative integer or None, not -1
+    """
+    return _count(offset, "offset") or 0, _count(limit, "limit") or None
+
+
+def _count(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        raise QueryError(f"{name} must be a non-negative integer or None, not {value!r}")
+    return int(value)
 
 
 def jobids(graph: Graph, jobs: Any, *, required: bool = True) -> list[str]:

@@ -15,7 +15,7 @@ import pandas as pd
 from epmt_graph.api.expr import Field, orders
 from epmt_graph.api.formats import check_fmt, render, render_query
 from epmt_graph.api.models import PROCESS_FIELDS, Process
-from epmt_graph.api.params import condition, hosts_param, jobids, tags_param, when_param
+from epmt_graph.api.params import condition, hosts_param, jobids, paging, tags_param, when_param
 from epmt_graph.api.query import ProcessQuery
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
@@ -62,6 +62,7 @@ def process_query(
     graph: Graph | None = None,
 ) -> ProcessQuery[Process]:
     """``get_procs``'s arguments as a lazy :class:`ProcessQuery` (nothing runs yet)."""
+    skip, limit = paging(limit, offset)
     graph = graph or default_graph()
     ids = jobids(graph, jobs, required=False)
     tag_alternatives = tags_param(tags, exact_tag_only=exact_tag_only)
@@ -75,8 +76,8 @@ def process_query(
         when=when_param(graph, ids, when),
         hosts=None if host_names is None else tuple(host_names),
         order=orders(order),
-        skip=offset,
-        limit=limit or None,
+        skip=skip,
+        limit=limit,
     )
 
 
@@ -109,7 +110,8 @@ def get_procs(
     order : field, ``eq.desc(field)`` or a list of up to three, optional
         Default: by start time.
     offset, limit : int, optional
-        Paging; ``limit=0`` or None means no limit.
+        Paging; ``limit=0`` or None means no limit. Negative or non-integer values are
+        refused (:class:`QueryError`) before any query runs.
     when : datetime, ``'mm/dd/YYYY HH:MM'`` (in each job's zone) or a Process, optional
         Processes running at that time (or overlapping that process).
     hosts : list of str or a comma-separated string, optional

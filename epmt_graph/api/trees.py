@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from epmt_graph.api.formats import render
+from epmt_graph.api.formats import check_fmt, render
 from epmt_graph.api.params import jobids, tags_param
 from epmt_graph.api.rows import process_row
 from epmt_graph.db import Graph, default_graph
@@ -37,6 +37,7 @@ def get_roots(jobs: Any, fmt: str = "dict", *, graph: Graph | None = None) -> An
     >>> len(get_roots("685000", fmt="terse"))
     32
     """
+    check_fmt(fmt)
     graph = graph or default_graph()
     records = graph.read("job-roots", jobids=jobids(graph, jobs))
     return render([process_row(r["p"]) for r in records], "process", fmt, graph)
@@ -52,6 +53,7 @@ def root(job: Any, fmt: str = "dict", *, graph: Graph | None = None) -> Any:
     QueryError
         If more than one job is given, or the job has no processes.
     """
+    check_fmt(fmt)
     graph = graph or default_graph()
     ids = jobids(graph, job)
     if len(ids) != 1:
@@ -81,6 +83,7 @@ def op_roots(jobs: Any, tag: Any, fmt: str = "dict", *, graph: Graph | None = No
     QueryError
         If ``tag`` is empty or a list.
     """
+    check_fmt(fmt)
     if not tag or isinstance(tag, list | tuple):
         raise QueryError("op_roots needs one non-empty tag, e.g. 'op:hsmget' or {'op': 'hsmget'}")
     graph = graph or default_graph()

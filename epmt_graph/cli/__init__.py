@@ -1,7 +1,9 @@
 """``epmt-graph``: the command line. Each subcommand lives in a module of this package.
 
-User mistakes end in one line on stderr and a non-zero exit, never a traceback. On a
-terminal, control characters in the data shown are escaped (:mod:`.terminal`).
+User mistakes, and the errors :mod:`epmt_graph.db` translates (an unreachable server, a
+refused password, a failed query), end in one line on stderr and a non-zero exit, never a
+traceback. On a terminal, control characters in the data shown are escaped
+(:mod:`.terminal`).
 """
 
 from __future__ import annotations
@@ -9,8 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-
-from neo4j.exceptions import AuthError, ServiceUnavailable
 
 from epmt_graph import __version__
 from epmt_graph.cli import browser, demo, jobs, load, server, terminal, trees
@@ -44,16 +44,6 @@ def _run(args: argparse.Namespace) -> int:
         code: int = args.run(args)
     except EpmtGraphError as exc:
         print(f"epmt-graph: error: {exc}", file=sys.stderr)
-        return 1
-    except ServiceUnavailable as exc:
-        print(
-            f"epmt-graph: error: cannot reach Neo4j ({exc}); start the local server with "
-            "`epmt-graph server start` or set NEO4J_URI",
-            file=sys.stderr,
-        )
-        return 1
-    except AuthError:
-        print("epmt-graph: error: Neo4j refused the user name or password", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("epmt-graph: interrupted", file=sys.stderr)

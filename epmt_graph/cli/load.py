@@ -10,7 +10,7 @@ from typing import Any
 from tqdm import tqdm
 
 from epmt_graph.cli import terminal
-from epmt_graph.errors import EpmtGraphError
+from epmt_graph.errors import EpmtGraphError, ServerUnavailableError
 from epmt_graph.loader import find_jobs, run_ahead, store_job
 
 __all__ = ["register"]
@@ -44,6 +44,8 @@ def _load(args: argparse.Namespace) -> int:
         for _, done in run_ahead(find_jobs(args.paths), work):
             try:
                 line, out = str(done.result()), sys.stdout
+            except ServerUnavailableError:
+                raise  # every other job would fail the same way: one line says it
             except EpmtGraphError as exc:
                 failed += 1
                 line, out = f"epmt-graph: error: {exc}", sys.stderr
