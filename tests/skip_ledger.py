@@ -1,8 +1,9 @@
 """A pytest plugin: every skip of the session listed with its reason, after the tests.
 
-With ``EPMT_GRAPH_STRICT_SKIPS=1`` (``.ci/run`` sets it), a skip whose reason does not start
-with :data:`ALLOWED_SKIP` fails the session: only a missing optional tool excuses a test
-from running. Registered by the root ``conftest.py``; ``-p skip_ledger`` elsewhere.
+With ``EPMT_GRAPH_STRICT_SKIPS=1`` (``./dev test``, and so CI, sets it), a skip whose
+reason does not start with :data:`ALLOWED_SKIP` fails the session: only a missing optional
+tool excuses a test from running. Registered by the root ``conftest.py``;
+``-p skip_ledger`` elsewhere.
 """
 
 from __future__ import annotations
