@@ -153,17 +153,7 @@ class Operation:
             found = self.graph.read(
                 "op-spans", jobids=self.jobs, tags=self._tags_param(), spans=spans
             )
-            self._extents = [
-                Extent(
-                    r["jobid"],
-                    r["num_procs"],
-                    r["start"],
-                    r["end"],
-                    r["duration"],
-                    tuple((s, e) for s, e in r["spans"]),
-                )
-                for r in found
-            ]
+            self._extents = [Extent.of_row(r) for r in found]
             self._spanned = spans
         return self._extents
 
