@@ -19,7 +19,8 @@ import neo4j
 import numpy as np
 
 from epmt_graph import cypher
-from epmt_graph.api.jobs import get_jobs, single_jobid
+from epmt_graph.api.jobs import get_jobs
+from epmt_graph.api.params import single_jobid
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
 from epmt_graph.loader.writer import delete_job

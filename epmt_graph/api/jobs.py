@@ -12,7 +12,7 @@ from epmt_graph.api.expr import orders
 from epmt_graph.api.formats import check_fmt, render_query
 from epmt_graph.api.jobquery import JobQuery, Moment, Window, moment
 from epmt_graph.api.models import Job
-from epmt_graph.api.params import condition, hosts_param, jobids, paging, tags_param
+from epmt_graph.api.params import condition, hosts_param, jobids, paging, single_jobid, tags_param
 from epmt_graph.api.rows import job_row
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
@@ -25,7 +25,6 @@ __all__ = [
     "get_job_status",
     "get_job_tags",
     "get_jobs",
-    "single_jobid",
 ]
 
 #: Columns that are not features (EPMT's ``outlier_features_blacklist``).
@@ -222,20 +221,6 @@ def _fold(dicts: list[dict[str, str]]) -> dict[str, Any]:
         for key, value in d.items():
             values.setdefault(key, set()).add(value)
     return {key: next(iter(v)) if len(v) == 1 else v for key, v in values.items()}
-
-
-def single_jobid(graph: Graph, job: Any) -> str:
-    """The id of the one job ``job`` names (an id, a Job record, a one-item list, ...).
-
-    Raises
-    ------
-    QueryError
-        If ``job`` names no job or more than one.
-    """
-    ids = jobids(graph, job)
-    if len(ids) != 1:
-        raise QueryError(f"expected one job, got {len(ids)}: {ids}")
-    return ids[0]
 
 
 def get_job_status(jobid: Any, *, graph: Graph | None = None) -> dict[str, Any]:
