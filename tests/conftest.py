@@ -34,9 +34,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def run_cli(
-    graph: Graph, *args: str, env: dict[str, str] | None = None
+    graph: Graph, *args: str, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    """``epmt-graph ARGS`` as a subprocess, connected to ``graph``'s server (plus ``env``)."""
+    """``epmt-graph ARGS`` as a subprocess, connected to ``graph``'s server (plus ``env``),
+    given ``timeout`` seconds."""
     env = {**os.environ, **(env or {}), "NEO4J_URI": graph.connection.uri}
     env.pop("NEO4J_PASSWORD", None)
     if graph.connection.password is not None:
@@ -46,7 +47,7 @@ def run_cli(
         capture_output=True,
         text=True,
         env=env,
-        timeout=300,
+        timeout=timeout,
         check=False,
     )
 

@@ -9,10 +9,7 @@ The argument checks run against a graph on a closed port: any query there raises
 from __future__ import annotations
 
 import inspect
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +17,7 @@ from typing import Any
 
 import neo4j
 import pytest
-from conftest import free_port
+from conftest import free_port, run_cli
 from oracle import SAMPLES, raw_processes
 
 import epmt_graph.api as eq
@@ -204,19 +201,6 @@ def test_the_error_tree() -> None:
     assert issubclass(QueryError, EpmtGraphError) and issubclass(QueryError, ValueError)
 
 
-def _cli(closed_uri: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NEO4J_URI": closed_uri}
-    env.pop("NEO4J_PASSWORD", None)
-    return subprocess.run(
-        [sys.executable, "-m", "epmt_graph.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize(
     "args",
     [
@@ -226,8 +210,10 @@ def _cli(closed_uri: str, *args: str) -> subprocess.CompletedProcess[str]:
     ],
     ids=["list", "show", "load"],
 )
-def test_the_cli_against_a_closed_port_prints_one_line(closed_uri: str, args: tuple[str]) -> None:
-    result = _cli(closed_uri, *args)
+def test_the_cli_against_a_closed_port_prints_one_line(
+    nowhere: Graph, closed_uri: str, args: tuple[str]
+) -> None:
+    result = run_cli(nowhere, *args, timeout=60)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()

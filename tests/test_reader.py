@@ -29,6 +29,9 @@ from epmt_graph.loader.papiex import parse_csv
 from epmt_graph.loader.reader import read_job
 from epmt_graph.schema import PROCESS_METRICS, thread_rows
 
+# papiex's CSV header (test_synthetic checks it is the one in the 685000 archive)
+from epmt_graph.synthetic import HEADER
+
 CSV_ARCHIVES = [
     "query/685000.tgz",
     "query/685003.tgz",
@@ -313,13 +316,6 @@ def test_failed_exitcode_was_recorded_in_india(monkeypatch: pytest.MonkeyPatch) 
 
 # ---------------------------------------------------------------- jobs built here
 
-HEADER = (
-    "tags,hostname,exename,path,args,exitcode,pid,generation,ppid,pgid,sid,numtids,tid,start,"
-    "end,usertime,systemtime,rssmax,minflt,majflt,inblock,outblock,vol_ctxsw,invol_ctxsw,"
-    "num_threads,starttime,processor,delayacct_blkio_time,guest_time,rchar,wchar,syscr,syscw,"
-    "read_bytes,write_bytes,cancelled_write_bytes,time_oncpu,time_waiting,timeslices,"
-    "rdtsc_duration,PERF_COUNT_SW_CPU_CLOCK"
-)
 JOB_START = dt.datetime(2020, 1, 1, 12, 0, 0)
 T0 = us(JOB_START.replace(tzinfo=dt.UTC))  # the job's start, with TZ=UTC below
 S = 1_000_000  # one second in microseconds

@@ -19,7 +19,8 @@ import neo4j
 import numpy as np
 
 from epmt_graph import cypher
-from epmt_graph.api.jobs import get_jobs, job_query, single_jobid
+from epmt_graph.api.jobs import get_jobs
+from epmt_graph.api.params import single_jobid
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
 from epmt_graph.loader.writer import delete_job
@@ -260,7 +261,7 @@ def _analyze(
     by the result. Returns each set's job ids with the number of analyses run on it."""
     graph = graph or default_graph()
     pending = ({} if analyses_filter is None else analyses_filter) if check else None
-    rows = job_query(jobs, analyses=pending, graph=graph).summaries()
+    rows = get_jobs(jobs, analyses=pending, fmt="orm", graph=graph).summaries()
     done = []
     for group in _partitions(rows):
         if max_comparable and len(group) > max_comparable:
@@ -363,7 +364,7 @@ def delete_jobs(
     2
     """
     graph = graph or default_graph()
-    ids = job_query(jobs, before=before, after=after, graph=graph).jobids()
+    ids = get_jobs(jobs, before=before, after=after, fmt="orm", graph=graph).jobids()
     if len(ids) > 1 and not force:
         shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
         raise QueryError(

@@ -21,7 +21,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,26 @@ class Extent:
     end: int
     duration: int
     spans: tuple[tuple[int, int], ...] = ()
+
+    @classmethod
+    def of_row(cls, row: Mapping[str, Any]) -> Extent:
+        """The extent in a query row with these fields (``spans``: [start, end] pairs).
+
+        Examples
+        --------
+        >>> row = {"jobid": "j", "num_procs": 2, "start": 0, "end": 10, "duration": 14,
+        ...        "spans": [[0, 7], [3, 10]]}
+        >>> Extent.of_row(row).spans
+        ((0, 7), (3, 10))
+        """
+        return cls(
+            row["jobid"],
+            row["num_procs"],
+            row["start"],
+            row["end"],
+            row["duration"],
+            tuple((start, end) for start, end in row["spans"]),
+        )
 
 
 def check_method(method: str) -> str:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from epmt_graph.api.formats import check_fmt, render
 from epmt_graph.api.models import Process
-from epmt_graph.api.params import jobids, paging
+from epmt_graph.api.params import paging, single_jobid
 from epmt_graph.api.rows import process_row
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
@@ -74,7 +74,7 @@ def critical_path(job: Any, fmt: str = "dict", *, graph: Graph | None = None) ->
     """
     check_fmt(fmt)
     graph = graph or default_graph()
-    jobid = _one_job(graph, job, "critical_path")
+    jobid = single_jobid(graph, job, needs="critical_path() takes one job per argument")
     records = graph.read("critical-path", jobid=jobid)
     if not records:
         raise QueryError(
@@ -185,7 +185,8 @@ def tree_diff(
     """
     _, limit = paging(limit)
     graph = graph or default_graph()
-    a, b = _one_job(graph, job_a, "tree_diff"), _one_job(graph, job_b, "tree_diff")
+    needs = "tree_diff() takes one job per argument"
+    a, b = single_jobid(graph, job_a, needs), single_jobid(graph, job_b, needs)
     frame = pd.DataFrame(
         [dict(r) for r in graph.read("tree-diff-subtrees", jobids=[a, b])],
         columns=["jobid", "tag", "path", "subtrees", "processes", "cpu_time"],
@@ -220,13 +221,6 @@ def tree_diff(
     out = out.assign(_cpu=out["delta"].abs(), _count=out["delta_count"].abs())
     out = out.sort_values(["_cpu", "_count", "key"], ascending=[False, False, True])
     return out.drop(columns=["_cpu", "_count"]).iloc[:limit].reset_index(drop=True)
-
-
-def _one_job(graph: Graph, job: Any, function: str) -> str:
-    ids = jobids(graph, job)
-    if len(ids) != 1:
-        raise QueryError(f"{function}() takes one job per argument, got {len(ids)}: {ids}")
-    return ids[0]
 
 
 def _process_id(proc: Any) -> str:

@@ -12,7 +12,7 @@ from epmt_graph.api.expr import orders
 from epmt_graph.api.formats import check_fmt, render_query
 from epmt_graph.api.jobquery import JobQuery, Moment, Window, moment
 from epmt_graph.api.models import Job
-from epmt_graph.api.params import condition, hosts_param, jobids, paging, tags_param
+from epmt_graph.api.params import condition, hosts_param, jobids, paging, single_jobid, tags_param
 from epmt_graph.api.rows import job_row
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
@@ -25,8 +25,6 @@ __all__ = [
     "get_job_status",
     "get_job_tags",
     "get_jobs",
-    "job_query",
-    "single_jobid",
 ]
 
 #: Columns that are not features (EPMT's ``outlier_features_blacklist``).
@@ -48,46 +46,6 @@ FEATURES_BLACKLIST = frozenset(
         "end",
     }
 )
-
-
-def job_query(
-    jobs: Any = None,
-    tags: Any = None,
-    fltr: Any = None,
-    order: Any = None,
-    limit: Any = None,
-    offset: Any = 0,
-    when: Any = None,
-    before: Any = None,
-    after: Any = None,
-    hosts: Any = None,
-    annotations: Any = None,
-    analyses: Any = None,
-    exact_tag_only: bool = False,
-    *,
-    graph: Graph | None = None,
-) -> JobQuery:
-    """``get_jobs``'s arguments as a lazy :class:`JobQuery` (nothing runs yet, except that
-    ``jobs`` given as another query is resolved to its job ids)."""
-    skip, limit = paging(limit, offset)
-    graph = graph or default_graph()
-    tag_alternatives = tags_param(tags, exact_tag_only=exact_tag_only)
-    host_names = hosts_param(hosts)
-    return JobQuery(
-        graph=graph,
-        job_ids=_job_ids(graph, jobs),
-        tags=None if tag_alternatives is None else tuple(tag_alternatives),
-        condition=condition(fltr),
-        window=Window(
-            when=_when(when), before=moment(before, "before"), after=moment(after, "after")
-        ),
-        hosts=None if host_names is None else tuple(host_names),
-        annotations=_key_values(annotations, "annotations"),
-        analyses=_key_values(analyses, "analyses"),
-        order=orders(order),
-        skip=skip,
-        limit=limit,
-    )
 
 
 def _job_ids(graph: Graph, jobs: Any) -> tuple[str, ...] | None:
@@ -178,21 +136,24 @@ def get_jobs(
     ['685003', '685000']
     """
     check_fmt(fmt)
-    query = job_query(
-        jobs,
-        tags,
-        fltr,
-        order,
-        limit,
-        offset,
-        when,
-        before,
-        after,
-        hosts,
-        annotations,
-        analyses,
-        exact_tag_only,
+    skip, limit = paging(limit, offset)
+    graph = graph or default_graph()
+    tag_alternatives = tags_param(tags, exact_tag_only=exact_tag_only)
+    host_names = hosts_param(hosts)
+    query = JobQuery(
         graph=graph,
+        job_ids=_job_ids(graph, jobs),
+        tags=None if tag_alternatives is None else tuple(tag_alternatives),
+        condition=condition(fltr),
+        window=Window(
+            when=_when(when), before=moment(before, "before"), after=moment(after, "after")
+        ),
+        hosts=None if host_names is None else tuple(host_names),
+        annotations=_key_values(annotations, "annotations"),
+        analyses=_key_values(analyses, "analyses"),
+        order=orders(order),
+        skip=skip,
+        limit=limit,
     )
     return render_query(query, "job", fmt)
 
@@ -231,7 +192,7 @@ def get_job_tags(
     >>> tags["exp_name"], sorted(tags["exp_component"])
     ('ESM4_historical_D151', ['ocean_annual_rho2_1x1deg', 'ocean_month_rho2_1x1deg'])
     """
-    query = job_query(jobs, tags=[tag_filter] if tag_filter else None, graph=graph)
+    query = get_jobs(jobs, tags=[tag_filter] if tag_filter else None, fmt="orm", graph=graph)
     tags = _unique(row["tags"] for row in query.summaries())
     return _fold(tags) if fold else tags
 
@@ -260,20 +221,6 @@ def _fold(dicts: list[dict[str, str]]) -> dict[str, Any]:
         for key, value in d.items():
             values.setdefault(key, set()).add(value)
     return {key: next(iter(v)) if len(v) == 1 else v for key, v in values.items()}
-
-
-def single_jobid(graph: Graph, job: Any) -> str:
-    """The id of the one job ``job`` names (an id, a Job record, a one-item list, ...).
-
-    Raises
-    ------
-    QueryError
-        If ``job`` names no job or more than one.
-    """
-    ids = jobids(graph, job)
-    if len(ids) != 1:
-        raise QueryError(f"expected one job, got {len(ids)}: {ids}")
-    return ids[0]
 
 
 def get_job_status(jobid: Any, *, graph: Graph | None = None) -> dict[str, Any]:

@@ -97,14 +97,7 @@ def metric_groups(
     return [
         Group(
             tag=r["op"],
-            extent=Extent(
-                r["jobid"],
-                r["num_procs"],
-                r["start"],
-                r["end"],
-                r["duration"],
-                tuple((s, e) for s, e in r["spans"]),
-            ),
+            extent=Extent.of_row(r),
             cpu_time=r["cpu_time"],
             numtids=r["numtids"],
             metrics={m: s for m, s, n in zip(metrics, r["sums"], r["present"], strict=True) if n},

@@ -25,7 +25,7 @@ from epmt_graph.api.opmetrics import (
     summed,
 )
 from epmt_graph.api.params import jobids, tags_param
-from epmt_graph.api.procs import process_query
+from epmt_graph.api.procs import get_procs
 from epmt_graph.api.query import ProcessQuery
 from epmt_graph.api.rows import local_time, process_row
 from epmt_graph.api.tags import jobs_proc_tags, rank_keys, tag_list, tag_values, unique_tags
@@ -153,17 +153,7 @@ class Operation:
             found = self.graph.read(
                 "op-spans", jobids=self.jobs, tags=self._tags_param(), spans=spans
             )
-            self._extents = [
-                Extent(
-                    r["jobid"],
-                    r["num_procs"],
-                    r["start"],
-                    r["end"],
-                    r["duration"],
-                    tuple((s, e) for s, e in r["spans"]),
-                )
-                for r in found
-            ]
+            self._extents = [Extent.of_row(r) for r in found]
             self._spanned = spans
         return self._extents
 
@@ -173,9 +163,14 @@ class Operation:
     @property
     def processes(self) -> ProcessQuery[Process]:
         """The operation's processes, as a lazy query (by start time)."""
-        return process_query(
-            self.jobs, tags=self.tags, exact_tag_only=self.exact_tag_only, graph=self.graph
+        query: ProcessQuery[Process] = get_procs(
+            self.jobs,
+            tags=self.tags,
+            exact_tag_only=self.exact_tag_only,
+            fmt="orm",
+            graph=self.graph,
         )
+        return query
 
     @property
     def start(self) -> dt.datetime | None:

@@ -22,7 +22,15 @@ from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
 from epmt_graph.schema import parse_tags, tag_pairs, tag_string
 
-__all__ = ["condition", "hosts_param", "jobids", "paging", "tags_param", "when_param"]
+__all__ = [
+    "condition",
+    "hosts_param",
+    "jobids",
+    "paging",
+    "single_jobid",
+    "tags_param",
+    "when_param",
+]
 
 _WHEN_FORMAT = "%m/%d/%Y %H:%M"
 
@@ -76,6 +84,29 @@ def jobids(graph: Graph, jobs: Any, *, required: bool = True) -> list[str]:
         return [record["jobid"] for record in graph.read("job-ids")]
     found = dict.fromkeys(_iter_jobids(jobs))
     return list(found)
+
+
+def single_jobid(graph: Graph, job: Any, needs: str = "expected one job") -> str:
+    """The id of the one job ``job`` names (an id, a Job record, a one-item list, ...).
+
+    Raises
+    ------
+    QueryError
+        If ``job`` names no job or more than one: ``needs``, then how many it named.
+
+    Examples
+    --------
+    >>> single_jobid(None, ["685000"])
+    '685000'
+    >>> single_jobid(None, "685000,685003", needs="root() takes one job")
+    Traceback (most recent call last):
+    ...
+    epmt_graph.errors.QueryError: root() takes one job, got 2: ['685000', '685003']
+    """
+    ids = jobids(graph, job)
+    if len(ids) != 1:
+        raise QueryError(f"{needs}, got {len(ids)}: {ids}")
+    return ids[0]
 
 
 def _empty(jobs: Any) -> bool:

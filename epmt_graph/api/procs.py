@@ -30,7 +30,6 @@ __all__ = [
     "conv_procs",
     "get_procs",
     "get_thread_metrics",
-    "process_query",
     "procs_histogram",
     "timeline",
 ]
@@ -46,39 +45,6 @@ _THREAD_PROCESS_COLUMNS = PAPIEX_PROCESS_COLUMNS
 #: Typed handles on two process fields (the class attributes are set dynamically).
 _START = Field("Process", "start", PROCESS_FIELDS["start"])
 _ID = Field("Process", "id", PROCESS_FIELDS["id"])
-
-
-def process_query(
-    jobs: Any = None,
-    tags: Any = None,
-    fltr: Any = None,
-    order: Any = None,
-    offset: int = 0,
-    limit: int | None = None,
-    when: Any = None,
-    hosts: Any = None,
-    exact_tag_only: bool = False,
-    *,
-    graph: Graph | None = None,
-) -> ProcessQuery[Process]:
-    """``get_procs``'s arguments as a lazy :class:`ProcessQuery` (nothing runs yet)."""
-    skip, limit = paging(limit, offset)
-    graph = graph or default_graph()
-    ids = jobids(graph, jobs, required=False)
-    tag_alternatives = tags_param(tags, exact_tag_only=exact_tag_only)
-    host_names = hosts_param(hosts)
-    return ProcessQuery(
-        graph=graph,
-        job_ids=tuple(ids),
-        record=Process,
-        tags=None if tag_alternatives is None else tuple(tag_alternatives),
-        condition=condition(fltr),
-        when=when_param(graph, ids, when),
-        hosts=None if host_names is None else tuple(host_names),
-        order=orders(order),
-        skip=skip,
-        limit=limit,
-    )
 
 
 def get_procs(
@@ -129,8 +95,22 @@ def get_procs(
     (630, 7005558348)
     """
     check_fmt(fmt)
-    query = process_query(
-        jobs, tags, fltr, order, offset, limit, when, hosts, exact_tag_only, graph=graph
+    skip, limit = paging(limit, offset)
+    graph = graph or default_graph()
+    ids = jobids(graph, jobs, required=False)
+    tag_alternatives = tags_param(tags, exact_tag_only=exact_tag_only)
+    host_names = hosts_param(hosts)
+    query = ProcessQuery(
+        graph=graph,
+        job_ids=tuple(ids),
+        record=Process,
+        tags=None if tag_alternatives is None else tuple(tag_alternatives),
+        condition=condition(fltr),
+        when=when_param(graph, ids, when),
+        hosts=None if host_names is None else tuple(host_names),
+        order=orders(order),
+        skip=skip,
+        limit=limit,
     )
     return render_query(query, "process", fmt)
 
@@ -227,9 +207,7 @@ def conv_procs(
     else:
         given = list(dict.fromkeys(_process_ids(procs)))
         in_jobs = list(dict.fromkeys(uid.rpartition(":")[0] for uid in given))
-        query = process_query(
-            in_jobs, fltr=_ID.in_(given), order=order, graph=graph or default_graph()
-        )
+        query = get_procs(in_jobs, fltr=_ID.in_(given), order=order, fmt="orm", graph=graph)
     if fmt == "orm":
         return query
     rows = query.rows()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from epmt_graph.api.formats import check_fmt, render
-from epmt_graph.api.params import jobids, tags_param
+from epmt_graph.api.params import jobids, single_jobid, tags_param
 from epmt_graph.api.rows import process_row
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
@@ -55,12 +55,10 @@ def root(job: Any, fmt: str = "dict", *, graph: Graph | None = None) -> Any:
     """
     check_fmt(fmt)
     graph = graph or default_graph()
-    ids = jobids(graph, job)
-    if len(ids) != 1:
-        raise QueryError(f"root() takes one job, got {len(ids)}: {ids}")
-    records = graph.read("job-root", jobid=ids[0])
+    jobid = single_jobid(graph, job, needs="root() takes one job")
+    records = graph.read("job-root", jobid=jobid)
     if not records:
-        raise QueryError(f"job {ids[0]} is not loaded or has no processes")
+        raise QueryError(f"job {jobid} is not loaded or has no processes")
     rendered = render([process_row(records[0]["p"])], "process", fmt, graph)
     return rendered if fmt == "pandas" else rendered[0]
 

@@ -38,7 +38,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from epmt_graph.api.params import jobids
+from epmt_graph.api.params import single_jobid
 from epmt_graph.api.rows import local_time, tags_dict
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
@@ -128,12 +128,10 @@ class ProcessTree:
         ['685000:0', '685000:155']
         """
         graph = graph or default_graph()
-        ids = jobids(graph, job)
-        if len(ids) != 1:
-            raise QueryError(f"a process tree is of one job, got {len(ids)}: {ids}")
-        records = graph.read("job-tree", jobid=ids[0])
+        jobid = single_jobid(graph, job, needs="a process tree is of one job")
+        records = graph.read("job-tree", jobid=jobid)
         if not records:
-            raise QueryError(f"job {ids[0]} is not loaded or has no processes")
+            raise QueryError(f"job {jobid} is not loaded or has no processes")
         rows = []
         for record in records:
             row = dict(record)
