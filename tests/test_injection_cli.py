@@ -130,8 +130,10 @@ def test_cli_shows_trees_and_exports_the_hostile_job(
     assert f"  {N_PROCS} processes, " in out and f", {len(roots(job.tree))} roots\n" in out
     code, out, err = cli(capsys, "tree", JOBID, "--threshold", "0")
     assert (code, err) == (0, "")
+    tree, _, path = out.rpartition("\ncritical path: ")
     for name, n in exenames.items():
-        assert len(re.findall(re.escape(f"{name} ["), out)) == n
+        assert len(re.findall(re.escape(f"{name} ["), tree)) == n
+    assert path.count(" > ") == len(eq.critical_path(JOBID, fmt="terse")) - 1
     code, out, err = cli(capsys, "export", JOBID, "--format", "json")
     assert (code, err) == (0, "")
     exported = json.loads(out)
