@@ -1,12 +1,14 @@
 """The EPMT sample job archives, taken from the ``epmt`` 5.0.1 wheel on PyPI.
 
-The wheel ships EPMT's test data; :func:`sample_dir` downloads it once with
-``pip download`` and unpacks the job archives into the cache. ``EPMT_SAMPLES`` names
+The wheel ships EPMT's test data; :func:`epmt_wheel` downloads it once with
+``pip download --no-deps`` (never installed) and checks its sha256, and :func:`sample_dir`
+unpacks the job archives into the cache. ``EPMT_SAMPLES`` names
 a folder with the same layout to use instead (CI points it at its shared copy).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -16,9 +18,11 @@ from pathlib import Path
 from epmt_graph.config import cache_dir
 from epmt_graph.errors import ConfigError
 
-__all__ = ["SAMPLE_FOLDERS", "sample_dir"]
+__all__ = ["EPMT_WHEEL", "EPMT_WHEEL_SHA256", "SAMPLE_FOLDERS", "epmt_wheel", "sample_dir"]
 
 EPMT_WHEEL = "epmt==5.0.1"
+#: The sha256 of ``epmt-5.0.1-py3-none-any.whl`` as PyPI serves it.
+EPMT_WHEEL_SHA256 = "790953872163362acea9b57bca2552d2483bc453848d514d4b6643fbe3a08364"
 #: The folders of EPMT's test data that hold jobs of the query workbook's series.
 SAMPLE_FOLDERS = ("query", "submit", "daemon", "misc", "tsv", "csv", "corrupted_csv")
 _PREFIX = "epmt/test/data/"
@@ -40,7 +44,7 @@ def sample_dir() -> Path:
     target = cache_dir() / "epmt-samples"
     if (target / ".complete").exists():
         return target
-    wheel = _download_wheel(cache_dir() / "wheels")
+    wheel = epmt_wheel()
     with zipfile.ZipFile(wheel) as archive:
         for member in archive.infolist():
             relative = member.filename.removeprefix(_PREFIX)
@@ -53,6 +57,21 @@ def sample_dir() -> Path:
             destination.write_bytes(archive.read(member))
     (target / ".complete").write_text(EPMT_WHEEL + "\n")
     return target
+
+
+def epmt_wheel() -> Path:
+    """The ``epmt`` 5.0.1 wheel, downloaded once into the cache's ``wheels/`` folder.
+
+    Raises
+    ------
+    ConfigError
+        If it cannot be downloaded, or its sha256 is not :data:`EPMT_WHEEL_SHA256`.
+    """
+    wheel = _download_wheel(cache_dir() / "wheels")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    if digest != EPMT_WHEEL_SHA256:
+        raise ConfigError(f"{wheel}: sha256 {digest}, expected {EPMT_WHEEL_SHA256}")
+    return wheel
 
 
 def _download_wheel(folder: Path) -> Path:
