@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from epmt_graph.api.expr import Field
 from epmt_graph.api.query import ProcessQuery
 from epmt_graph.api.rows import job_row, process_row
+from epmt_graph.db import default_graph
 from epmt_graph.schema import PROCESS_METRICS
 
 if TYPE_CHECKING:
@@ -78,6 +79,18 @@ class _Record:
         """The record as a plain dict (a copy)."""
         return dict(self._row)
 
+    @classmethod
+    def lookup(cls, key: Any, *, graph: Graph | None = None) -> Self | None:
+        """The record whose id is ``key``, or None if there is none."""
+        raise NotImplementedError
+
+    def __class_getitem__(cls, key: Any) -> Self:
+        """EPMT's ``Job['685000']``: the record with that id (KeyError if there is none)."""
+        found = cls.lookup(key)
+        if found is None:
+            raise KeyError(f"{cls.__name__}[{key}] could not be found")
+        return found
+
 
 class Process(_Record):
     """A process: ``eq.Process.<field>`` in queries, a record when returned with ``fmt='orm'``."""
@@ -108,6 +121,19 @@ class Process(_Record):
     def __repr__(self) -> str:
         row = self._row
         return f"<Process {row['id']} pid={row['pid']} {row['exename']!r} job={row['jobid']}>"
+
+    @classmethod
+    def lookup(cls, key: Any, *, graph: Graph | None = None) -> Process | None:
+        """The process whose id is ``key`` (``"jobid:idx"``), or None if there is none.
+
+        Examples
+        --------
+        >>> eq.Process["685000:0"].pid, eq.Process.lookup("685000:no-such")
+        (6098, None)
+        """
+        uid = str(key)
+        query = ProcessQuery.of_jobs(graph or default_graph(), [uid.rpartition(":")[0]], cls)
+        return query.filter(cls.id == uid).first()
 
     @property
     def parent(self) -> Process | None:
@@ -167,6 +193,23 @@ class Job(_Record):
 
     def __repr__(self) -> str:
         return f"<Job {self._row['jobid']}>"
+
+    @classmethod
+    def lookup(cls, key: Any, *, graph: Graph | None = None) -> Job | None:
+        """The job whose id is ``key``, or None if there is none.
+
+        Examples
+        --------
+        >>> eq.Job["685000"].jobname, eq.Job.lookup("no-such-job")
+        ('ESM4_historical_D151_ocean_annual_rho2_1x1deg_18840101', None)
+        >>> eq.Job["no-such-job"]
+        Traceback (most recent call last):
+        ...
+        KeyError: 'Job[no-such-job] could not be found'
+        """
+        graph = graph or default_graph()
+        found = graph.read("jobs-by-id", jobids=[str(key)])
+        return cls(job_row(found[0]["j"]), graph) if found else None
 
     @property
     def processes(self) -> ProcessQuery[Process]:
