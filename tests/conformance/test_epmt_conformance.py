@@ -1,0 +1,323 @@
+"""EPMT 5.0.1's own query-API tests, ``epmt/test/test_query.py``, unmodified, on the graph.
+
+The file comes from the ``epmt==5.0.1`` wheel (``pip download --no-deps``, never installed:
+it pins numpy 1.26, pandas 1.5 and SQLAlchemy 1.4), checked by sha256, and runs under
+pytest in a subprocess with import aliases only (``epmt_aliases.py``; the README's section
+"EPMT's own tests" lists them). It runs against a Neo4j server of its own, started here:
+the file deletes and reloads jobs 685000/685003/685016, which the session's shared graph
+holds too, and counts every job in its database (``test_zz_delete_jobs_force`` expects 3);
+Community has a single user database per server, so a second, empty one is a second server.
+
+Each of EPMT's 29 tests is then one test here: it must pass, unless it is listed below:
+:data:`SETUP_GAP` and :data:`EXPECTED_GAPS` (what epmt_graph does not do yet: a listed test
+that passes, or fails otherwise than listed, fails here, so the lists stay true) or
+:data:`DELIBERATE` (a difference on purpose, checked to be exactly that difference).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from graph_fixtures import free_port
+from oracle import process_tree, raw_processes
+
+import epmt_graph
+import epmt_graph.api as eq
+from epmt_graph.config import Connection
+from epmt_graph.db import Graph
+from epmt_graph.loader import load
+from epmt_graph.samples import epmt_wheel
+from epmt_graph.server import LocalServer, ServerSettings
+
+#: sha256 of ``epmt/test/test_query.py`` in the epmt 5.0.1 wheel.
+TEST_QUERY_SHA256 = "203980b00ff2c13a69d8c21778b93b3f82c30506bb07c8e276f9f658f243257f"
+TEST_QUERY = "epmt/test/test_query.py"
+#: What is unpacked from the wheel: the test file, its data, and the ``epmt`` package's own
+#: ``__init__``, ``epmtlib`` and ``epmt_settings`` (stdlib only), which the file imports.
+WHEEL_FILES = (
+    "epmt/__init__.py",
+    "epmt/epmtlib.py",
+    "epmt/epmt_settings.py",
+    "epmt/epmt_default_settings.py",
+    "epmt/settings.py",
+    TEST_QUERY,
+)
+QUERY_DATA = "epmt/test/data/query/"
+
+#: EPMT's tests in test_query.py (pytest runs them in this, alphabetical, order).
+EPMT_TESTS = (
+    "test_get_features",
+    "test_job",
+    "test_job_advanced",
+    "test_job_convert",
+    "test_job_proc_tags",
+    "test_job_roots",
+    "test_job_tags",
+    "test_jobs_annotations",
+    "test_jobs_comparable",
+    "test_op",
+    "test_op_metrics",
+    "test_op_metrics_grouped",
+    "test_op_roots",
+    "test_ops",
+    "test_ops_costs",
+    "test_process_tree",
+    "test_procs",
+    "test_procs_advanced",
+    "test_procs_convert",
+    "test_refmodel_crud",
+    "test_root",
+    "test_status",
+    "test_timeline",
+    "test_unanalyzed_jobs",
+    "test_verify_jobs",
+    "test_version",
+    "test_zz_delete_jobs",
+    "test_zz_delete_jobs_force",
+    "test_zz_delete_jobs_force_before_after_ags",
+)
+
+#: Why EPMT's setUpModule fails today (a fragment of its error), or None once it runs.
+#: While it fails, every test errors at setup: each must, with this error.
+SETUP_GAP: str | None = "delete_jobs() got an unexpected keyword argument 'remove_models'"
+
+#: Not yet: EPMT test -> (what epmt_graph lacks, a fragment of the failure it causes now).
+#: Measured with setUpModule running (``delete_jobs`` given ``remove_models``). Remove an
+#: entry when its test passes; the issue is done when only DELIBERATE is left.
+EXPECTED_GAPS: dict[str, tuple[str, str]] = {
+    "test_get_features": (
+        "get_features lacks 'updated_at' (a Job field)",
+        "False is not true",
+    ),
+    "test_job": (
+        "get_jobs(fmt='pandas') has 42 columns, lacks 'created_at' and 'updated_at' (44)",
+        "(3, 42) not found in ((3, 44), (3, 48))",
+    ),
+    "test_job_advanced": (
+        "Job records cannot be changed: j.tags = {}; orm_commit() (then restored)",
+        "Job records are read-only",
+    ),
+    "test_jobs_comparable": (
+        "comparable_job_partitions(jobs) -> [((exp_name, exp_component), [jobid, ...]), ...]"
+        " and are_jobs_comparable(jobs) -> bool",
+        "has no attribute 'comparable_job_partitions'",
+    ),
+    "test_procs": (
+        "get_procs(fmt='pandas') has 48 columns, lacks 'created_at' and 'updated_at' (50)",
+        "(10, 48) not found in ((10, 50), (10, 49))",
+    ),
+    "test_procs_advanced": (
+        "processes in pandas lack 'created_at' and 'updated_at'; then Process records "
+        "cannot be changed: p.tags = {}; orm_commit()",
+        "(5, 48) not found in ((5, 50), (5, 49))",
+    ),
+    "test_refmodel_crud": (
+        "create_refmodel(jobs, tag=, name=, features=) -> dict (id, name, tags), warning on "
+        "stderr for jobs of unlike tags; get_refmodels(tag=, name=, fmt=); "
+        "refmodel_get_metrics, refmodel_set_active_metrics, refmodel_is_enabled, "
+        "refmodel_set_enabled, delete_refmodels(*ids) -> int",
+        "has no attribute 'create_refmodel'",
+    ),
+    "test_root": (
+        "root(fmt='pandas') has 48 columns, lacks 'created_at' and 'updated_at' (50)",
+        "(1, 48) not found in ((1, 50), (1, 49))",
+    ),
+    "test_verify_jobs": (
+        "Job and Process records cannot be changed (j.start, j.end, p.start; orm_commit()); "
+        "verify_jobs(jobids) -> (ok, {jobid: [error, ...]})",
+        "Job records are read-only",
+    ),
+    "test_version": (
+        "version() -> a tuple such as (1, 0, 0)",
+        "has no attribute 'version'",
+    ),
+    "test_zz_delete_jobs": (
+        "delete_jobs of several jobs without force=True returns 0 in EPMT (ours raises)",
+        "deleting more than one job needs force=True",
+    ),
+}
+
+#: Differences on purpose: EPMT test -> why (the README's "EPMT's own tests" says more).
+DELIBERATE = {
+    "test_op_roots": "op_roots also returns tagged processes that have no parent "
+    "(EPMT 5.0.1 drops them: it looks for op roots among processes with a parent only)",
+}
+
+#: test_op_roots's calls and expected pids (its text is pinned by TEST_QUERY_SHA256).
+OP_ROOTS_CALLS = (
+    (["685000", "685003"], "op_sequence:4", {11023, 11185, 11187, 32160, 32328, 32330}),
+    (
+        ["685000", "685003", "685016"],
+        "op_sequence:1",
+        {6226, 10042, 10046, 10058, 10065, 10066, 29079, 31184, 31185, 31191, 31198, 31199}
+        | {122259, 128848, 128849, 128855, 128862, 128863},
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One EPMT test's result, from the run's JUnit XML."""
+
+    status: str  # passed, failure, error, skipped
+    message: str
+
+
+@pytest.fixture(scope="module")
+def unpacked(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding :data:`WHEEL_FILES` and the query jobs, from the wheel."""
+    folder = tmp_path_factory.mktemp("epmt-wheel")
+    with zipfile.ZipFile(epmt_wheel()) as wheel:
+        names = [n for n in wheel.namelist() if n in WHEEL_FILES or n.startswith(QUERY_DATA)]
+        wheel.extractall(folder, names)
+    digest = hashlib.sha256((folder / TEST_QUERY).read_bytes()).hexdigest()
+    assert digest == TEST_QUERY_SHA256, f"{TEST_QUERY} changed: sha256 {digest}"
+    assert len(list((folder / QUERY_DATA).glob("*.tgz"))) == 3
+    return folder
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connection]:
+    """An empty Neo4j server for EPMT's file alone (see the module's docstring)."""
+    server = LocalServer(tmp_path_factory.mktemp("conformance-server"))
+    settings = ServerSettings(
+        bolt_port=free_port(), http_port=free_port(), auth=False, heap="512m", pagecache="256m"
+    )
+    server.start(settings)
+    try:
+        yield server.connection()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def outcomes(unpacked: Path, own_server: Connection) -> dict[str, Outcome]:
+    """Run the unmodified test file with the aliases; each test's outcome, by name."""
+    junit = unpacked / "junit.xml"
+    (unpacked / "pytest.ini").write_text("[pytest]\n")
+    paths = [unpacked, Path(__file__).parent, Path(epmt_graph.__file__).parents[1]]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "PYTEST_"))}
+    env["NEO4J_URI"] = own_server.uri
+    env["PYTHONPATH"] = os.pathsep.join([*map(str, paths), env.get("PYTHONPATH", "")])
+    command = [sys.executable, "-m", "pytest", str(unpacked / TEST_QUERY)]
+    options = ["-c", str(unpacked / "pytest.ini"), "--rootdir", str(unpacked)]
+    plugins = ["-p", "no:cacheprovider", "-p", "epmt_aliases", f"--junitxml={junit}", "-q"]
+    run = subprocess.run(
+        [*command, *options, *plugins],
+        cwd=unpacked,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert junit.exists(), f"pytest wrote no report:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    found = {}
+    for case in ET.parse(junit).iter("testcase"):
+        result = next(iter(case), None)
+        status = "passed" if result is None else result.tag
+        found[case.get("name", "")] = Outcome(
+            status, "" if result is None else result.get("message", "")
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def query_jobs(
+    own_server: Connection, unpacked: Path, outcomes: dict[str, Outcome]
+) -> Iterator[Graph]:
+    """The server of the run, once it is over, with the query jobs loaded again (EPMT's
+    file deletes them)."""
+    with Graph(own_server) as graph:
+        load([unpacked / QUERY_DATA], graph=graph)
+        yield graph
+
+
+def test_the_run_has_epmts_29_tests(outcomes: dict[str, Outcome]) -> None:
+    assert sorted(outcomes) == sorted(EPMT_TESTS)
+    assert set(EXPECTED_GAPS) <= set(EPMT_TESTS) - {"test_op_roots"}
+    # a new deliberate difference needs a check of its own in test_epmt, as op_roots has
+    assert set(DELIBERATE) == {"test_op_roots"}
+
+
+def _tagged_parentless(unpacked: Path, jobids: list[str], tag: str) -> set[tuple[str, int, int]]:
+    """From the raw papiex rows: processes carrying ``tag`` that have no parent."""
+    found = set()
+    for jobid in jobids:
+        tree = process_tree(raw_processes(unpacked / QUERY_DATA / f"{jobid}.tgz"))
+        for node, data in tree.nodes(data=True):
+            if tree.in_degree(node) == 0 and tag in (data["tags"] or "").split(";"):
+                found.add(node)
+    return found
+
+
+def _micros(start: dt.datetime, tz: str) -> int:
+    """A naive time shown in zone ``tz`` as microseconds since the epoch (the oracle's)."""
+    aware = start.replace(tzinfo=ZoneInfo(tz))
+    return (aware - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
+
+
+def op_roots_differ_only_by_parentless(graph: Graph, unpacked: Path) -> None:
+    """For both of test_op_roots's calls: ours minus the processes carrying the tag that
+    have no parent (in the raw papiex rows) is exactly what the test expects, and each of
+    those processes is in ours."""
+    for jobids, tag, epmt_pids in OP_ROOTS_CALLS:
+        ours = eq.op_roots(jobids, tag, fmt="dict", graph=graph)
+        zones = {r["j"]["jobid"]: r["j"]["tz"] for r in graph.read("jobs-by-id", jobids=jobids)}
+        keys = {(p["host"], p["pid"], _micros(p["start"], zones[p["jobid"]])) for p in ours}
+        parentless = _tagged_parentless(unpacked, jobids, tag)
+        assert parentless and parentless <= keys, tag
+        assert {pid for _, pid, _ in keys - parentless} == epmt_pids, tag
+        assert len(ours) == len(epmt_pids) + len(parentless), tag
+
+
+def test_op_roots_differs_only_by_parentless_processes(query_jobs: Graph, unpacked: Path) -> None:
+    op_roots_differ_only_by_parentless(query_jobs, unpacked)
+
+
+def _first_call_extras(message: str) -> set[int] | None:
+    """The pids test_op_roots's first assertion names as ours only (None: another failure)."""
+    head = "AssertionError: Items in the first set but not the second:"
+    if not message.startswith(head) or "second set" in message:
+        return None
+    return {int(line) for line in message.removeprefix(head).split()}
+
+
+@pytest.mark.parametrize("name", EPMT_TESTS)
+def test_epmt(name: str, outcomes: dict[str, Outcome], query_jobs: Graph, unpacked: Path) -> None:
+    """EPMT's test ``name`` passed, or failed as SETUP_GAP, EXPECTED_GAPS or DELIBERATE say."""
+    outcome = outcomes[name]
+    if SETUP_GAP is not None:
+        assert outcome.status == "error" and SETUP_GAP in outcome.message, (
+            f"EPMT's setUpModule no longer fails with {SETUP_GAP!r}: set SETUP_GAP = None "
+            f"({name}: {outcome.status} {outcome.message})"
+        )
+        pytest.xfail(f"not yet: setUpModule: {SETUP_GAP}")
+    if name == "test_op_roots":
+        op_roots_differ_only_by_parentless(query_jobs, unpacked)
+        jobids, tag, epmt_pids = OP_ROOTS_CALLS[0]
+        ours = eq.op_roots(jobids, tag, fmt="dict", graph=query_jobs)
+        extras = {p["pid"] for p in ours} - epmt_pids
+        assert outcome.status == "failure", f"{name}: {outcome.status}"
+        assert _first_call_extras(outcome.message) == extras, outcome.message
+        pytest.xfail(f"deliberate: {DELIBERATE[name]}")
+    if name in EXPECTED_GAPS:
+        missing, fragment = EXPECTED_GAPS[name]
+        assert outcome.status != "passed", f"{name} passes now: remove it from EXPECTED_GAPS"
+        assert fragment in outcome.message, (
+            f"{name} fails otherwise than EXPECTED_GAPS says ({fragment!r}): "
+            f"{outcome.status} {outcome.message}"
+        )
+        pytest.xfail(f"not yet: {missing}")
+    assert outcome.status == "passed", outcome.message
