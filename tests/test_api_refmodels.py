@@ -9,11 +9,14 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from constants import HOSTILE_VALUES
 from epmt_answers import close, plain, refmodels
+from injection_support import TAG_SAFE, snapshot
 
 import epmt_graph.api as eq
 from epmt_graph.api import stats
@@ -70,9 +73,10 @@ WARNING = "The jobs do not share identical tag values"
 
 
 def comparable(model: dict[str, Any], ids: dict[int, int]) -> dict[str, Any]:
-    """A model answer with EPMT's ids mapped to ours, times dropped, and the lists EPMT
+    """A model answer with EPMT's ids mapped to ours, times masked, and the lists EPMT
     builds from sets (op_tags of '*', active_metrics) sorted."""
-    out = {k: v for k, v in plain(model).items() if k not in ("created_at", "updated_at")}
+    volatile = ("created_at", "updated_at")
+    out = {k: "<volatile>" if k in volatile else v for k, v in plain(model).items()}
     if "id" in out:
         out["id"] = ids.get(out["id"], out["id"])
     out["op_tags"] = sorted(out.get("op_tags", []), key=lambda t: json.dumps(t, sort_keys=True))
@@ -300,6 +304,39 @@ def test_deleting_models_matches_epmt(created: dict[str, Any]) -> None:
     assert remove_models_of_jobs(["685003"]) == 3
     remaining = refmodels("get_refmodels(fmt='terse') [after delete_jobs with remove_models]")
     assert eq.get_refmodels(fmt="terse") == [ids[i] for i in remaining]
+
+
+def test_hostile_names_and_tags_are_data(loaded_graph: Graph) -> None:
+    before = snapshot(loaded_graph)
+    for value in HOSTILE_VALUES:
+        tag = {"exp_name": next(t for t in TAG_SAFE if t not in value), "k": value.strip()}
+        tag = {k: v for k, v in tag.items() if ";" not in v and ":" not in v}
+        model = eq.create_refmodel(Q, name=value, tag=tag, sanity_check=False)
+        try:
+            assert eq.get_refmodels(name=value, fmt="terse") == [model["id"]]
+            assert eq.get_refmodels(tag=tag, fmt="terse") == [model["id"]]
+            assert model["name"] == value and model["tags"] == tag
+        finally:
+            assert eq.delete_refmodels(model["id"]) == 1
+    assert snapshot(loaded_graph) == before
+
+
+def test_concurrent_creators_get_distinct_ids(loaded_graph: Graph) -> None:
+    made: list[int] = []
+
+    def create() -> None:
+        made.append(eq.create_refmodel(Q, sanity_check=False, fmt="terse"))
+
+    threads = [threading.Thread(target=create) for _ in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(made) == 4 and len(set(made)) == 4
+        assert set(made) <= set(eq.get_refmodels(fmt="terse"))
+    finally:
+        eq.delete_refmodels(made)
 
 
 def test_a_job_with_models_is_not_deleted(loaded_graph: Graph) -> None:

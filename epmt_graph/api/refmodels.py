@@ -213,7 +213,8 @@ def create_refmodel(
     exact_tag_only : bool
         An operation's processes must have exactly its tag (no other pairs).
     fmt : {'dict', 'terse', 'pandas', 'orm'}
-        The model as a dict (``computed`` nested), its id, a Series or a :class:`RefModel`.
+        The model as a dict (``computed`` nested; no ``updated_at`` yet, as EPMT's), its
+        id, a Series or a :class:`RefModel`.
     sanity_check : bool
         Warn (on stderr) when the jobs are not comparable.
     enabled : bool
@@ -275,7 +276,10 @@ def create_refmodel(
     if fmt == "terse":
         return ident
     row = model_rows(graph, ident)
-    return {"orm": RefModel(row, graph), "pandas": pd.Series(row)}.get(fmt, row)
+    if fmt == "orm":
+        return RefModel(row, graph)
+    created = _without(row, "updated_at")  # as EPMT's answer: never updated yet
+    return pd.Series(created) if fmt == "pandas" else created
 
 
 def _store(graph: Graph, props: dict[str, Any]) -> int:
