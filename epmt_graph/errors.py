@@ -10,10 +10,12 @@ __all__ = [
     "DatabaseError",
     "DuplicateJobError",
     "EpmtGraphError",
+    "ModelError",
     "QueryError",
     "RenderError",
     "ServerError",
     "ServerUnavailableError",
+    "UnknownModelError",
     "UnsafePickleError",
 ]
 
@@ -68,3 +70,20 @@ class QueryError(EpmtGraphError, ValueError):
 
 class RenderError(EpmtGraphError):
     """A picture cannot be made: no headless browser found, or it failed or timed out."""
+
+
+class UnknownModelError(QueryError, KeyError):
+    """No reference model has the id given.
+
+    It is also a :class:`KeyError`, what EPMT raises for ``ReferenceModel[id]``.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ModelError(EpmtGraphError, RuntimeError):
+    """A reference model cannot be built or used: no usable feature, or the model is disabled.
+
+    It is also a :class:`RuntimeError`, what EPMT raises in those cases.
+    """

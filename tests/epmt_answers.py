@@ -48,3 +48,28 @@ def key(row: dict[str, Any]) -> str:
     start = row["start"].replace(tzinfo=EASTERN)
     micros = (start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
     return f"{row['host']}:{row['pid']}:{micros}"
+
+
+REFMODELS = ANSWERS.with_name("refmodels.json")
+
+
+def refmodels(key: str) -> Any:
+    """EPMT's answer to one reference-model or comparability call (``refmodels.json``)."""
+    return json.loads(REFMODELS.read_text())["calls"][key]
+
+
+def close(ours: Any, theirs: Any, rel: float = 1e-9, path: str = "") -> None:
+    """Assert two JSON-like answers equal, numbers to ``rel`` relative (``None`` = NaN)."""
+    if isinstance(theirs, dict):
+        assert isinstance(ours, dict) and sorted(ours) == sorted(theirs), (path, ours, theirs)
+        for k in theirs:
+            close(ours[k], theirs[k], rel, f"{path}.{k}")
+    elif isinstance(theirs, list | tuple):
+        assert isinstance(ours, list | tuple) and len(ours) == len(theirs), (path, ours, theirs)
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            close(a, b, rel, f"{path}[{i}]")
+    elif isinstance(theirs, float) or (isinstance(theirs, int) and not isinstance(theirs, bool)):
+        assert isinstance(ours, int | float) and not isinstance(ours, bool), (path, ours, theirs)
+        assert abs(ours - theirs) <= rel * max(abs(ours), abs(theirs)), (path, ours, theirs)
+    else:
+        assert ours == theirs, (path, ours, theirs)

@@ -156,6 +156,15 @@ def test_query_workbook_shows_epmt_answers(run_notebook: Callable[[Path], Run]) 
 
     assert out(";exp_time:18840101") == "['685000', '685003', '685016']"
     assert out("limit=2, offset=1") == "['685003', '685000']"
+    partitions = out("eq.comparable_job_partitions(jobs)")
+    assert [partitions.index(j) for j in ("685016", "685003", "685000")] == sorted(
+        partitions.index(j) for j in ("685016", "685003", "685000")
+    )  # EPMT's order: by decreasing total duration
+    assert out("eq.are_jobs_comparable(jobs),") == "(False, True)"
+    scores = out('model["computed"]["modified_z_score"]')
+    assert scores.startswith("{'cpu_time': [10.8055, 113135329")
+    assert out("found == [ident]") == "(True, ['cpu_time', 'duration', 'num_procs'], True)"
+    assert out("eq.delete_refmodels(model") == "1"
     assert out("hsmget_op_procs.count()") == "5209"
     assert out('print("op_sequence 4:"') == "op_sequence 4: 270 op_sequence 5: 285 either: 555"
     assert out('print("processes over 1 s:"') == "processes over 1 s: 630 longest: 7005558348"

@@ -1373,6 +1373,45 @@ def pkey_by_id(pid):
 
 
 # ---------------------------------------------------------------- main
+def only_refmodels(args):
+    """Load the test graph's sample jobs and record refmodels_answers.refmodels()."""
+    from refmodels_answers import ARCHIVES, refmodels
+
+    out = Path(
+        args.out if args.out != str(DEFAULT_OUT) else DEFAULT_OUT.with_name("refmodels.json")
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="epmt_ref_"))
+    try:
+        eq, settings = bootstrap_epmt(tmp, verbose=-1)
+        import importlib.metadata as md
+
+        subs = {rel: submit_one(stage_copy(rel, tmp / "samples"), settings) for rel in ARCHIVES}
+        post_process_all()
+        result = {
+            "_about": {
+                "epmt_version": md.version("epmt"),
+                "generator": "benchmarks/epmt_ref/answers.py --only refmodels "
+                "(benchmarks/epmt_ref/refmodels_answers.py, PYTHONHASHSEED=0)",
+                "archives": ARCHIVES,
+                "volatile": f"created_at/updated_at are '{VOLATILE}'",
+                "conventions": "as answers.json; a create call is {'answer': ..., 'stderr': ...}",
+            },
+            "loaded_jobs": eq.get_jobs(fmt="terse"),
+            "refused": {k: v for k, v in subs.items() if not v["ok"]},
+            "calls": refmodels(eq, J, call, VOLATILE),
+        }
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(dumps_pretty(result) + "\n", encoding="utf-8")
+        print(
+            json.dumps({"out": str(out), "bytes": out.stat().st_size, "refused": result["refused"]})
+        )
+    finally:
+        if args.keep_tmp:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main(argv=None):
     if os.environ.get("PYTHONHASHSEED") != "0":
         # EPMT builds several lists from sets of strings (e.g. the tags of get_ops(jobs, 'op')),
@@ -1384,7 +1423,14 @@ def main(argv=None):
     )
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (DB + copies)")
+    ap.add_argument(
+        "--only",
+        choices=["refmodels"],
+        help="record one section into its own file (refmodels: tests/fixtures/epmt/refmodels.json)",
+    )
     args = ap.parse_args(argv)
+    if args.only == "refmodels":
+        return only_refmodels(args)
 
     tmp = Path(tempfile.mkdtemp(prefix="epmt_ref_"))
     try:

@@ -17,6 +17,8 @@ from epmt_graph.api.admin import (
     remove_job_annotations,
     set_job_analyses,
 )
+from epmt_graph.api.comparable import are_jobs_comparable, comparable_job_partitions
+from epmt_graph.api.comparable_analysis import analyze_comparable_jobs
 from epmt_graph.api.expr import asc, desc
 from epmt_graph.api.insights import ancestry, critical_path, tree_diff
 from epmt_graph.api.jobquery import JobQuery
@@ -32,6 +34,15 @@ from epmt_graph.api.procs import (
     timeline,
 )
 from epmt_graph.api.query import ProcessQuery
+from epmt_graph.api.refmodel_state import (
+    delete_refmodels,
+    refmodel_get_metrics,
+    refmodel_is_enabled,
+    refmodel_set_active_metrics,
+    refmodel_set_enabled,
+    retire_refmodels,
+)
+from epmt_graph.api.refmodels import RefModel, create_refmodel, get_refmodels
 from epmt_graph.api.tags import job_proc_tags, rank_proc_tags_keys
 from epmt_graph.api.trees import compute_process_trees, get_roots, op_roots, root
 
@@ -41,16 +52,22 @@ __all__ = [
     "Operation",
     "Process",
     "ProcessQuery",
+    "RefModel",
+    "analyze_comparable_jobs",
     "analyze_jobs",
     "analyze_pending_jobs",
     "ancestry",
     "annotate_job",
+    "are_jobs_comparable",
     "asc",
+    "comparable_job_partitions",
     "compute_process_trees",
     "conv_jobs",
     "conv_procs",
+    "create_refmodel",
     "critical_path",
     "delete_jobs",
+    "delete_refmodels",
     "desc",
     "get_features",
     "get_job_analyses",
@@ -61,6 +78,7 @@ __all__ = [
     "get_op_metrics",
     "get_ops",
     "get_procs",
+    "get_refmodels",
     "get_roots",
     "get_thread_metrics",
     "get_unanalyzed_jobs",
@@ -69,8 +87,13 @@ __all__ = [
     "ops_costs",
     "procs_histogram",
     "rank_proc_tags_keys",
+    "refmodel_get_metrics",
+    "refmodel_is_enabled",
+    "refmodel_set_active_metrics",
+    "refmodel_set_enabled",
     "remove_job_analyses",
     "remove_job_annotations",
+    "retire_refmodels",
     "root",
     "set_job_analyses",
     "timeline",

@@ -22,6 +22,9 @@ from epmt_graph.schema.fields import (
     PAPIEX_PROCESS_COLUMNS,
     PROCESS_METRICS,
     PROCESS_PROPERTIES,
+    REFMODEL_EDGE,
+    REFMODEL_LABEL,
+    REFMODEL_PROPERTIES,
 )
 from epmt_graph.schema.rows import Row, node_properties, row_properties, thread_rows
 from epmt_graph.schema.tags import parse_tags, tag_pairs, tag_string
@@ -36,6 +39,9 @@ __all__ = [
     "PAPIEX_PROCESS_COLUMNS",
     "PROCESS_METRICS",
     "PROCESS_PROPERTIES",
+    "REFMODEL_EDGE",
+    "REFMODEL_LABEL",
+    "REFMODEL_PROPERTIES",
     "Row",
     "node_properties",
     "parse_tags",

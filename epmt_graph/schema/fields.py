@@ -3,8 +3,10 @@
 Three labels hold a job: ``(:JobHead {jobid, version})`` names the published version,
 ``(:Job)`` is one version's job-level values and ``(:Process)`` one process of it;
 ``(:Process)-[:PARENT_OF]->(:Process)`` and ``(:Process)-[:BELONGS_TO]->(:Job)`` link a
-version's nodes. Times are integer microseconds since the epoch (UTC), durations integer
-microseconds, ``cpu_time = usertime + systemtime``.
+version's nodes. A reference model is a ``(:RefModel)`` node (:data:`REFMODEL_PROPERTIES`)
+with ``(:RefModel)-[:BUILT_FROM]->(:JobHead)`` to each job it was built from. Times are
+integer microseconds since the epoch (UTC), durations integer microseconds,
+``cpu_time = usertime + systemtime``.
 
 Examples
 --------
@@ -27,6 +29,9 @@ __all__ = [
     "PAPIEX_PROCESS_COLUMNS",
     "PROCESS_METRICS",
     "PROCESS_PROPERTIES",
+    "REFMODEL_EDGE",
+    "REFMODEL_LABEL",
+    "REFMODEL_PROPERTIES",
 ]
 
 #: The node labels of a stored job.
@@ -162,4 +167,30 @@ JOB_PROPERTIES: dict[str, type] = {
     "digest": str,
     "source": str,
     "metric_names": list,
+}
+
+#: The label of a reference model (EPMT's ``ReferenceModel``).
+REFMODEL_LABEL = "RefModel"
+#: Its link to each job it was built from: to the job's JobHead, so it outlives a replace
+#: of the job (the model keeps the scores computed when it was built), and a JobHead
+#: with models cannot be deleted until they are (EPMT's ``remove_models`` rule).
+REFMODEL_EDGE = "BUILT_FROM"
+#: RefModel node properties, with their type (None allowed for ``name`` and ``updated``).
+#: ``id`` is unique, from 1, never reused while larger ids exist; ``name`` unique when set;
+#: ``tags`` the canonical ``"k:v;k2:v2"`` string and ``tag_pairs`` its list (as a Job's);
+#: ``op_tags_json`` the operations' tags (a JSON list of dicts, ``[]`` for a job model);
+#: ``computed_json`` the scores: ``{classifier: {feature: [max/0, centre, spread]}}``, per
+#: operation (its tag as sorted-key JSON) for an operations model; ``info_json`` EPMT's
+#: ``info_dict`` (``active_metrics``); ``created``/``updated`` microseconds since the epoch.
+REFMODEL_PROPERTIES: dict[str, type] = {
+    "id": int,
+    "name": str,
+    "tags": str,
+    "tag_pairs": list,
+    "op_tags_json": str,
+    "computed_json": str,
+    "info_json": str,
+    "enabled": bool,
+    "created": int,
+    "updated": int,
 }

@@ -1,0 +1,216 @@
+"""EPMT's univariate outlier classifiers and the scores a reference model keeps.
+
+Each classifier takes a vector of values (one per job or operation) and, for a model,
+``params`` (what it returned when the model was built, less the scores) and returns
+``(scores, *params)``, exactly as EPMT 5.0.1's ``epmt_stat``:
+
+* :func:`iqr`: ``(mask, 0, Q1, Q3)``; Q1/Q3 are fitted so that the vector's range is just
+  within 1.5 IQR (``Q1 = 3*max/8 + 5*min/8``, ``Q3 = 5*max/8 + 3*min/8``), to 4 places;
+* :func:`modified_z_score`: ``(scores, max, median, MAD)``, ``0.6745*|y - median|/MAD``
+  to 4 places; the mean absolute deviation stands in for a zero MAD, and when both are
+  zero a value off the median scores infinity;
+* :func:`z_score`: ``(scores, max, mean, std)``, ``|y - mean|/std``, mean and (population)
+  standard deviation to 4 places, a zero ``std`` giving 0 (or the largest float).
+
+A value is an outlier when its score exceeds the model's ``max`` (``params[0]``), or
+without a model the default threshold (:data:`THRESHOLDS`; 0 for the ``iqr`` mask).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from epmt_graph.api.jobs import FEATURES_BLACKLIST
+from epmt_graph.errors import ModelError, QueryError
+
+__all__ = [
+    "CLASSIFIERS",
+    "FEATURES",
+    "THRESHOLDS",
+    "classifier_name",
+    "classifiers",
+    "features_of",
+    "iqr",
+    "model_scores",
+    "modified_z_score",
+    "outlier_partitions",
+    "z_score",
+]
+
+#: EPMT's default outlier features (``settings.outlier_features``).
+FEATURES: tuple[str, ...] = ("duration", "cpu_time", "num_procs")
+#: EPMT's default thresholds (``settings.outlier_thresholds``); ``iqr`` returns a mask.
+THRESHOLDS: dict[str, float] = {"modified_z_score": 3.5, "z_score": 3.0}
+
+
+def iqr(ys: Iterable[float], params: Sequence[float] = ()) -> tuple[Any, ...]:
+    """EPMT's 1.5-IQR rule: ``(mask, 0, fitted Q1, fitted Q3)``.
+
+    Examples
+    --------
+    >>> mask, zero, q1, q3 = iqr([1, 1, 2, 3, 4, 1, 100])
+    >>> mask.tolist(), q1, q3
+    ([0, 0, 0, 0, 0, 0, 1], 38.125, 62.875)
+    """
+    values = np.array(list(ys))
+    if params:
+        _, q1, q3 = params
+    else:
+        q1, q3 = np.percentile(values, [25, 75])
+    spread = q3 - q1
+    mask = ((values > q3 + 1.5 * spread) | (values < q1 - 1.5 * spread)) + 0
+    fitted_q1 = 3 * values.max() / 8 + 5 * values.min() / 8
+    fitted_q3 = 5 * values.max() / 8 + 3 * values.min() / 8
+    return mask, 0, _plain(round(fitted_q1, 4)), _plain(round(fitted_q3, 4))
+
+
+def modified_z_score(ys: Iterable[float], params: Sequence[float] = ()) -> tuple[Any, ...]:
+    """EPMT's modified z-score: ``(scores, max, median, MAD)``.
+
+    Examples
+    --------
+    >>> modified_z_score([10, 11, 12, 100])[1:]
+    (59.6932, 11.5, 1.0)
+    >>> modified_z_score([5, 5, 6], params=(0, 5, 0))[0]
+    [0, 0, inf]
+    """
+    values = list(ys)
+    median = params[1] if params else np.median(values)
+    if params:
+        mad = params[2]
+    else:
+        mad = np.median([np.abs(y - median) for y in values])
+        if mad == 0:
+            mad = np.mean([np.abs(y - median) for y in values])
+    if mad > 0:
+        scores = [round(0.6745 * abs(y - median) / mad, 4) for y in values]
+    else:
+        scores = [float("inf") if abs(y - median) > 0 else 0 for y in values]
+    return scores, *(_plain(round(v, 4)) for v in (max(scores), median, mad))
+
+
+def z_score(ys: Iterable[float], params: Sequence[float] = ()) -> tuple[Any, ...]:
+    """EPMT's absolute z-score: ``(scores, max, mean, std)``.
+
+    Examples
+    --------
+    >>> z_score([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1000])[1:]
+    (3.1621, 95.9091, 285.9118)
+    """
+    values = np.array(list(ys))
+    if params:
+        _, mean, std = params
+    else:
+        mean, std = np.mean(values).round(4), np.std(values).round(4)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = np.nan_to_num(np.abs((values - mean) / std).round(4))
+    return scores, _plain(scores.max()), _plain(mean), _plain(std)
+
+
+Classifier = Callable[..., tuple[Any, ...]]
+#: The classifiers by name, in EPMT's default order (``settings.univariate_classifiers``).
+CLASSIFIERS: dict[str, Classifier] = {
+    "iqr": iqr,
+    "modified_z_score": modified_z_score,
+    "z_score": z_score,
+}
+
+
+def classifier_name(method: Any) -> str:
+    """The name of a classifier given as a name or a function (ours or EPMT's).
+
+    Raises
+    ------
+    QueryError
+        For anything else (EPMT's multivariate pyod classifiers are not supported).
+    """
+    name = method if isinstance(method, str) else getattr(method, "__name__", None)
+    if name not in CLASSIFIERS:
+        raise QueryError(
+            f"unknown classifier {method!r}: use one of {', '.join(CLASSIFIERS)} "
+            "(as names or functions of epmt_graph.api.stats)"
+        )
+    return str(name)
+
+
+def classifiers(methods: Any) -> list[str]:
+    """Classifier names for ``methods`` (every classifier for None or ``[]``)."""
+    if not methods:
+        return list(CLASSIFIERS)
+    if isinstance(methods, str) or callable(methods):
+        methods = [methods]
+    return list(dict.fromkeys(classifier_name(m) for m in methods))
+
+
+def features_of(
+    features: Any, frame: pd.DataFrame, allowed: Iterable[str] | None = None
+) -> list[str]:
+    """EPMT's ``sanitize_features``: the requested features (every column for ``'*'``,
+    ``[]`` or None) that are numeric columns of ``frame``, not blacklisted, and among
+    ``allowed`` if given; sorted.
+
+    Raises
+    ------
+    ModelError
+        If none is left (EPMT's RuntimeError).
+    """
+    if features in ([], "", "*", None):
+        wanted = set(frame.columns)
+    elif isinstance(features, str):
+        wanted = {features} & set(frame.columns)
+    else:
+        wanted = set(features) & set(frame.columns)
+    if allowed is not None:
+        wanted &= set(allowed)
+    numeric = {c for c in wanted - FEATURES_BLACKLIST if pd.api.types.is_numeric_dtype(frame[c])}
+    usable = {c for c in numeric if not pd.api.types.is_bool_dtype(frame[c])}
+    if not usable:
+        raise ModelError("Need a non-empty list of features for outlier detection")
+    return sorted(usable)
+
+
+def model_scores(frame: pd.DataFrame, methods: list[str], features: list[str]) -> dict[str, Any]:
+    """What a model keeps: per classifier, per feature, the classifier's values less the
+    scores (EPMT's ``_refmodel_scores``), as plain floats."""
+    return {
+        name: {
+            feature: [_plain(v) for v in CLASSIFIERS[name](frame[feature].tolist())[1:]]
+            for feature in features
+        }
+        for name in methods
+    }
+
+
+def outlier_partitions(
+    frame: pd.DataFrame,
+    features: list[str],
+    methods: list[str],
+    computed: dict[str, Any] | None = None,
+) -> dict[str, list[list[str]]]:
+    """Per feature, ``[inliers, outliers]`` (sorted job ids) of the rows of ``frame``: a
+    row is an outlier for a feature if any classifier scores it above its threshold (the
+    model's ``computed`` values if given, else :data:`THRESHOLDS`), as EPMT's
+    ``detect_outlier_jobs``."""
+    out = {}
+    for feature in features:
+        hits = np.zeros(len(frame), dtype=int)
+        for name in methods:
+            params = (computed or {}).get(name, {}).get(feature, ())
+            scores = CLASSIFIERS[name](frame[feature].tolist(), params)[0]
+            threshold = params[0] if params else THRESHOLDS.get(name, 0)
+            hits += np.abs(np.asarray(scores, dtype=float)) > threshold
+        ids = frame["jobid"].tolist()
+        out[feature] = [
+            sorted(j for j, h in zip(ids, hits, strict=True) if not h),
+            sorted(j for j, h in zip(ids, hits, strict=True) if h),
+        ]
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """A numpy number as a Python int or float."""
+    return value.item() if isinstance(value, np.generic) else value
