@@ -21,10 +21,9 @@ from typing import Any
 import neo4j
 from bench_util import median, throwaway_server, timed_load
 
-from epmt_graph import cypher
 from epmt_graph.config import Connection
 from epmt_graph.db import Graph
-from epmt_graph.loader import JobRows, delete_job, load, read_job
+from epmt_graph.loader import JobRows, delete_job, load, read_job, versions
 from epmt_graph.loader import writer as writer_module
 from epmt_graph.loader.writer import write_job
 from epmt_graph.schema import node_properties
@@ -140,7 +139,8 @@ def write_split(graph: Graph, rows: JobRows) -> dict[str, float]:
     Mirrors :func:`epmt_graph.loader.writer.write_job` for a new job: the digest check,
     then in one transaction the new version's Job node and Process nodes (with the depth
     and inclusive CPU time the reader computed) and the PARENT_OF edges inside each batch
-    (``load-processes``), the edges across batches; the commit; its publication
+    (``load-processes``), the edges across batches, the writer's lease renewed
+    (``lock-version``); the commit; its publication
     (``publish-job``, a second transaction); the summary read. Seconds per phase, measured
     on the client (server work included, as each statement is consumed before the next).
     """
@@ -151,23 +151,26 @@ def write_split(graph: Graph, rows: JobRows) -> dict[str, float]:
     marks["digest check"] = time.perf_counter() - t0
     end_of_work = [0.0]
     version = time.time_ns() // 1000
+    writer = versions.new_writer()
 
     def work(tx: neo4j.ManagedTransaction) -> None:
         nodes, across = "Job + Process nodes, PARENT_OF in a batch", "PARENT_OF across batches"
         marks[nodes] = marks[across] = 0.0
-        for part in writer_module._parts(rows, version, None):  # the writer's own statements
+        for part in writer_module._parts(rows, version, writer, None):  # the writer's own
             phase = across if getattr(part, "func", None) is writer_module._write_edges else nodes
             t = time.perf_counter()
             part(tx)
             marks[phase] += time.perf_counter() - t
+        t = time.perf_counter()
+        versions.hold(tx, rows.jobid, version, writer)  # the lease renewed at the end
+        marks[nodes] += time.perf_counter() - t
         end_of_work[0] = time.perf_counter()
 
     graph.execute_write(work)
     marks["commit"] = time.perf_counter() - end_of_work[0]
     t0 = time.perf_counter()
-    graph.execute_write(
-        lambda tx: tx.run(cypher.query("publish-job"), jobid=rows.jobid, version=version).consume()
-    )
+    if versions.publish(graph, rows.jobid, version, writer, len(rows.processes), None):
+        raise RuntimeError(f"job {rows.jobid} was not published")
     marks["publish"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     graph.read("job-summary", jobid=rows.jobid)

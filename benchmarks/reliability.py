@@ -1,4 +1,4 @@
-"""The reliability campaign of issue 7, at full count; writes ``docs/reliability.md``.
+"""The reliability campaign of issues 7 and 15, at full count; writes ``docs/reliability.md``.
 
     .venv/bin/python benchmarks/reliability.py [--seed 7] [--no-bombs] [--out docs/reliability.md]
 
@@ -9,6 +9,10 @@ One run, with the code the tests use (``tests/stress/campaign.py``, ``tests/stre
    on a seeded 20,000-process synthetic job and the three query sample jobs; after each, the
    job must be absent or whole (the oracle's counts, from the raw rows), nothing orphaned,
    and a rerun must complete it;
+2b. 27 races of concurrent writers (``tests/stress/racing.py``): two ``load --replace`` and a
+   ``delete`` of one job id at once, one of them SIGKILLed; the job must end absent or one
+   content whole, no writer's report contradicted, nothing left behind but the killed
+   writer's held version, which one delete removes once its lease has run out;
 3. every hostile input the unit tests build, plus two decompression bombs, each through its
    own ``epmt-graph load``: refused with the expected reason, nothing written, no payload run;
 4. 5 server kills, on a second throwaway server (heap 1g, page cache 256m): its Java process
@@ -37,6 +41,9 @@ import bench_util  # noqa: E402
 import campaign  # noqa: E402
 import hostile  # noqa: E402
 import kills  # noqa: E402
+import leases  # noqa: E402
+import racing  # noqa: E402
+import reliability_races  # noqa: E402
 
 from epmt_graph.config import NEO4J_VERSION  # noqa: E402
 from epmt_graph.db import Graph  # noqa: E402
@@ -61,6 +68,9 @@ class Run:
     bombs: bool
     loader: list[kills.Trial]
     server: list[kills.Trial]
+    races: list[racing.Race]
+    race_windows: dict[bool, dict[str, float]]
+    sweeps: dict[str, leases.Sweep]
     bad: list[hostile.Outcome]
     control_ok: bool
     windows: dict[str, campaign.Window]
@@ -96,7 +106,7 @@ def _timed(seconds: dict[str, float], name: str, began: float) -> None:
 
 
 def run(sizes: campaign.Sizes, seed: int, bombs: bool, work: Path) -> Run:
-    """The three campaigns; servers started here are stopped whatever happens."""
+    """The four campaigns; servers started here are stopped whatever happens."""
     loader_plan, server_plan = campaign.plans(sizes, seed)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0)
     seconds: dict[str, float] = {}
@@ -112,6 +122,14 @@ def run(sizes: campaign.Sizes, seed: int, bombs: bool, work: Path) -> Run:
         load["loader kills"], began = bench_util.snapshot(), time.monotonic()
         loader = kills.loader_campaign(graph, loader_plan, archives)
         _timed(seconds, "loader kills", began)
+        load["races"], began = bench_util.snapshot(), time.monotonic()
+        contents = racing.make_contents(work)
+        races, race_windows = racing.race_campaign(
+            graph, contents, racing.race_plan(sizes.writers, seed)
+        )
+        jobids = {a.expected.jobid for a in archives.values()} | {racing.JOBID}
+        sweeps = {"loader kills and races": leases.sweep(graph, jobids)}
+        _timed(seconds, "races", began)
         load["bad inputs"], began = bench_util.snapshot(), time.monotonic()
         control_ok = _control(graph, work / "control")
         bads = hostile.build(work / "hostile", bombs=bombs)
@@ -119,12 +137,14 @@ def run(sizes: campaign.Sizes, seed: int, bombs: bool, work: Path) -> Run:
         _timed(seconds, "bad inputs", began)
         graph.close()
     load["server kills"], began = bench_util.snapshot(), time.monotonic()
-    server = kills.server_campaign(work / "killed-server", server_plan, archives)
+    server, sweeps["server kills"] = kills.server_campaign(
+        work / "killed-server", server_plan, archives
+    )
     _timed(seconds, "server kills", began)
     windows = {name: a.window for name, a in archives.items()}
     return Run(
-        started, sizes, seed, bombs, loader, server, outcomes, control_ok, windows, machine, load,
-        seconds,
+        started, sizes, seed, bombs, loader, server, races, race_windows, sweeps, outcomes,
+        control_ok, windows, machine, load, seconds,
     )  # fmt: skip
 
 
@@ -197,6 +217,7 @@ def _trial_rows(trials: list[kills.Trial]) -> Iterable[list[object]]:
 
 def _failed(r: Run) -> list[str]:
     problems = [str(t) for t in r.loader + r.server if not t.ok]
+    problems += reliability_races.failures(r.races, r.sweeps)
     problems += [f"{o.bad.kind} {o.bad.label}: {o.error}" for o in r.bad if not o.rejected]
     if not r.control_ok:
         problems.append("the control job did not load: the bad-input figures prove nothing")
@@ -221,7 +242,7 @@ def markdown(r: Run) -> str:
     )
     failed = _failed(r)
     lines = [
-        "# Reliability: atomic loads under SIGKILL, hostile inputs",
+        "# Reliability: atomic loads under SIGKILL, concurrent writers, hostile inputs",
         "",
         "Produced by `benchmarks/reliability.py` (issue 7); do not edit by hand, re-run:",
         "",
@@ -241,8 +262,8 @@ def markdown(r: Run) -> str:
         f"- **Code measured**: {code_measured()}",
         f"- **Seed**: {r.seed} (kill points and the synthetic job). The same code runs in the "
         "test suite as `tests/stress/`: by default 4 loader kills and 1 server kill on a "
-        "5,000-process synthetic job and 685016, the job-shaped bad inputs in one "
-        "`epmt-graph load`, no bombs; with `--stress`, this run's counts.",
+        "5,000-process synthetic job and 685016, 3 races of concurrent writers, the job-shaped "
+        "bad inputs in one `epmt-graph load`, no bombs; with `--stress`, this run's counts.",
         f"- **Outcome**: {'PASS' if not failed else 'FAIL'}",
         "",
         "## What was tried",
@@ -274,7 +295,10 @@ def markdown(r: Run) -> str:
         "no Job without processes anywhere in the database; a job the loader had reported "
         "loaded, and the bystander, are whole (else *lost*). Then the load is rerun: it must "
         "exit 0 and leave the job whole; the job is then deleted and nothing of it may remain "
-        "(no version left unpublished by the killed load).",
+        "but a version the killed load still holds on its lease (60 s: until then no other "
+        "load or delete may take it, its writer being perhaps alive); at the end of each "
+        "campaign, once those leases have run out, one delete per job must remove "
+        "everything (see *Sweeps* below).",
         "",
         "**Bad inputs.** Every hostile input the unit tests build (`tests/test_archive.py`, "
         "`test_reader.py`, `test_safe_pickle.py`; parametrized cases read from their marks), "
@@ -291,6 +315,8 @@ def markdown(r: Run) -> str:
         "",
         f"Load windows (clean load, start to exit): {windows}.",
         "",
+        *reliability_races.section(r.races, r.race_windows, r.sweeps),
+        "",
         "## Bad inputs",
         "",
         *_bad_table(r),
@@ -300,9 +326,9 @@ def markdown(r: Run) -> str:
         *_table(TRIAL_HEADER, _trial_rows(r.loader + r.server)),
         "",
         "*Phase*: *after commit* when the job was whole after the fault (the commit came "
-        "first); *before publish* when its version was written but not yet published (the "
-        "reload removes it); else *in a transaction* when a transaction was open on the "
-        "server at the kill, "
+        "first); *before publish* when its version was written but not yet published (a load "
+        "or delete removes it once its lease has run out); else *in a transaction* when a "
+        "transaction was open on the server at the kill, "
         "*before write* when none was (parsing, or between the schema check and the write). A "
         "server killed after the commit must keep the job: that is durability, counted too.",
         "",

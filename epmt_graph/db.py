@@ -317,18 +317,22 @@ def _line(text: str | None) -> str:
 
 
 _default: Graph | None = None
+#: Guards ``_default``: threads that ask for the default graph at once get the same one.
+_default_lock = threading.Lock()
 
 
 def default_graph() -> Graph:
     """The process-wide graph used by the API, made on first use from the environment."""
     global _default
-    if _default is None:
-        _default = Graph()
-    return _default
+    with _default_lock:
+        if _default is None:
+            _default = Graph()
+        return _default
 
 
 def set_default_graph(graph: Graph | None) -> Graph | None:
     """Make ``graph`` the API's graph (None: back to the environment's); returns the old one."""
     global _default
-    old, _default = _default, graph
+    with _default_lock:
+        old, _default = _default, graph
     return old

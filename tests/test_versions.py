@@ -2,10 +2,11 @@
 the job's JobHead publishes it (``loader/writer.py``).
 
 What is checked here, with counts from the oracle (``oracle.py``, the raw papiex rows):
-a version left unpublished is invisible and the next load removes it; a load that loses a
-race to another load of the same job keeps nothing; a delete waits for the transactions
-that were reading the job, which keep seeing all of it; and a database written before
-versions is brought up to date by ``Graph.ensure_schema``.
+a version left unpublished is invisible, and the next load removes it once its writer's
+lease has run out, not before; a load that loses a race to another load of the same job
+keeps nothing; a version that lost processes, or was taken over, is not published; a delete
+waits for the transactions that were reading the job, which keep seeing all of it; and a
+database written before versions is brought up to date by ``Graph.ensure_schema``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import epmt_graph.api as eq
 from epmt_graph import cypher
 from epmt_graph.db import Graph
 from epmt_graph.errors import DuplicateJobError
-from epmt_graph.loader import delete_job, load_job, read_job, writer
+from epmt_graph.loader import delete_job, load_job, read_job, versions, writer
 from epmt_graph.synthetic import write_archive
 
 JOBID = "versions-job"
@@ -66,13 +67,23 @@ def oracle_roots(path: Path) -> list[int]:
     return sorted(key[1] for key in roots(process_tree(raw_processes(path))))
 
 
+def run_out_leases(graph: Graph, jobid: str) -> None:
+    """Make every lease on a version of ``jobid`` end now, as if its writer had been silent
+    for ``versions.LEASE_MS``."""
+    graph.driver.execute_query(
+        "MATCH (j:Job {jobid: $jobid}) WHERE j.lease_until IS NOT NULL "
+        "SET j.lease_until = timestamp() - 1",
+        jobid=jobid,
+    )
+
+
 def test_an_unpublished_version_is_invisible_and_the_next_load_removes_it(
     graph: Graph, archives: dict[str, Path], absent: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def killed(*args: object) -> bool:  # the loader dies between the write and the publish
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(writer, "_publish", killed)
+    monkeypatch.setattr(versions, "publish", killed)
     with pytest.raises(KeyboardInterrupt):
         load_job(archives["first"], graph=graph)
     monkeypatch.undo()
@@ -81,6 +92,13 @@ def test_an_unpublished_version_is_invisible_and_the_next_load_removes_it(
     assert absent not in eq.get_jobs(fmt="terse", graph=graph)
     assert graph.read("job-summary", jobid=absent)[0]["processes"] == 0
 
+    # While its lease lasts, its writer may still be alive: a load and a delete leave it.
+    result = load_job(archives["second"], graph=graph)
+    assert (result.status, result.processes) == ("loaded", 300)
+    assert delete_job(graph, absent) == 300
+    assert stored(graph, absent) == (1, 400)
+
+    run_out_leases(graph, absent)
     result = load_job(archives["first"], graph=graph)
     assert (result.status, result.processes) == ("loaded", 400)
     assert stored(graph, absent) == (1, 400)
@@ -94,8 +112,8 @@ def test_a_load_that_loses_the_race_keeps_nothing(
     clean = writer._delete_unpublished
     raced: list[str] = []
 
-    def another_load_publishes(graph: Graph, jobid: str) -> None:
-        clean(graph, jobid)
+    def another_load_publishes(graph: Graph, jobid: str, token: str) -> None:
+        clean(graph, jobid, token)
         if not raced:  # once: after this load found the job absent, before it writes
             raced.append("racing")
             raced.append(writer.write_job(graph, other).status)
@@ -106,6 +124,69 @@ def test_a_load_that_loses_the_race_keeps_nothing(
     assert raced == ["racing", "loaded"]
     assert stored(graph, absent) == (1, 300)
     assert root_pids(graph, absent) == oracle_roots(archives["second"])
+
+
+def test_a_load_that_loses_the_race_to_the_same_content_is_unchanged(
+    graph: Graph, archives: dict[str, Path], absent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = read_job(archives["first"])
+    publish = versions.publish
+    raced: list[str] = []
+
+    def same_load_first(*args: Any) -> versions.Refusal | None:
+        if not raced:  # once: this load has written its version, the other publishes first
+            raced.append("racing")
+            raced.append(writer.write_job(graph, rows).status)
+        return publish(*args)
+
+    monkeypatch.setattr(versions, "publish", same_load_first)
+    result = writer.write_job(graph, rows)
+    assert raced == ["racing", "loaded"]
+    assert (result.status, result.processes) == ("unchanged", 400)
+    assert stored(graph, absent) == (1, 400)
+
+
+@pytest.mark.parametrize(
+    ("meddling", "refusal"),
+    [
+        (
+            "MATCH (p:Process {jobid: $jobid}) WITH p LIMIT 1 DETACH DELETE p",
+            "lacked processes, so it was not published",
+        ),
+        (
+            "MATCH (j:Job {jobid: $jobid}) SET j.writer = 'another writer'",
+            "another load or delete of the job took over the version",
+        ),
+    ],
+    ids=["a process lost", "taken over"],
+)
+def test_a_version_that_is_not_whole_or_not_its_writers_is_not_published(
+    graph: Graph,
+    archives: dict[str, Path],
+    absent: str,
+    monkeypatch: pytest.MonkeyPatch,
+    meddling: str,
+    refusal: str,
+) -> None:
+    """Between the write and the publish, a process of the version goes, or another writer
+    takes the version over: the publish is refused with a clear error, nothing is shown,
+    and (the version being still its own) the writer removes what it wrote."""
+    publish = versions.publish
+
+    def meddled(*args: Any) -> versions.Refusal | None:
+        graph.driver.execute_query(meddling, jobid=absent)
+        return publish(*args)
+
+    monkeypatch.setattr(versions, "publish", meddled)
+    with pytest.raises(DuplicateJobError, match=refusal):
+        load_job(archives["first"], graph=graph)
+    monkeypatch.undo()
+    assert root_pids(graph, absent) == []
+    if "took over" in refusal:  # the other writer's now: it stays until its lease runs out
+        assert stored(graph, absent) == (1, 400)
+        run_out_leases(graph, absent)
+        assert delete_job(graph, absent) == 0
+    assert stored(graph, absent) == (0, 0)
 
 
 def test_a_delete_waits_for_the_readers_of_the_job(
@@ -154,13 +235,13 @@ def test_a_job_larger_than_a_transaction_is_written_in_parts_and_published_once(
     tree = process_tree(raw_processes(archives["first"]))
     monkeypatch.setattr(writer, "TX_PROCESSES", 150)
     published: list[int] = []
-    publish = writer._publish
+    publish = versions.publish
 
-    def counting(graph: Graph, jobid: str, version: int, expected: int | None) -> bool:
+    def counting(graph: Graph, jobid: str, *args: Any) -> versions.Refusal | None:
         published.append(stored(graph, jobid)[1])  # every part is in before the publish
-        return publish(graph, jobid, version, expected)
+        return publish(graph, jobid, *args)
 
-    monkeypatch.setattr(writer, "_publish", counting)
+    monkeypatch.setattr(versions, "publish", counting)
     result = load_job(archives["first"], graph=graph)
     assert (result.status, result.processes, result.roots) == ("loaded", 400, len(roots(tree)))
     assert published == [400]

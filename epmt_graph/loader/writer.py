@@ -12,8 +12,13 @@ or the new version of a replaced job, never a mix.
 
 A replaced (or deleted) version is deleted only after the transactions that were running
 when it was unpublished have finished (:meth:`epmt_graph.db.Graph.wait_for_readers`).
-Versions left unpublished by an interrupted load or delete are deleted by the next load
-or delete of the same job.
+
+Loads, replaces and deletes of one job may run at once: each version being written or
+deleted is held by its writer on a lease (:mod:`epmt_graph.loader.versions`), so none of
+them deletes or writes into another's, and a version is published only whole, by the
+writer that holds it, over the version that writer expected; the loser of a race is refused
+and keeps nothing. Versions left unpublished by an interrupted load or delete are deleted by
+the next load or delete of the same job once their lease has run out.
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ import neo4j
 
 from epmt_graph import cypher
 from epmt_graph.db import Batch, Graph
-from epmt_graph.errors import DuplicateJobError, ServerError
+from epmt_graph.errors import DuplicateJobError, EpmtGraphError, ServerError
+from epmt_graph.loader import versions
 from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.slices import Pairs, Slice, slices
+from epmt_graph.loader.versions import Refusal
 from epmt_graph.schema import PROCESS_METRICS, node_properties
 
 __all__ = ["LoadResult", "compute_trees", "delete_job", "write_job"]
@@ -86,8 +93,16 @@ class LoadResult:
         )
 
 
-class _HeadMoved(Exception):
-    """The job's head moved since it was read: the publication is rolled back."""
+#: Why a written version was not published, by :class:`~epmt_graph.loader.versions.Refusal`.
+_REFUSED = {
+    Refusal.MOVED: "job {jobid} was loaded or deleted by someone else while {source} was "
+    "being written; nothing of it was kept",
+    Refusal.LOST: "job {jobid}: another load or delete of the job took over the version "
+    "written from {source} (its writer had been silent for longer than its lease); nothing "
+    "of it was kept",
+    Refusal.INCOMPLETE: "job {jobid}: the version written from {source} lacked processes, so "
+    "it was not published; nothing of it was kept",
+}
 
 
 def write_job(
@@ -117,8 +132,9 @@ def write_job(
     Raises
     ------
     DuplicateJobError
-        The jobid is loaded with other content and ``replace`` is False, or another load of
-        the same jobid was published while this one was written (nothing of it is kept).
+        The jobid is loaded with other content and ``replace`` is False, or another load or
+        delete of the same jobid came first while this one was written (nothing of it is
+        kept; if that load published the same content, the status is ``unchanged``).
     ServerError
         The job does not fit the server's transaction memory (nothing is written).
     """
@@ -131,19 +147,26 @@ def write_job(
             f"job {rows.jobid} is already loaded from {existing['source']} with other "
             f"content than {rows.source}; pass replace=True (--replace) to swap it"
         )
-    _delete_unpublished(graph, rows.jobid)
+    writer = versions.new_writer()
+    _delete_unpublished(graph, rows.jobid, writer)
     version = time.time_ns() // 1000
-    _write(graph, rows, version, progress)
     expected = existing["version"] if existing else None
-    if not _publish(graph, rows.jobid, version, expected):
-        _delete_version(graph, rows.jobid, version)
-        raise DuplicateJobError(
-            f"job {rows.jobid} was loaded or deleted by someone else while {rows.source} "
-            "was being written; nothing of it was kept"
+    try:
+        _write(graph, rows, version, writer, progress)
+        refused = versions.publish(
+            graph, rows.jobid, version, writer, len(rows.processes), expected
         )
+    except versions.Lost:
+        refused = Refusal.LOST
+    if refused is not None:
+        _delete_version(graph, rows.jobid, version, writer)
+        now = _published(graph, rows.jobid)
+        if refused is Refusal.MOVED and now and now["digest"] == rows.job["digest"]:
+            return _result(graph, rows, "unchanged")
+        raise DuplicateJobError(_REFUSED[refused].format(jobid=rows.jobid, source=rows.source))
     if expected is not None:
         graph.wait_for_readers()
-        _delete_version(graph, rows.jobid, expected)
+        _delete_version(graph, rows.jobid, expected, writer)
     return _result(graph, rows, "replaced" if existing else "loaded")
 
 
@@ -169,21 +192,21 @@ def delete_job(graph: Graph, jobid: str) -> int:
     """Delete one job, its processes and their edges.
 
     Readers stop seeing the job at once (its JobHead goes first); its nodes are deleted
-    once the transactions that were running then have finished.
+    once the transactions that were running then have finished. Versions that a load or
+    delete left unpublished and whose writer is gone are deleted too.
 
     Returns
     -------
     int
-        How many processes were deleted (0 and nothing done if the job is not loaded).
+        How many processes of the loaded job were deleted (0 if it was not loaded).
     """
-    record = graph.execute_write(
-        lambda tx: tx.run(cypher.query("unpublish-job"), jobid=jobid).single()
-    )
+    writer = versions.new_writer()
+    version = versions.unpublish(graph, jobid, writer)
     deleted = 0
-    if record is not None:
+    if version is not None:
         graph.wait_for_readers()
-        deleted = _delete_version(graph, jobid, record["version"])
-    _delete_unpublished(graph, jobid)
+        deleted = _delete_version(graph, jobid, version, writer)
+    _delete_unpublished(graph, jobid, writer)
     return deleted
 
 
@@ -193,12 +216,24 @@ def _published(graph: Graph, jobid: str) -> neo4j.Record | None:
 
 
 def _write(
-    graph: Graph, rows: JobRows, version: int, progress: Callable[[int], object] | None
+    graph: Graph,
+    rows: JobRows,
+    version: int,
+    writer: str,
+    progress: Callable[[int], object] | None,
 ) -> None:
-    """Write ``rows`` as an unpublished ``version``: one transaction, or for a job of more
-    than :data:`TX_PROCESSES` processes one per part (a failure leaves only an unpublished
-    version, removed here if the server still answers, else by the next load)."""
-    parts = _parts(rows, version, progress)
+    """Write ``rows`` as an unpublished ``version`` held by ``writer``: one transaction, or
+    for a job of more than :data:`TX_PROCESSES` processes one per part, each holding the
+    version from its start and renewing the lease at its end (a failure leaves only an
+    unpublished version, removed here if the server still answers, else by a later load).
+
+    Raises
+    ------
+    Lost
+        The version was taken over by another writer (``versions.hold``).
+    """
+    parts = _parts(rows, version, writer, progress)
+    renew = functools.partial(_hold, rows.jobid, version, writer)
 
     def guarded(part: Callable[[neo4j.ManagedTransaction], T]) -> Callable[..., T]:
         def work(tx: neo4j.ManagedTransaction) -> T:
@@ -217,26 +252,37 @@ def _write(
         return work
 
     if len(rows.processes) <= TX_PROCESSES:
-        graph.execute_write(guarded(functools.partial(_run_all, parts)))
+        graph.execute_write(guarded(functools.partial(_run_all, [*parts, renew])))
         return
+    first, *rest = parts
     try:
-        for part in parts:
-            graph.execute_write(guarded(part))
+        graph.execute_write(guarded(first))
+        for part in rest:
+            graph.execute_write(guarded(functools.partial(_run_all, [renew, part, renew])))
     except BaseException:
-        with contextlib.suppress(neo4j.exceptions.Neo4jError, OSError):
-            _delete_version(graph, rows.jobid, version)
+        with contextlib.suppress(EpmtGraphError, OSError):  # the cleanup may fail too
+            _delete_version(graph, rows.jobid, version, writer)
         raise
 
 
-def _parts(rows: JobRows, version: int, progress: Callable[[int], object] | None) -> list[Part]:
-    """The statements that write a job's nodes and edges, in parts of TX_PROCESSES rows."""
+def _hold(jobid: str, version: int, writer: str, tx: neo4j.ManagedTransaction) -> None:
+    versions.hold(tx, jobid, version, writer)
+
+
+def _parts(
+    rows: JobRows, version: int, writer: str, progress: Callable[[int], object] | None
+) -> list[Part]:
+    """The statements that write a job's nodes and edges, in parts of TX_PROCESSES rows; the
+    first makes the version's Job node, held by ``writer``."""
     job = {
         **rows.job,
         "source": rows.source,
         "version": version,
         "metric_names": list(PROCESS_METRICS),
     }
-    parts: list[Part] = [functools.partial(_run, "load-job", job=job)]
+    parts: list[Part] = [
+        functools.partial(_run, "load-job", job=job, writer=writer, lease=versions.LEASE_MS)
+    ]
     size = min(BATCH, TX_PROCESSES)
     cut, crossing = slices(rows.parents, size)
     per_part = TX_PROCESSES // size
@@ -291,21 +337,6 @@ def _write_edges(jobid: str, version: int, pairs: Pairs, tx: neo4j.ManagedTransa
         _run("load-parent-edges", tx, version=version, edges=edges)
 
 
-def _publish(graph: Graph, jobid: str, version: int, expected: int | None) -> bool:
-    """Point the job's head at ``version`` if it still points at ``expected``; else do nothing."""
-
-    def work(tx: neo4j.ManagedTransaction) -> None:
-        record = tx.run(cypher.query("publish-job"), jobid=jobid, version=version).single()
-        if record is None or record["previous"] != expected:
-            raise _HeadMoved
-
-    try:
-        graph.execute_write(work)
-    except _HeadMoved:
-        return False
-    return True
-
-
 def _walk_tree(tx: neo4j.ManagedTransaction, jobid: str, version: int) -> None:
     low, high = 0, LEVEL_WINDOW
     while True:
@@ -345,25 +376,14 @@ def _walk_levels(
         )
 
 
-def _delete_version(graph: Graph, jobid: str, version: int) -> int:
-    """Delete one unpublished version, a bounded batch per transaction; returns processes."""
-
-    def batch(tx: neo4j.ManagedTransaction) -> int:
-        query = cypher.query("delete-job-batch")
-        return int(tx.run(query, jobid=jobid, version=version, batch=BATCH).single(strict=True)[0])
-
-    total = 0
-    while deleted := graph.execute_write(batch):
-        total += deleted
-    graph.execute_write(
-        lambda tx: tx.run(cypher.query("delete-job-node"), jobid=jobid, version=version).consume()
-    )
-    return total
+def _delete_version(graph: Graph, jobid: str, version: int, writer: str) -> int:
+    """Delete ``writer``'s unpublished version, :data:`BATCH` processes per transaction."""
+    return versions.delete_version(graph, jobid, version, writer, BATCH)
 
 
-def _delete_unpublished(graph: Graph, jobid: str) -> None:
-    for record in graph.read("job-versions", jobid=jobid):
-        _delete_version(graph, jobid, record["version"])
+def _delete_unpublished(graph: Graph, jobid: str, writer: str) -> None:
+    """Delete the versions of ``jobid`` whose writer is gone (``versions.delete_stale``)."""
+    versions.delete_stale(graph, jobid, writer, BATCH)
 
 
 def _result(graph: Graph, rows: JobRows, status: Status) -> LoadResult:

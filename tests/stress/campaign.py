@@ -94,11 +94,14 @@ class Sizes:
         Loader kills per archive: ``"synthetic"`` or a path relative to the samples.
     server : dict of str to int
         Server kills per archive, likewise.
+    writers : int
+        Trials of concurrent writers of one job id, one of them killed (``racing.py``).
     """
 
     synthetic_procs: int
     loader: dict[str, int]
     server: dict[str, int]
+    writers: int
 
     @property
     def loader_kills(self) -> int:
@@ -111,7 +114,8 @@ class Sizes:
         return sum(self.server.values())
 
 
-#: The issue's campaign: 20 loader kills, 5 server kills (``--stress``, the benchmark).
+#: The issue's campaign: 20 loader kills, 5 server kills, 27 races of concurrent writers
+#: (``--stress``, the benchmark).
 FULL = Sizes(
     synthetic_procs=20_000,
     loader={
@@ -121,12 +125,14 @@ FULL = Sizes(
         "query/685016.tgz": 4,
     },
     server={"synthetic": 3, "query/685016.tgz": 2},
+    writers=27,
 )
-#: The default (CI) run: 4 loader kills, 1 server kill, a smaller synthetic job.
+#: The default (CI) run: 4 loader kills, 1 server kill, a smaller synthetic job, 3 races.
 REDUCED = Sizes(
     synthetic_procs=5_000,
     loader={"synthetic": 2, "query/685016.tgz": 2},
     server={"query/685016.tgz": 1},
+    writers=3,
 )
 
 # Literal Cypher, parameters only. A job is what readers see: its published version.

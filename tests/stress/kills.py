@@ -34,9 +34,9 @@ from campaign import (
     observe,
     orphans,
     run_cli,
-    stored,
     watched_load,
 )
+from leases import Sweep, only_held, sweep, unpublished
 
 from epmt_graph.db import Graph
 from epmt_graph.loader import delete_job
@@ -85,7 +85,8 @@ class Trial:
     reload : Load
         The rerun of the load.
     reload_ok : bool
-        The rerun exited 0 and left the job whole.
+        The rerun exited 0 and left the job whole, and once it was deleted nothing of the
+        job remained but a version the killed writer still held on its lease.
     seconds : float
         The whole trial, reload included.
     """
@@ -184,26 +185,29 @@ def _after_fault(
     archive: Archive,
     acknowledged: bool,
     orphans_before: int,
+    left_before: set[int],
     bystander: Expected | None = None,
 ) -> tuple[State, int, int, bool]:
     """The job's state, the jobs lost, the new orphans, and whether an unpublished version of
-    the job was left behind, once the database has settled."""
+    the job was left behind (besides ``left_before``, earlier trials' that killed writers
+    still hold), once the database has settled."""
     expected = archive.expected
     state = observe(graph, expected.jobid).state(expected)
     lost = int(acknowledged and state != "whole")
     if bystander is not None:
         lost += int(observe(graph, bystander.jobid).state(bystander) != "whole")
-    unpublished = state == "absent" and stored(graph, expected.jobid) > 0
-    return state, lost, _orphan_count(graph) - orphans_before, unpublished
+    left = state == "absent" and bool(unpublished(graph, expected.jobid)[0] - left_before)
+    return state, lost, _orphan_count(graph) - orphans_before, left
 
 
 def _rerun(graph: Graph, archive: Archive) -> tuple[Load, bool]:
     """Load again; it must exit 0 and leave the job whole. The job is deleted after, and
-    nothing of it may remain: no version an interrupted load or delete left behind."""
+    nothing of it may remain but a version the killed writer still holds on its lease
+    (removed by the campaign's :func:`leases.sweep`)."""
     load = watched_load(graph, archive.path)
     whole = observe(graph, archive.expected.jobid).state(archive.expected) == "whole"
     delete_job(graph, archive.expected.jobid)
-    gone = stored(graph, archive.expected.jobid) == 0
+    gone = only_held(graph, archive.expected.jobid)
     return load, load.returncode == 0 and whole and gone
 
 
@@ -222,14 +226,13 @@ def _judge(
     graph: Graph,
     archive: Archive,
     fault: _Fault,
-    orphans_before: int,
+    before: tuple[int, set[int]],
     began: float,
     bystander: Expected | None = None,
 ) -> Trial:
-    """Check the settled database after ``fault``, reload the job, and say what happened."""
-    state, lost, stray, unpublished = _after_fault(
-        graph, archive, fault.acknowledged, orphans_before, bystander
-    )
+    """Check the settled database after ``fault``, reload the job, and say what happened
+    (``before``: the orphans and the job's unpublished versions before the trial)."""
+    state, lost, stray, left = _after_fault(graph, archive, fault.acknowledged, *before, bystander)
     reload, reload_ok = _rerun(graph, archive)
     reached = fault.reached
     return Trial(
@@ -238,7 +241,7 @@ def _judge(
         fault_at=reached.at,
         injected=fault.injected,
         loader_exited=reached.at if reached.exited else None,
-        phase=_phase(state, reached.open_transaction, unpublished),
+        phase=_phase(state, reached.open_transaction, left),
         after_fault=state,
         lost=lost,
         orphans=stray,
@@ -254,7 +257,8 @@ def loader_kill(graph: Graph, archive: Archive, target: float) -> Trial:
     The job must be absent before; it is deleted afterwards.
     """
     assert observe(graph, archive.expected.jobid).state(archive.expected) == "absent"
-    began, orphans_before = time.monotonic(), _orphan_count(graph)
+    began = time.monotonic()
+    before = _orphan_count(graph), unpublished(graph, archive.expected.jobid)[0]
     with _reaped(_spawn(graph.connection, "load", str(archive.path))) as loader:
         reached = _run_to(loader, graph, archive.window, target)
         if not reached.exited:
@@ -262,7 +266,7 @@ def loader_kill(graph: Graph, archive: Archive, target: float) -> Trial:
         stdout, _ = loader.communicate(timeout=TIMEOUT)
     _settle(graph)
     fault = _Fault("loader kill", reached, not reached.exited, _acknowledged(loader, stdout))
-    return _judge(graph, archive, fault, orphans_before, began)
+    return _judge(graph, archive, fault, before, began)
 
 
 def _refreshed(archive: Archive, trial: Trial, *, rerun: bool = True) -> Archive:
@@ -366,7 +370,7 @@ def server_kill(server: LocalServer, archive: Archive, target: float, bystander:
     began = time.monotonic()
     with Graph(server.connection()) as graph:
         assert observe(graph, archive.expected.jobid).state(archive.expected) == "absent"
-        orphans_before = _orphan_count(graph)
+        before = _orphan_count(graph), unpublished(graph, archive.expected.jobid)[0]
         with _reaped(_spawn(graph.connection, "load", str(archive.path))) as loader:
             reached = _run_to(loader, graph, archive.window, target)
             _kill_server(server)
@@ -377,13 +381,14 @@ def server_kill(server: LocalServer, archive: Archive, target: float, bystander:
             stdout, _ = loader.communicate(timeout=TIMEOUT)
     fault = _Fault("server kill", reached, True, _acknowledged(loader, stdout))
     with Graph(server.connection()) as graph:
-        return _judge(graph, archive, fault, orphans_before, began, bystander)
+        return _judge(graph, archive, fault, before, began, bystander)
 
 
 def server_campaign(
     home: Path, trials: Sequence[Planned], archives: Mapping[str, Archive]
-) -> list[Trial]:
-    """Run the server kills of ``trials`` on a server of our own in ``home``.
+) -> tuple[list[Trial], Sweep]:
+    """Run the server kills of ``trials`` on a server of our own in ``home``; the trials,
+    and the sweep of what the killed loads left (:func:`leases.sweep`).
 
     The bystander job is loaded first. Each kill lands in the archive's write window:
     ``write_start + (0.05 + 0.9 * fraction) * (total - write_start)``. The server is stopped
@@ -404,7 +409,9 @@ def server_campaign(
             trial = server_kill(server, archive, target, bystander)
             current[t.archive] = _refreshed(archive, trial, rerun=False)  # reruns run cold
             results.append(trial)
-        return results
+        with Graph(server.connection()) as graph:
+            swept = sweep(graph, {a.expected.jobid for a in archives.values()})
+        return results, swept
     finally:
         server.stop()
 

@@ -1,11 +1,13 @@
-"""Atomic loads under SIGKILL (issue 7): kill the loader, or the Neo4j server, mid-load.
+"""Atomic loads under SIGKILL (issue 7): kill the loader, or the Neo4j server, mid-load; and
+concurrent writers of one job id, one of them killed (issue 15).
 
 After every kill the job is absent or whole (the oracle's process and PARENT_OF counts,
 roots and depth), nothing is orphaned, a load acknowledged before the fault survives it, and
-re-running the load completes the job. By default a reduced campaign runs (4 loader kills,
-1 server kill, a 5,000-process synthetic job); ``--stress`` runs the full one (20 loader kills,
-5 server kills, 20,000 processes). ``benchmarks/reliability.py`` runs the full one and records
-its figures in ``docs/reliability.md``.
+re-running the load completes the job; what a killed writer left is removed by one delete
+once its lease has run out. By default a reduced campaign runs (4 loader kills, 1 server
+kill, a 5,000-process synthetic job, 3 races); ``--stress`` runs the full one (20 loader
+kills, 5 server kills, 20,000 processes, 27 races). ``benchmarks/reliability.py`` runs the
+full one and records its figures in ``docs/reliability.md``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pytest
 from campaign import (
     FULL,
     REDUCED,
+    SEED,
     Archive,
     Expected,
     Observed,
@@ -35,6 +38,8 @@ from kills import (
     server_campaign,
     summarize,
 )
+from leases import sweep
+from racing import JOBID, make_contents, race_campaign, race_plan
 
 from epmt_graph.db import Graph
 from epmt_graph.loader import delete_job, load_job
@@ -144,15 +149,34 @@ def test_loader_kills_leave_jobs_whole_or_absent(
     graph: Graph, archives: dict[str, Archive], sizes: Sizes
 ) -> None:
     trials = loader_campaign(graph, plans(sizes)[0], archives)
+    swept = sweep(graph, {archive.expected.jobid for archive in archives.values()})
+    print(swept)
     assert len(trials) == sizes.loader_kills
     assert _failures(trials) == []
     assert summarize(trials).faults >= 1
+    assert swept.removed
 
 
 def test_server_kills_leave_jobs_whole_or_absent(
     archives: dict[str, Archive], sizes: Sizes, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     home = tmp_path_factory.mktemp("killed-server")
-    trials = server_campaign(home, plans(sizes)[1], archives)
+    trials, swept = server_campaign(home, plans(sizes)[1], archives)
+    print(swept)
     assert len(trials) == sizes.server_kills
     assert _failures(trials) == []
+    assert swept.removed
+
+
+def test_concurrent_writers_leave_jobs_whole_or_absent(
+    graph: Graph, sizes: Sizes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Two ``load --replace`` and a ``delete`` of one job id at once, one of them killed."""
+    paths = make_contents(tmp_path_factory.mktemp("racing"))
+    races, windows = race_campaign(graph, paths, race_plan(sizes.writers, SEED))
+    swept = sweep(graph, [JOBID])
+    print(windows, swept, *races, sep="\n")
+    assert len(races) == sizes.writers
+    assert [str(race) for race in races if not race.ok] == []
+    assert sum(race.injected for race in races) >= 1
+    assert swept.removed
