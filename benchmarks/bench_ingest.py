@@ -23,10 +23,11 @@ from bench_util import median, throwaway_server, timed_load
 
 from epmt_graph.config import Connection
 from epmt_graph.db import Graph
-from epmt_graph.loader import JobRows, delete_job, load, read_job, versions
+from epmt_graph.loader import JobRows, delete_job, load, read_job
 from epmt_graph.loader import writer as writer_module
 from epmt_graph.loader.writer import write_job
 from epmt_graph.schema import node_properties
+from epmt_graph.store import versions
 from epmt_graph.synthetic import write_archive
 
 __all__ = [

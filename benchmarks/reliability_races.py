@@ -105,7 +105,7 @@ def section(
         f"races write each job in transactions of {racing.SMALL_TX:,} processes (the "
         "loader's `TX_PROCESSES`, set in the subprocess), so that a write is many "
         "transactions, as for a job of over 100,000 processes. Each writer holds the version "
-        "it writes or deletes on a lease (`epmt_graph/loader/versions.py`); publishing checks "
+        "it writes or deletes on a lease (`epmt_graph/store/versions.py`); publishing checks "
         "in one transaction that the version is still its writer's, has every process, and "
         "that the head still shows the version the writer expected.",
         "",

@@ -24,7 +24,7 @@ from epmt_graph.api.refmodels import models_of_jobs, remove_models_of_jobs
 from epmt_graph.db import Graph
 from epmt_graph.errors import DatabaseError, ModelError, QueryError, UnknownModelError
 from epmt_graph.loader import load_job
-from epmt_graph.loader.writer import delete_job
+from epmt_graph.store import delete_job
 from epmt_graph.synthetic import write_archive
 
 Q = ["685000", "685003", "685016"]

@@ -3,8 +3,8 @@
 Each round starts with the job absent or loaded (content ``a``), then two ``write_job(...,
 replace=True)`` (contents ``b`` and ``c``) and one ``delete_job`` of the same job id start
 together (the delete after a delay that varies by round), with jobs written in many
-transactions (``writer.TX_PROCESSES`` and
-``writer.BATCH`` made small) so that a write is long enough to be raced. A watcher thread
+transactions (``store.TX_PROCESSES`` and
+``store.BATCH`` made small) so that a write is long enough to be raced. A watcher thread
 reads the published job throughout. Every state seen, and the end state, must be the job
 absent or one content whole as the oracle (``oracle.py``, the raw papiex rows) builds it;
 each writer must succeed or refuse with ``DuplicateJobError``; a content published at the
@@ -33,6 +33,7 @@ from epmt_graph import db
 from epmt_graph.db import Graph
 from epmt_graph.errors import DuplicateJobError
 from epmt_graph.loader import JobRows, delete_job, read_job, writer
+from epmt_graph.store import jobs as store
 from epmt_graph.synthetic import write_archive
 
 JOBID = "writers-job"
@@ -221,8 +222,8 @@ def test_two_replaces_and_a_delete_of_one_job_leave_it_whole_or_absent(
     monkeypatch: pytest.MonkeyPatch,
     record_property: Callable[[str, object], None],
 ) -> None:
-    monkeypatch.setattr(writer, "TX_PROCESSES", SMALL_TX)
-    monkeypatch.setattr(writer, "BATCH", SMALL_TX)
+    monkeypatch.setattr(store, "TX_PROCESSES", SMALL_TX)
+    monkeypatch.setattr(store, "BATCH", SMALL_TX)
     pool = ThreadPoolExecutor(3, thread_name_prefix="writer")
     problems: list[str] = []
     tally: dict[str, int] = {}  # end states, and writers' ends

@@ -23,7 +23,10 @@ import epmt_graph.api as eq
 from epmt_graph import cypher
 from epmt_graph.db import Graph
 from epmt_graph.errors import DuplicateJobError
-from epmt_graph.loader import delete_job, load_job, read_job, versions, writer
+from epmt_graph.loader import delete_job, load_job, read_job, writer
+from epmt_graph.store import jobs as store
+from epmt_graph.store import trees as store_trees
+from epmt_graph.store import versions
 from epmt_graph.synthetic import write_archive
 
 JOBID = "versions-job"
@@ -109,7 +112,7 @@ def test_a_load_that_loses_the_race_keeps_nothing(
     graph: Graph, archives: dict[str, Path], absent: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rows, other = read_job(archives["first"]), read_job(archives["second"])
-    clean = writer._delete_unpublished
+    clean = store.delete_stale
     raced: list[str] = []
 
     def another_load_publishes(graph: Graph, jobid: str, token: str) -> None:
@@ -118,7 +121,7 @@ def test_a_load_that_loses_the_race_keeps_nothing(
             raced.append("racing")
             raced.append(writer.write_job(graph, other).status)
 
-    monkeypatch.setattr(writer, "_delete_unpublished", another_load_publishes)
+    monkeypatch.setattr(store, "delete_stale", another_load_publishes)
     with pytest.raises(DuplicateJobError, match="was loaded or deleted by someone else"):
         writer.write_job(graph, rows)
     assert raced == ["racing", "loaded"]
@@ -233,7 +236,7 @@ def test_a_job_larger_than_a_transaction_is_written_in_parts_and_published_once(
     graph: Graph, archives: dict[str, Path], absent: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tree = process_tree(raw_processes(archives["first"]))
-    monkeypatch.setattr(writer, "TX_PROCESSES", 150)
+    monkeypatch.setattr(store, "TX_PROCESSES", 150)
     published: list[int] = []
     publish = versions.publish
 
@@ -261,12 +264,12 @@ def test_compute_trees_walks_a_large_job_level_by_level(
     graph.driver.execute_query(
         "MATCH (p:Process {jobid: $jobid}) REMOVE p.depth, p.inclusive_cpu_time", jobid=absent
     )
-    monkeypatch.setattr(writer, "TX_PROCESSES", 150)
+    monkeypatch.setattr(store, "TX_PROCESSES", 150)
 
     def one_transaction(*args: object) -> None:
         raise AssertionError("a job over TX_PROCESSES is walked in one transaction")
 
-    monkeypatch.setattr(writer, "_walk_tree", one_transaction)
+    monkeypatch.setattr(store_trees, "_walk_tree", one_transaction)
     assert eq.compute_process_trees([absent]) == [absent]
     values = sorted(
         (r["pid"], r["depth"], r["inclusive_cpu_time"])
@@ -280,7 +283,7 @@ def test_compute_trees_walks_a_large_job_level_by_level(
 def test_a_part_that_fails_leaves_nothing(
     graph: Graph, archives: dict[str, Path], absent: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(writer, "TX_PROCESSES", 150)
+    monkeypatch.setattr(store, "TX_PROCESSES", 150)
     parts = writer._parts
 
     def last_part_fails(*args: Any) -> list[writer.Part]:

@@ -23,8 +23,8 @@ from epmt_graph.api.jobs import get_jobs
 from epmt_graph.api.params import single_jobid
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
-from epmt_graph.loader.writer import delete_job
 from epmt_graph.schema import parse_tags
+from epmt_graph.store import delete_job
 
 __all__ = [
     "OUTLIER_FEATURES",

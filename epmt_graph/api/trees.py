@@ -13,7 +13,7 @@ from epmt_graph.api.params import jobids, single_jobid, tags_param
 from epmt_graph.api.rows import process_row
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
-from epmt_graph.loader.writer import compute_trees
+from epmt_graph.store import compute_trees
 
 __all__ = ["compute_process_trees", "get_roots", "op_roots", "root"]
 

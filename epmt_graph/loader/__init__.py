@@ -19,7 +19,8 @@ from epmt_graph.loader.archive import METADATA_NAME
 from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.pipeline import run_ahead
 from epmt_graph.loader.reader import read_job
-from epmt_graph.loader.writer import LoadResult, compute_trees, delete_job, write_job
+from epmt_graph.loader.writer import LoadResult, write_job
+from epmt_graph.store import compute_trees, delete_job
 
 __all__ = [
     "JobRows",

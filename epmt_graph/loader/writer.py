@@ -3,7 +3,7 @@
 Every load writes a new *version* of its job, which readers do not see yet: a Job node
 and its Process nodes carrying ``version`` (and the ``depth`` and ``inclusive_cpu_time``
 the reader computed), and the PARENT_OF edges. That is one write transaction, or for a job
-of more than :data:`TX_PROCESSES` processes several (nodes and edges in parts of that
+of more than ``TX_PROCESSES`` processes several (nodes and edges in parts of that
 size), so that none outgrows the server's transaction memory.
 Another transaction publishes the version by pointing the job's JobHead at it (one
 property write), and every named query reads through that pointer. Neo4j applies a commit
@@ -14,7 +14,7 @@ A replaced (or deleted) version is deleted only after the transactions that were
 when it was unpublished have finished (:meth:`epmt_graph.db.Graph.wait_for_readers`).
 
 Loads, replaces and deletes of one job may run at once: each version being written or
-deleted is held by its writer on a lease (:mod:`epmt_graph.loader.versions`), so none of
+deleted is held by its writer on a lease (:mod:`epmt_graph.store.versions`), so none of
 them deletes or writes into another's, and a version is published only whole, by the
 writer that holds it, over the version that writer expected; the loser of a race is refused
 and keeps nothing. Versions left unpublished by an interrupted load or delete are deleted by
@@ -28,30 +28,23 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 import neo4j
 
-from epmt_graph import cypher
 from epmt_graph.db import Batch, Graph
 from epmt_graph.errors import DuplicateJobError, EpmtGraphError, ServerError
-from epmt_graph.loader import versions
 from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.slices import Pairs, Slice, slices
-from epmt_graph.loader.versions import Refusal
 from epmt_graph.schema import PROCESS_METRICS, node_properties
+from epmt_graph.store import jobs as store
+from epmt_graph.store import versions
+from epmt_graph.store.versions import Refusal
 
-__all__ = ["LoadResult", "compute_trees", "delete_job", "write_job"]
+__all__ = ["LoadResult", "write_job"]
 
-#: Rows per UNWIND batch: large enough to amortise round trips, small enough for Bolt.
-BATCH = 5000
 #: The server's answer when a transaction outgrows ``dbms.memory.transaction.total.max``.
 TOO_BIG = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
-#: Processes (and edges) per write transaction: a larger job is written in several
-#: transactions, so that none outgrows the server's transaction memory.
-TX_PROCESSES = 100_000
-#: Levels walked per tree-depths statement before checking whether the walk is complete.
-LEVEL_WINDOW = 64
 
 T = TypeVar("T")
 #: One step of a write, run inside a transaction.
@@ -93,7 +86,7 @@ class LoadResult:
         )
 
 
-#: Why a written version was not published, by :class:`~epmt_graph.loader.versions.Refusal`.
+#: Why a written version was not published, by :class:`~epmt_graph.store.versions.Refusal`.
 _REFUSED = {
     Refusal.MOVED: "job {jobid} was loaded or deleted by someone else while {source} was "
     "being written; nothing of it was kept",
@@ -139,7 +132,7 @@ def write_job(
         The job does not fit the server's transaction memory (nothing is written).
     """
     graph.ensure_schema()
-    existing = _published(graph, rows.jobid)
+    existing = store.published(graph, rows.jobid)
     if existing and existing["digest"] == rows.job["digest"]:
         return _result(graph, rows, "unchanged")
     if existing and not replace:
@@ -148,7 +141,7 @@ def write_job(
             f"content than {rows.source}; pass replace=True (--replace) to swap it"
         )
     writer = versions.new_writer()
-    _delete_unpublished(graph, rows.jobid, writer)
+    store.delete_stale(graph, rows.jobid, writer)
     version = time.time_ns() // 1000
     expected = existing["version"] if existing else None
     try:
@@ -159,60 +152,15 @@ def write_job(
     except versions.Lost:
         refused = Refusal.LOST
     if refused is not None:
-        _delete_version(graph, rows.jobid, version, writer)
-        now = _published(graph, rows.jobid)
+        store.delete_version(graph, rows.jobid, version, writer)
+        now = store.published(graph, rows.jobid)
         if refused is Refusal.MOVED and now and now["digest"] == rows.job["digest"]:
             return _result(graph, rows, "unchanged")
         raise DuplicateJobError(_REFUSED[refused].format(jobid=rows.jobid, source=rows.source))
     if expected is not None:
         graph.wait_for_readers()
-        _delete_version(graph, rows.jobid, expected, writer)
+        store.delete_version(graph, rows.jobid, expected, writer)
     return _result(graph, rows, "replaced" if existing else "loaded")
-
-
-def compute_trees(graph: Graph, jobid: str) -> None:
-    """Recompute ``depth`` and ``inclusive_cpu_time`` of one job in the server (idempotent).
-
-    The two level walks ``tree-depths`` and ``tree-inclusive-cpu`` over the stored
-    PARENT_OF edges: what the reader computed before the load, found again from the graph.
-    One transaction, or for a job of more than :data:`TX_PROCESSES` processes one per
-    tree level.
-    """
-    existing = _published(graph, jobid)
-    if not existing:
-        return
-    version = existing["version"]
-    if (existing["processes"] or 0) > TX_PROCESSES:
-        _walk_levels(graph.execute_write, jobid, version)
-    else:
-        graph.execute_write(lambda tx: _walk_tree(tx, jobid, version))
-
-
-def delete_job(graph: Graph, jobid: str) -> int:
-    """Delete one job, its processes and their edges.
-
-    Readers stop seeing the job at once (its JobHead goes first); its nodes are deleted
-    once the transactions that were running then have finished. Versions that a load or
-    delete left unpublished and whose writer is gone are deleted too.
-
-    Returns
-    -------
-    int
-        How many processes of the loaded job were deleted (0 if it was not loaded).
-    """
-    writer = versions.new_writer()
-    version = versions.unpublish(graph, jobid, writer)
-    deleted = 0
-    if version is not None:
-        graph.wait_for_readers()
-        deleted = _delete_version(graph, jobid, version, writer)
-    _delete_unpublished(graph, jobid, writer)
-    return deleted
-
-
-def _published(graph: Graph, jobid: str) -> neo4j.Record | None:
-    records = graph.read("job-digest", jobid=jobid)
-    return records[0] if records else None
 
 
 def _write(
@@ -223,7 +171,7 @@ def _write(
     progress: Callable[[int], object] | None,
 ) -> None:
     """Write ``rows`` as an unpublished ``version`` held by ``writer``: one transaction, or
-    for a job of more than :data:`TX_PROCESSES` processes one per part, each holding the
+    for a job of more than ``TX_PROCESSES`` processes one per part, each holding the
     version from its start and renewing the lease at its end (a failure leaves only an
     unpublished version, removed here if the server still answers, else by a later load).
 
@@ -251,7 +199,7 @@ def _write(
 
         return work
 
-    if len(rows.processes) <= TX_PROCESSES:
+    if len(rows.processes) <= store.TX_PROCESSES:
         graph.execute_write(guarded(functools.partial(_run_all, [*parts, renew])))
         return
     first, *rest = parts
@@ -261,7 +209,7 @@ def _write(
             graph.execute_write(guarded(functools.partial(_run_all, [renew, part, renew])))
     except BaseException:
         with contextlib.suppress(EpmtGraphError, OSError):  # the cleanup may fail too
-            _delete_version(graph, rows.jobid, version, writer)
+            store.delete_version(graph, rows.jobid, version, writer)
         raise
 
 
@@ -272,7 +220,7 @@ def _hold(jobid: str, version: int, writer: str, tx: neo4j.ManagedTransaction) -
 def _parts(
     rows: JobRows, version: int, writer: str, progress: Callable[[int], object] | None
 ) -> list[Part]:
-    """The statements that write a job's nodes and edges, in parts of TX_PROCESSES rows; the
+    """The statements that write a job's nodes and edges, in parts of ``TX_PROCESSES`` rows; the
     first makes the version's Job node, held by ``writer``."""
     job = {
         **rows.job,
@@ -281,16 +229,16 @@ def _parts(
         "metric_names": list(PROCESS_METRICS),
     }
     parts: list[Part] = [
-        functools.partial(_run, "load-job", job=job, writer=writer, lease=versions.LEASE_MS)
+        functools.partial(store.run, "load-job", job=job, writer=writer, lease=versions.LEASE_MS)
     ]
-    size = min(BATCH, TX_PROCESSES)
+    size = min(store.BATCH, store.TX_PROCESSES)
     cut, crossing = slices(rows.parents, size)
-    per_part = TX_PROCESSES // size
+    per_part = store.TX_PROCESSES // size
     for first in range(0, len(cut), per_part):
         chunk = cut[first : first + per_part]
         parts.append(functools.partial(_write_processes, rows, version, chunk, progress))
-    for start in range(0, len(crossing), TX_PROCESSES):
-        pairs = crossing[start : start + TX_PROCESSES]
+    for start in range(0, len(crossing), store.TX_PROCESSES):
+        pairs = crossing[start : start + store.TX_PROCESSES]
         parts.append(functools.partial(_write_edges, rows.jobid, version, pairs))
     return parts
 
@@ -298,19 +246,6 @@ def _parts(
 def _run_all(parts: list[Part], tx: neo4j.ManagedTransaction) -> None:
     for part in parts:
         part(tx)
-
-
-def _run(name: str, tx: neo4j.ManagedTransaction, **params: object) -> None:
-    """Run one statement; then empty its batches, which the driver would keep.
-
-    A transaction keeps its results until it ends, and each result's summary keeps the
-    parameters it was run with: a part of :data:`TX_PROCESSES` processes would hold every
-    row it sent (3 KB a process). A retried transaction builds its batches anew.
-    """
-    tx.run(cypher.query(name), params).consume()
-    for value in params.values():
-        if isinstance(value, Batch):
-            value.clear()
 
 
 def _write_processes(
@@ -323,67 +258,18 @@ def _write_processes(
     for part in parts:
         nodes = Batch(node_properties(p) for p in rows.processes[part.start : part.end])
         params = {"jobid": rows.jobid, "version": version, "rows": nodes}
-        _run("load-processes", tx, **params, links=Batch(part.links(rows.parents)))
+        store.run("load-processes", tx, **params, links=Batch(part.links(rows.parents)))
         if progress is not None:
             progress(part.end - part.start)
 
 
 def _write_edges(jobid: str, version: int, pairs: Pairs, tx: neo4j.ManagedTransaction) -> None:
-    for start in range(0, len(pairs), BATCH):
+    for start in range(0, len(pairs), store.BATCH):
         edges = Batch(
             [f"{jobid}:{parent}", f"{jobid}:{child}"]
-            for parent, child in pairs[start : start + BATCH].tolist()
+            for parent, child in pairs[start : start + store.BATCH].tolist()
         )
-        _run("load-parent-edges", tx, version=version, edges=edges)
-
-
-def _walk_tree(tx: neo4j.ManagedTransaction, jobid: str, version: int) -> None:
-    low, high = 0, LEVEL_WINDOW
-    while True:
-        record = tx.run(
-            cypher.query("tree-depths"), jobid=jobid, version=version, fromLevel=low, toLevel=high
-        ).single()
-        if record is None or record["frontier"] == 0:
-            break
-        low, high = high + 1, 2 * high + 1
-    _run("tree-inclusive-cpu", tx, jobid=jobid, version=version, deepest=None, shallowest=None)
-
-
-def _walk_levels(
-    execute: Callable[[Callable[[neo4j.ManagedTransaction], Any]], Any], jobid: str, version: int
-) -> None:
-    """The tree walks of :func:`_walk_tree`, one level per ``execute`` (transaction): down
-    for ``depth`` (roots and level 1 first), then up for ``inclusive_cpu_time``."""
-
-    def depths(low: int, high: int, tx: neo4j.ManagedTransaction) -> int:
-        query = cypher.query("tree-depths")
-        params = {"jobid": jobid, "version": version, "fromLevel": low, "toLevel": high}
-        return int(tx.run(query, params).single(strict=True)["frontier"])
-
-    level = 1
-    while execute(functools.partial(depths, 0 if level == 1 else level, level)):
-        level += 1
-    for deepest in range(level - 1, -1, -1):
-        execute(
-            functools.partial(
-                _run,
-                "tree-inclusive-cpu",
-                jobid=jobid,
-                version=version,
-                deepest=deepest,
-                shallowest=deepest,
-            )
-        )
-
-
-def _delete_version(graph: Graph, jobid: str, version: int, writer: str) -> int:
-    """Delete ``writer``'s unpublished version, :data:`BATCH` processes per transaction."""
-    return versions.delete_version(graph, jobid, version, writer, BATCH)
-
-
-def _delete_unpublished(graph: Graph, jobid: str, writer: str) -> None:
-    """Delete the versions of ``jobid`` whose writer is gone (``versions.delete_stale``)."""
-    versions.delete_stale(graph, jobid, writer, BATCH)
+        store.run("load-parent-edges", tx, version=version, edges=edges)
 
 
 def _result(graph: Graph, rows: JobRows, status: Status) -> LoadResult:

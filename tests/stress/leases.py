@@ -1,7 +1,7 @@
 """Versions a killed writer leaves: held on its lease, then removed by the next delete.
 
 A load or delete killed mid-way may leave an unpublished version of its job, held by the dead
-writer until its lease runs out (``epmt_graph.loader.versions.LEASE_MS``): no load or delete
+writer until its lease runs out (``epmt_graph.store.versions.LEASE_MS``): no load or delete
 touches it before then, and the first one after removes it. The campaigns accept such a
 version after a trial and check at their end that one delete removes it (:func:`sweep`).
 """

@@ -5,7 +5,7 @@ together: ``epmt-graph load --replace`` of content ``b``, the same of content ``
 ``epmt-graph delete`` of the job id; one of them (the *victim*, in turn) gets SIGKILL at a
 seeded random point of its window (from the start to its exit in a clean race, measured
 after a warm-up race). Half of the trials write each job in transactions of
-:data:`SMALL_TX` processes (``writer.TX_PROCESSES``, set in the subprocess), so that a
+:data:`SMALL_TX` processes (``store.TX_PROCESSES``, set in the subprocess), so that a
 write is many transactions long, as a job of over 100,000 processes is.
 
 Once the database has settled, the job is classified against the oracle (``tests/oracle.py``,
@@ -65,12 +65,12 @@ CONTENTS = {"a": (4000, 61), "b": (5000, 62), "c": (3000, 63)}
 SMALL_TX = 1000
 #: The three writers of a trial, in the order they are started.
 WRITERS = ("load b", "load c", "delete")
-#: Runs ``epmt-graph ARGS`` with ``writer.TX_PROCESSES`` set from the first argument (0:
+#: Runs ``epmt-graph ARGS`` with ``store.TX_PROCESSES`` set from the first argument (0:
 #: the loader's own).
 _RUNNER = (
     "import sys\n"
-    "from epmt_graph.loader import writer\n"
-    "writer.TX_PROCESSES = int(sys.argv[1]) or writer.TX_PROCESSES\n"
+    "from epmt_graph.store import jobs as store\n"
+    "store.TX_PROCESSES = int(sys.argv[1]) or store.TX_PROCESSES\n"
     "from epmt_graph.cli import main\n"
     "sys.exit(main(sys.argv[2:]))\n"
 )

@@ -1,0 +1,83 @@
+"""A loaded job on the server: its published version, statements run in parts, deletion.
+
+The sizes every writer of the graph keeps to are here: :data:`BATCH` rows per statement and
+:data:`TX_PROCESSES` processes per transaction.
+"""
+
+from __future__ import annotations
+
+import neo4j
+
+from epmt_graph import cypher
+from epmt_graph.db import Batch, Graph
+from epmt_graph.store import versions
+
+__all__ = [
+    "BATCH",
+    "TX_PROCESSES",
+    "delete_job",
+    "delete_stale",
+    "delete_version",
+    "published",
+    "run",
+]
+
+#: Rows per UNWIND batch: large enough to amortise round trips, small enough for Bolt.
+BATCH = 5000
+#: Processes (and edges) per write transaction: a larger job is written (and walked) in
+#: several transactions, so that none outgrows the server's transaction memory.
+TX_PROCESSES = 100_000
+
+
+def published(graph: Graph, jobid: str) -> neo4j.Record | None:
+    """The published version of ``jobid`` with its ``digest``, ``source`` and ``processes``
+    (``job-digest``), or None when the job is not loaded."""
+    records = graph.read("job-digest", jobid=jobid)
+    return records[0] if records else None
+
+
+def run(name: str, tx: neo4j.ManagedTransaction, **params: object) -> None:
+    """Run the named statement ``name``; then empty its batches, which the driver would keep.
+
+    A transaction keeps its results until it ends, and each result's summary keeps the
+    parameters it was run with: a part of :data:`TX_PROCESSES` processes would hold every
+    row it sent (3 KB a process). A retried transaction builds its batches anew.
+    """
+    tx.run(cypher.query(name), params).consume()
+    for value in params.values():
+        if isinstance(value, Batch):
+            value.clear()
+
+
+def delete_job(graph: Graph, jobid: str) -> int:
+    """Delete one job, its processes and their edges.
+
+    Readers stop seeing the job at once (its JobHead goes first); its nodes are deleted
+    once the transactions that were running then have finished. Versions that a load or
+    delete left unpublished and whose writer is gone are deleted too.
+
+    Returns
+    -------
+    int
+        How many processes of the loaded job were deleted (0 if it was not loaded).
+    """
+    writer = versions.new_writer()
+    version = versions.unpublish(graph, jobid, writer)
+    deleted = 0
+    if version is not None:
+        graph.wait_for_readers()
+        deleted = delete_version(graph, jobid, version, writer)
+    delete_stale(graph, jobid, writer)
+    return deleted
+
+
+def delete_version(graph: Graph, jobid: str, version: int, writer: str) -> int:
+    """Delete ``writer``'s unpublished version, :data:`BATCH` processes per transaction;
+    returns how many processes it had."""
+    return versions.delete_version(graph, jobid, version, writer, BATCH)
+
+
+def delete_stale(graph: Graph, jobid: str, writer: str) -> None:
+    """Delete the unpublished versions of ``jobid`` whose writer is gone
+    (:func:`~epmt_graph.store.versions.delete_stale`)."""
+    versions.delete_stale(graph, jobid, writer, BATCH)
