@@ -18,9 +18,11 @@ from epmt_graph.api.admin import (
     set_job_analyses,
 )
 from epmt_graph.api.expr import asc, desc
+from epmt_graph.api.features import add_features_df, procs_set
 from epmt_graph.api.insights import ancestry, critical_path, tree_diff
 from epmt_graph.api.jobquery import JobQuery
 from epmt_graph.api.jobs import conv_jobs, get_features, get_job_status, get_job_tags, get_jobs
+from epmt_graph.api.meta import version
 from epmt_graph.api.models import Job, Process
 from epmt_graph.api.opmetrics import get_op_metrics, ops_costs
 from epmt_graph.api.ops import Operation, get_ops
@@ -32,7 +34,7 @@ from epmt_graph.api.procs import (
     timeline,
 )
 from epmt_graph.api.query import ProcessQuery
-from epmt_graph.api.tags import job_proc_tags, rank_proc_tags_keys
+from epmt_graph.api.tags import get_job_proc_tags, job_proc_tags, rank_proc_tags_keys
 from epmt_graph.api.trees import compute_process_trees, get_roots, op_roots, root
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "Operation",
     "Process",
     "ProcessQuery",
+    "add_features_df",
     "analyze_jobs",
     "analyze_pending_jobs",
     "ancestry",
@@ -55,6 +58,7 @@ __all__ = [
     "get_features",
     "get_job_analyses",
     "get_job_annotations",
+    "get_job_proc_tags",
     "get_job_status",
     "get_job_tags",
     "get_jobs",
@@ -68,6 +72,7 @@ __all__ = [
     "op_roots",
     "ops_costs",
     "procs_histogram",
+    "procs_set",
     "rank_proc_tags_keys",
     "remove_job_analyses",
     "remove_job_annotations",
@@ -75,4 +80,5 @@ __all__ = [
     "set_job_analyses",
     "timeline",
     "tree_diff",
+    "version",
 ]
