@@ -11,11 +11,14 @@ __all__ = [
     "DuplicateJobError",
     "EpmtGraphError",
     "ModelError",
+    "NotFoundError",
     "QueryError",
     "RenderError",
     "ServerError",
     "ServerUnavailableError",
+    "UnknownJobError",
     "UnknownModelError",
+    "UnknownProcessError",
     "UnsafePickleError",
 ]
 
@@ -66,6 +69,33 @@ class QueryError(EpmtGraphError, ValueError):
     It is also a :class:`ValueError` (what EPMT raises for some bad arguments, e.g. an
     unknown ``op_duration_method``), so code catching that catches it too.
     """
+
+
+class NotFoundError(QueryError, KeyError):
+    """Something an argument names is not there: a job, a process, a column.
+
+    It is a :class:`QueryError` (so a :class:`ValueError`) and a :class:`KeyError`, which is
+    what EPMT raises for an unknown job id (``Job['x']``, ``get_procs('x')``, ``root('x')``),
+    so code written for EPMT that catches either catches it. Unlike a plain ``KeyError``,
+    its message is shown as written, without quotes.
+
+    Examples
+    --------
+    >>> error = UnknownJobError("job 'x' is not loaded")
+    >>> isinstance(error, KeyError), isinstance(error, ValueError), str(error)
+    (True, True, "job 'x' is not loaded")
+    """
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
+
+
+class UnknownJobError(NotFoundError):
+    """A job id names no loaded job (where EPMT raises ``KeyError``, or fails on ``None``)."""
+
+
+class UnknownProcessError(NotFoundError):
+    """A process id names no loaded process."""
 
 
 class RenderError(EpmtGraphError):

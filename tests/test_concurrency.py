@@ -37,7 +37,7 @@ import epmt_graph.api as eq
 from epmt_graph import cypher, db
 from epmt_graph.cli import main as cli_main
 from epmt_graph.db import Graph
-from epmt_graph.errors import QueryError
+from epmt_graph.errors import QueryError, UnknownJobError
 from epmt_graph.loader import delete_job, load_job
 from epmt_graph.synthetic import write_archive
 
@@ -103,7 +103,10 @@ def oracle_answers(path: Path) -> Answers:
 def ask(graph: Graph, question: str, jobid: str) -> Any:
     """One question, answered by one read transaction."""
     if question == "roots":
-        return tuple(sorted(p["pid"] for p in eq.get_roots(jobid, graph=graph)))
+        try:
+            return tuple(sorted(p["pid"] for p in eq.get_roots(jobid, graph=graph)))
+        except UnknownJobError:  # no version published (EPMT's KeyError)
+            return ()
     if question == "root":
         try:
             return eq.root(jobid, graph=graph)["pid"]
@@ -115,7 +118,10 @@ def ask(graph: Graph, question: str, jobid: str) -> Any:
         found = graph.read("process-descendant-count", uid=f"{jobid}:0")
         return found[0]["n"] if found else None
     if question == "processes":
-        return eq.get_procs(jobid, fmt="orm", graph=graph).count()
+        try:
+            return eq.get_procs(jobid, fmt="orm", graph=graph).count()
+        except UnknownJobError:
+            return 0
     (record,) = graph.read("job-summary", jobid=jobid)
     return (record["processes"], record["roots"], record["maxDepth"])
 
@@ -371,7 +377,7 @@ def test_transient_errors_are_retried_and_writes_stay_whole(
     reads = fail_reads_once_after_work(monkeypatch)
     assert ask(graph, "summary", x.jobid) == x.answers["summary"]
     assert ask(graph, "roots", x.jobid) == x.answers["roots"]
-    assert [runs for _, runs in reads] == [2, 2]
+    assert [runs for _, runs in reads] == [2, 2, 2]  # the summary; roots: the id check, the roots
     monkeypatch.undo()
     assert sweep(graph, [x.jobid]) == {x.jobid: x.answers}
     assert delete_job(graph, x.jobid) == x.answers["processes"]

@@ -12,6 +12,7 @@ of every process and edge, computed by the server).
 from __future__ import annotations
 
 import operator
+import re
 from collections import Counter
 from collections.abc import Callable
 from functools import reduce
@@ -43,7 +44,7 @@ from oracle import SAMPLES, descendant_counts, raw_processes, roots
 
 import epmt_graph.api as eq
 from epmt_graph.db import Graph
-from epmt_graph.errors import QueryError
+from epmt_graph.errors import QueryError, UnknownJobError
 
 # --- (a) hostile job ids -------------------------------------------------------------------
 
@@ -53,22 +54,16 @@ def test_hostile_job_ids_select_nothing(unchanged: None) -> None:
     exactly the real job's answer when one real id comes along."""
     named = [{"jobid": s} for s in HOSTILE]
     with_real = [*named, "685000"]
-    tree = sample_tree("query/685000.tgz")
-    total, n_roots = tree.number_of_nodes(), len(roots(tree))
     assert eq.get_jobs(named, fmt="terse") == eq.conv_jobs(named, fmt="terse") == []
     assert eq.get_jobs(with_real, fmt="terse") == ["685000"]
     assert eq.get_jobs(named, fmt="orm").count() == 0
-    assert eq.get_procs(named, fmt="terse") == eq.timeline(named, fmt="dict") == []
-    assert eq.get_procs(named, fmt="orm").count() == 0
-    assert eq.get_procs(with_real, fmt="orm").count() == total
-    assert eq.get_roots(named) == eq.op_roots(named, "op:hsmget") == []
-    assert len(eq.get_roots(with_real, fmt="terse")) == n_roots
+    assert eq.op_roots(named, "op:hsmget") == []
     frame = pd.DataFrame({"jobid": HOSTILE})
-    assert eq.get_procs(frame, fmt="terse") == eq.get_jobs(frame, fmt="terse") == []
+    assert eq.get_jobs(frame, fmt="terse") == []
     assert eq.get_op_metrics(named, tags="op:hsmget", fmt="dict") is None
     assert eq.get_op_metrics(named, fmt="dict") is None
     assert eq.job_proc_tags(named) == eq.rank_proc_tags_keys(named) == []
-    assert eq.get_job_tags(named) == eq.procs_histogram(named) == {}
+    assert eq.get_job_tags(named) == {}
     assert eq.get_features(named) == eq.compute_process_trees(named) == []
     assert eq.get_unanalyzed_jobs(named) == eq.analyze_jobs(named) == []
     assert eq.analyze_pending_jobs(named) == eq.delete_jobs(named, force=True) == 0
@@ -77,10 +72,43 @@ def test_hostile_job_ids_select_nothing(unchanged: None) -> None:
     assert eq.conv_procs([f"{s}:0" for s in HOSTILE], fmt="terse") == []
     assert eq.conv_procs(["685000:0' OR '1'='1", "685000:0}) //"], fmt="terse") == []
     for s in HOSTILE:  # as strings: split on commas and stripped, as EPMT does
-        assert eq.get_procs(s, fmt="terse") == []
         assert eq.delete_jobs(s) == 0
     with pytest.raises(QueryError, match="none of the jobs"):
         eq.get_ops(named)
+    # where EPMT raises KeyError for an unknown job, ours is a KeyError naming the ids
+    ids_frame = pd.DataFrame({"jobid": HOSTILE})
+    for call in (
+        lambda jobs: eq.get_procs(jobs, fmt="orm"),
+        lambda jobs: eq.timeline(jobs, fmt="dict"),
+        eq.get_roots,
+        eq.procs_histogram,
+    ):
+        for jobs in (named, with_real, ids_frame):
+            with pytest.raises(UnknownJobError, match=f"^jobs {re.escape(repr(HOSTILE[0]))}, "):
+                call(jobs)
+        for s in HOSTILE:  # as strings: split on commas and stripped, as EPMT does
+            parts = [part.strip() for part in s.split(",") if part.strip()]
+            if not parts:
+                assert plain_empty(call(s))
+                continue
+            with pytest.raises(KeyError) as info:
+                call(s)
+            assert repr(parts[0]) in str(info.value)
+
+
+def plain_empty(answer: Any) -> bool:
+    """Whether an answer holds nothing (a list, dict, frame or query)."""
+    return (
+        answer.count() == 0
+        if hasattr(answer, "count") and not isinstance(answer, list)
+        else len(answer) == 0
+    )
+
+
+def test_a_real_job_among_hostile_ids_is_the_real_answer(unchanged: None) -> None:
+    tree = sample_tree("query/685000.tgz")
+    assert eq.get_procs("685000", fmt="orm").count() == tree.number_of_nodes()
+    assert len(eq.get_roots(["685000"], fmt="terse")) == len(roots(tree))
 
 
 ONE_JOB: dict[str, Callable[[Any], Any]] = {

@@ -35,6 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = Path(os.environ.get("EPMT_SAMPLES", "/work/shared/data/epmt-samples"))
 DEFAULT_OUT = REPO / "tests" / "fixtures" / "epmt" / "answers.json"
+#: Where --only api_gaps writes (answers.json is then left as it is).
+API_GAPS_OUT = REPO / "tests" / "fixtures" / "epmt" / "api_gaps.json"
 
 QUERY_JOBS = ["685000", "685003", "685016"]
 QUERY_ARCHIVES = [f"query/{j}.tgz" for j in QUERY_JOBS]
@@ -1372,6 +1374,32 @@ def pkey_by_id(pid):
     return _ID2KEY[pid]
 
 
+# ---------------------------------------------------------------- sections
+def record_api_gaps(eq, settings, tmp, out, epmt_version):
+    """Load the query jobs alone and write api_gaps.py's answers to ``out``."""
+    import api_gaps
+
+    for rel in QUERY_ARCHIVES:
+        r = submit_one(stage_copy(rel, tmp / "samples"), settings)
+        if not r["ok"]:
+            raise SystemExit(f"EPMT refused {rel}: {r}")
+    post_process_all()
+    result = {
+        "_about": {
+            "epmt_version": epmt_version,
+            "python_version": platform.python_version(),
+            "query_jobs": QUERY_JOBS,
+            "loaded": "the query jobs only",
+            "generator": "benchmarks/epmt_ref/answers.py --only api_gaps (PYTHONHASHSEED=0)",
+            "doc": api_gaps.__doc__,
+        },
+        **api_gaps.record(eq),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(dumps_pretty(result) + "\n", encoding="utf-8")
+    print(json.dumps({"out": str(out), "bytes": out.stat().st_size}))
+
+
 # ---------------------------------------------------------------- main
 def only_refmodels(args):
     """Load the test graph's sample jobs and record refmodels_answers.refmodels()."""
@@ -1421,12 +1449,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--out", default=str(DEFAULT_OUT))
+    ap.add_argument("--out", help=f"default: {DEFAULT_OUT} ({API_GAPS_OUT} with --only api_gaps)")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (DB + copies)")
     ap.add_argument(
         "--only",
-        choices=["refmodels"],
-        help="record one section into its own file (refmodels: tests/fixtures/epmt/refmodels.json)",
+        choices=["refmodels", "api_gaps"],
+        help="record one section alone into its own file (refmodels: "
+        "tests/fixtures/epmt/refmodels.json; api_gaps, on the query jobs: api_gaps.json)",
     )
     args = ap.parse_args(argv)
     if args.only == "refmodels":
@@ -1436,6 +1465,10 @@ def main(argv=None):
     try:
         eq, settings = bootstrap_epmt(tmp, verbose=-1)
         import importlib.metadata as md
+
+        if args.only == "api_gaps":
+            record_api_gaps(eq, settings, tmp, Path(args.out or API_GAPS_OUT), md.version("epmt"))
+            return
 
         stage = tmp / "samples"
         result = {
@@ -1504,7 +1537,7 @@ def main(argv=None):
         result["facts"] = facts(eq)
         result["workbook"] = workbook(eq, loaded)
 
-        out = Path(args.out)
+        out = Path(args.out or DEFAULT_OUT)
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "w", encoding="utf-8") as f:
             f.write(dumps_pretty(result) + "\n")

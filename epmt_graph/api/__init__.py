@@ -20,9 +20,11 @@ from epmt_graph.api.admin import (
 from epmt_graph.api.comparable import are_jobs_comparable, comparable_job_partitions
 from epmt_graph.api.comparable_analysis import analyze_comparable_jobs
 from epmt_graph.api.expr import asc, desc
+from epmt_graph.api.features import add_features_df, procs_set
 from epmt_graph.api.insights import ancestry, critical_path, tree_diff
 from epmt_graph.api.jobquery import JobQuery
 from epmt_graph.api.jobs import conv_jobs, get_features, get_job_status, get_job_tags, get_jobs
+from epmt_graph.api.meta import version
 from epmt_graph.api.models import Job, Process
 from epmt_graph.api.opmetrics import get_op_metrics, ops_costs
 from epmt_graph.api.ops import Operation, get_ops
@@ -43,7 +45,7 @@ from epmt_graph.api.refmodel_state import (
     retire_refmodels,
 )
 from epmt_graph.api.refmodels import RefModel, create_refmodel, get_refmodels
-from epmt_graph.api.tags import job_proc_tags, rank_proc_tags_keys
+from epmt_graph.api.tags import get_job_proc_tags, job_proc_tags, rank_proc_tags_keys
 from epmt_graph.api.trees import compute_process_trees, get_roots, op_roots, root
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "Process",
     "ProcessQuery",
     "RefModel",
+    "add_features_df",
     "analyze_comparable_jobs",
     "analyze_jobs",
     "analyze_pending_jobs",
@@ -72,6 +75,7 @@ __all__ = [
     "get_features",
     "get_job_analyses",
     "get_job_annotations",
+    "get_job_proc_tags",
     "get_job_status",
     "get_job_tags",
     "get_jobs",
@@ -86,6 +90,7 @@ __all__ = [
     "op_roots",
     "ops_costs",
     "procs_histogram",
+    "procs_set",
     "rank_proc_tags_keys",
     "refmodel_get_metrics",
     "refmodel_is_enabled",
@@ -98,4 +103,5 @@ __all__ = [
     "set_job_analyses",
     "timeline",
     "tree_diff",
+    "version",
 ]

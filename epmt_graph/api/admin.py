@@ -22,7 +22,7 @@ from epmt_graph import cypher
 from epmt_graph.api.jobs import get_jobs
 from epmt_graph.api.params import single_jobid
 from epmt_graph.db import Graph, default_graph
-from epmt_graph.errors import QueryError
+from epmt_graph.errors import QueryError, UnknownJobError
 from epmt_graph.schema import parse_tags
 from epmt_graph.store import delete_job
 
@@ -71,7 +71,7 @@ def _get(graph: Graph | None, job: Any, kind: str) -> dict[str, Any]:
     jobid = single_jobid(graph, job)
     records = graph.read(_QUERIES[kind][0], jobid=jobid)
     if not records:
-        raise QueryError(f"job {jobid!r} is not loaded")
+        raise UnknownJobError(f"job {jobid!r} is not loaded")
     return dict(json.loads(records[0]["json"]))
 
 
@@ -93,7 +93,7 @@ def _update(
     def work(tx: neo4j.ManagedTransaction) -> str:
         record = tx.run(cypher.query(lock), jobid=jobid).single()
         if record is None:
-            raise QueryError(f"job {jobid!r} is not loaded")
+            raise UnknownJobError(f"job {jobid!r} is not loaded")
         merged = {} if replace else json.loads(record["json"])
         merged.update(changes)
         text = _dumps(merged, kind)
@@ -124,8 +124,10 @@ def annotate_job(
 
     Raises
     ------
+    UnknownJobError
+        If the job is not loaded (also a ``KeyError``, as EPMT raises); nothing is written.
     QueryError
-        If the job is not loaded or the annotation is not JSON data; nothing is written.
+        If the annotation is not JSON data; nothing is written.
 
     Examples
     --------
@@ -156,8 +158,10 @@ def set_job_analyses(
 
     Raises
     ------
+    UnknownJobError
+        If the job is not loaded (also a ``KeyError``); nothing is written.
     QueryError
-        If the job is not loaded, or the result is not JSON data or exceeds 64 KiB.
+        If the result is not JSON data or exceeds 64 KiB.
     """
     return _update(graph, jobid, "analyses", analyses, replace, ANALYSES_SIZE_LIMIT)
 

@@ -29,7 +29,17 @@ from typing import Any, ClassVar
 from epmt_graph.errors import QueryError
 from epmt_graph.schema import METRIC_SLOTS
 
-__all__ = ["Atom", "Condition", "Field", "Order", "asc", "desc", "field_value", "orders"]
+__all__ = [
+    "Atom",
+    "Condition",
+    "Field",
+    "Order",
+    "asc",
+    "desc",
+    "field_value",
+    "orders",
+    "stored_value",
+]
 
 _NEGATED = {
     "=": "<>",
@@ -48,8 +58,8 @@ _NEGATED = {
 def field_value(value: Any) -> Any:
     """A Python value as the graph stores it: datetimes become microseconds since the epoch.
 
-    Naive datetimes are taken as UTC here; the API localises them first where EPMT reads
-    them in a job's zone.
+    Naive datetimes are taken as UTC here; a field keeps them as wall-clock times instead
+    (:func:`stored_value`), and :mod:`epmt_graph.api.zones` reads them in each job's zone.
 
     Examples
     --------
@@ -68,6 +78,22 @@ def field_value(value: Any) -> Any:
     if isinstance(value, dict):
         return ";".join(f"{k}:{v}" for k, v in sorted(value.items()))
     return value
+
+
+def stored_value(value: Any) -> Any:
+    """A value compared with a field: as the graph stores it (:func:`field_value`), except a
+    naive datetime, kept as a wall-clock time to be read in each job's zone, as EPMT reads it.
+
+    Examples
+    --------
+    >>> stored_value(dt.datetime(2019, 6, 15, 8))
+    datetime.datetime(2019, 6, 15, 8, 0)
+    >>> stored_value(dt.datetime(2019, 6, 15, 8, tzinfo=dt.UTC))
+    1560585600000000
+    """
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value
+    return field_value(value)
 
 
 class Condition:
@@ -141,13 +167,14 @@ class Field:
     """A queryable field of a model, e.g. ``Process.duration``.
 
     Comparing it with a value gives a :class:`Condition`; ``None`` compares as SQL NULL
-    (``Process.depth == None`` selects processes without a depth).
+    (``Process.depth == None`` selects processes without a depth). A naive datetime is a
+    wall-clock time in each job's zone; an aware one an instant.
     """
 
     model: str
     name: str
     prop: str
-    convert: Callable[[Any], Any] = field_value
+    convert: Callable[[Any], Any] = stored_value
 
     @property
     def slot(self) -> int | None:

@@ -3,7 +3,9 @@
 The rows come from :mod:`epmt_graph.api.rows` (EPMT's fields: tags as dicts, times as
 naive datetimes in the job's zone, JSON columns decoded). :func:`render` gives ``terse``
 (ids), ``dict`` (list of dicts, sums lifted to top-level keys), ``pandas`` (a DataFrame
-of those dicts) or ``orm`` (records).
+of those dicts) or ``orm`` (records). With ``merge_sums=False`` (EPMT's ``merge_proc_sums``,
+``merge_threads_sums`` and ``merge_sums``), ``dict`` and ``pandas`` keep the sums nested:
+a job's in ``proc_sums``, a process's in ``threads_sums``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 from epmt_graph.api.models import Job, Process, RecordList
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
+from epmt_graph.schema import METRIC_SLOTS, PROCESS_PROPERTIES
 
 __all__ = [
     "FORMATS",
@@ -43,18 +46,45 @@ def _lifted(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: A process row's own fields (the rest are thread sums: the papiex metrics, and a
+#: papiex file's extra ones).
+_PROCESS_OWN = (set(PROCESS_PROPERTIES) - set(METRIC_SLOTS)) | {
+    "id",
+    "job",
+    "info_dict",
+    "user",
+    "created_at",
+    "updated_at",
+}
+
+
+def _threads_nested(row: dict[str, Any]) -> dict[str, Any]:
+    out = {key: value for key, value in row.items() if key in _PROCESS_OWN}
+    out["threads_sums"] = {key: value for key, value in row.items() if key not in _PROCESS_OWN}
+    return out
+
+
 _Maker = Callable[[dict[str, Any], Graph], Any]
-_KINDS: dict[str, tuple[str, _Maker, Callable[[dict[str, Any]], dict[str, Any]]]] = {
-    "process": ("id", Process, dict),
-    "job": ("jobid", Job, _lifted),
+_Shape = Callable[[dict[str, Any]], dict[str, Any]]
+#: Per kind: the id field, the record, the dict shape with sums merged, and nested.
+_KINDS: dict[str, tuple[str, _Maker, _Shape, _Shape]] = {
+    "process": ("id", Process, dict, _threads_nested),
+    "job": ("jobid", Job, _lifted, dict),
 }
 
 
 def render(
-    rows: list[dict[str, Any]], kind: Literal["process", "job"], fmt: str, graph: Graph
+    rows: list[dict[str, Any]],
+    kind: Literal["process", "job"],
+    fmt: str,
+    graph: Graph,
+    *,
+    merge_sums: bool = True,
 ) -> Any:
-    """Rows (from :func:`process_row` or :func:`job_row`) in the format ``fmt``."""
-    key, make, flatten = _KINDS[kind]
+    """Rows (from :func:`process_row` or :func:`job_row`) in the format ``fmt``; sums
+    lifted to top-level keys, or nested with ``merge_sums=False``."""
+    key, make, merged, nested = _KINDS[kind]
+    flatten = merged if merge_sums else nested
     renderers: dict[str, Callable[[], Any]] = {
         "terse": lambda: [row[key] for row in rows],
         "dict": lambda: [flatten(row) for row in rows],
@@ -81,8 +111,11 @@ class _Lazy(Protocol):
     def rows(self) -> list[dict[str, Any]]: ...
 
 
-def render_query(query: _Lazy, kind: Literal["process", "job"], fmt: str) -> Any:
-    """A lazy query in the format ``fmt``: the query itself for ``orm``, else its rows rendered."""
+def render_query(
+    query: _Lazy, kind: Literal["process", "job"], fmt: str, *, merge_sums: bool = True
+) -> Any:
+    """A lazy query in the format ``fmt``: the query itself for ``orm``, else its rows
+    rendered (see :func:`render` for ``merge_sums``)."""
     if check_fmt(fmt) == "orm":
         return query
-    return render(query.rows(), kind, fmt, query.graph)
+    return render(query.rows(), kind, fmt, query.graph, merge_sums=merge_sums)

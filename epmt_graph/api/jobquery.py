@@ -33,6 +33,7 @@ from epmt_graph.api.expr import Condition, Order, field_value, orders
 from epmt_graph.api.models import Job
 from epmt_graph.api.paging import Paged
 from epmt_graph.api.rows import job_row, tags_dict
+from epmt_graph.api.zones import has_wall_clock, job_zones, localized
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
 
@@ -170,7 +171,7 @@ class JobQuery(Paged[Job]):
         params: dict[str, Any] = {
             "jobids": None if self.job_ids is None else list(self.job_ids),
             "tags": None if self.tags is None else list(self.tags),
-            "filter": [[]] if self.condition is None else self.condition.dnf(),
+            "filter": self._filter(),
             "window": self.window.param(self.graph),
             "hosts": None if self.hosts is None else list(self.hosts),
             "emptyJson": empty,
@@ -182,6 +183,19 @@ class JobQuery(Paged[Job]):
             params["limit"] = NO_LIMIT if self.limit is None else self.limit
             params["full"] = full
         return params
+
+    def _filter(self) -> list[list[dict[str, Any]]]:
+        """The ``$filter`` parameter: naive datetimes read in each job's zone (one query;
+        two for every job)."""
+        if self.condition is None:
+            return [[]]
+        dnf = self.condition.dnf()
+        if has_wall_clock(dnf):
+            ids = self.job_ids
+            if ids is None:
+                ids = tuple(record["jobid"] for record in self.graph.read("job-ids"))
+            dnf = localized(dnf, job_zones(self.graph, list(ids)))
+        return dnf
 
     def _metadata_filters(self) -> tuple[list[str], list[str] | None]:
         empty: list[str] = []

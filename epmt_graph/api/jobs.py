@@ -15,7 +15,7 @@ from epmt_graph.api.models import Job
 from epmt_graph.api.params import condition, hosts_param, jobids, paging, single_jobid, tags_param
 from epmt_graph.api.rows import job_row
 from epmt_graph.db import Graph, default_graph
-from epmt_graph.errors import QueryError
+from epmt_graph.errors import QueryError, UnknownJobError
 from epmt_graph.schema import parse_tags
 
 __all__ = [
@@ -88,7 +88,9 @@ def get_jobs(
     fmt: str = "dict",
     annotations: Any = None,
     analyses: Any = None,
+    merge_proc_sums: bool = True,
     exact_tag_only: bool = False,
+    trigger_post_process: bool = True,
     *,
     graph: Graph | None = None,
 ) -> Any:
@@ -121,12 +123,23 @@ def get_jobs(
     annotations, analyses : dict or 'k:v;...' string, optional
         Every key must be present with that value (compared as text); ``{}`` selects jobs
         with none.
+    merge_proc_sums : bool
+        False: ``dict`` and ``pandas`` keep the sums over the job's processes in one
+        ``proc_sums`` dict (with ``all_proc_tags``), as EPMT does.
     exact_tag_only : bool
         A tag matches only if the job has no other pairs.
+    trigger_post_process : bool
+        Accepted and ignored: a loaded job is always post-processed (its sums, tags and
+        process tree are written when it is loaded).
 
     Returns
     -------
     The jobs in the format ``fmt`` (``terse``: job ids).
+
+    Raises
+    ------
+    QueryError
+        For a malformed argument, e.g. a string ``fltr`` (also a ``ValueError``).
 
     Examples
     --------
@@ -134,6 +147,9 @@ def get_jobs(
     >>> eq.get_jobs(["685000", "685003", "685016"], order=eq.desc(eq.Job.start),
     ...             limit=2, offset=1, fmt="terse")
     ['685003', '685000']
+    >>> sums = eq.get_jobs("685000", merge_proc_sums=False)[0]["proc_sums"]
+    >>> sums["num_procs"], sums["num_threads"]
+    (3480, 3668)
     """
     check_fmt(fmt)
     skip, limit = paging(limit, offset)
@@ -155,11 +171,21 @@ def get_jobs(
         skip=skip,
         limit=limit,
     )
-    return render_query(query, "job", fmt)
+    return render_query(query, "job", fmt, merge_sums=merge_proc_sums)
 
 
-def conv_jobs(jobs: Any, fmt: str = "dict", *, graph: Graph | None = None) -> Any:
+def conv_jobs(
+    jobs: Any,
+    fmt: str = "dict",
+    merge_sums: bool = True,
+    trigger_post_process: bool = True,
+    *,
+    graph: Graph | None = None,
+) -> Any:
     """Jobs given in any form, in the format ``fmt`` (by start time).
+
+    ``merge_sums`` and ``trigger_post_process`` are ``get_jobs``'s ``merge_proc_sums``
+    and ``trigger_post_process``.
 
     Raises
     ------
@@ -169,7 +195,7 @@ def conv_jobs(jobs: Any, fmt: str = "dict", *, graph: Graph | None = None) -> An
     check_fmt(fmt)
     if jobs is None or (isinstance(jobs, str | list | tuple | set) and len(jobs) == 0):
         raise QueryError("conv_jobs needs a non-empty collection of jobs")
-    return get_jobs(jobs, fmt=fmt, graph=graph)
+    return get_jobs(jobs, fmt=fmt, merge_proc_sums=merge_sums, graph=graph)
 
 
 def get_job_tags(
@@ -228,8 +254,10 @@ def get_job_status(jobid: Any, *, graph: Graph | None = None) -> dict[str, Any]:
 
     Raises
     ------
+    UnknownJobError
+        If the job is not loaded (also a ``KeyError``; EPMT fails on ``None`` there).
     QueryError
-        If the job is not loaded, or more than one job is named.
+        If more than one job is named.
 
     Examples
     --------
@@ -242,7 +270,7 @@ def get_job_status(jobid: Any, *, graph: Graph | None = None) -> dict[str, Any]:
     ident = single_jobid(graph, jobid)
     records = graph.read("jobs-by-id", jobids=[ident])
     if not records:
-        raise QueryError(f"job {ident!r} is not loaded")
+        raise UnknownJobError(f"job {ident!r} is not loaded")
     return dict(job_row(records[0]["j"])["info_dict"].get("status", {}))
 
 

@@ -25,7 +25,6 @@ from epmt_graph.api.opmetrics import (
     summed,
 )
 from epmt_graph.api.params import jobids, tags_param
-from epmt_graph.api.procs import get_procs
 from epmt_graph.api.query import ProcessQuery
 from epmt_graph.api.rows import local_time, process_row
 from epmt_graph.api.tags import jobs_proc_tags, rank_keys, tag_list, tag_values, unique_tags
@@ -162,15 +161,14 @@ class Operation:
 
     @property
     def processes(self) -> ProcessQuery[Process]:
-        """The operation's processes, as a lazy query (by start time)."""
-        query: ProcessQuery[Process] = get_procs(
-            self.jobs,
-            tags=self.tags,
-            exact_tag_only=self.exact_tag_only,
-            fmt="orm",
+        """The operation's processes, as a lazy query (by start time); its jobs are loaded."""
+        alternatives = self._tags_param()
+        return ProcessQuery(
             graph=self.graph,
+            job_ids=tuple(self.jobs),
+            record=Process,
+            tags=None if alternatives is None else tuple(alternatives),
         )
-        return query
 
     @property
     def start(self) -> dt.datetime | None:

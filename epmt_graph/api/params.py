@@ -18,8 +18,9 @@ import pandas as pd
 
 from epmt_graph.api.expr import Condition, field_value
 from epmt_graph.api.models import Job, Process
+from epmt_graph.api.zones import job_zones
 from epmt_graph.db import Graph
-from epmt_graph.errors import QueryError
+from epmt_graph.errors import QueryError, UnknownJobError
 from epmt_graph.schema import parse_tags, tag_pairs, tag_string
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
 ]
 
 _WHEN_FORMAT = "%m/%d/%Y %H:%M"
+#: How many unknown job ids an error names.
+_NAMED = 5
 
 
 def paging(limit: Any, offset: Any = 0) -> tuple[int, int | None]:
@@ -66,10 +69,19 @@ def _count(value: Any, name: str) -> int | None:
     return int(value)
 
 
-def jobids(graph: Graph, jobs: Any, *, required: bool = True) -> list[str]:
+def jobids(graph: Graph, jobs: Any, *, required: bool = True, known: bool = False) -> list[str]:
     """Job ids from any of EPMT's ways of naming jobs, in the order given, without repeats.
 
-    ``None``, ``""`` or ``[]`` mean every loaded job when ``required`` is False.
+    ``None``, ``""`` or ``[]`` mean every loaded job when ``required`` is False. With
+    ``known``, every id given must name a loaded job (one query), as EPMT's ``get_procs``
+    requires.
+
+    Raises
+    ------
+    QueryError
+        If no jobs are given and ``required``, or ``jobs`` is malformed.
+    UnknownJobError
+        With ``known``, if an id names no loaded job (also a ``KeyError``, as EPMT's).
 
     Examples
     --------
@@ -77,13 +89,29 @@ def jobids(graph: Graph, jobs: Any, *, required: bool = True) -> list[str]:
     ['685000', '685003']
     >>> jobids(None, [685000, {"jobid": "685016"}, "685000"])
     ['685000', '685016']
+    >>> from epmt_graph.db import default_graph
+    >>> jobids(default_graph(), ["685000", "nope"], known=True)
+    Traceback (most recent call last):
+    ...
+    epmt_graph.errors.UnknownJobError: job 'nope' is not loaded
     """
     if _empty(jobs):
         if required:
             raise QueryError("no jobs given: name one or more jobs (ids, a list, a frame, ...)")
         return [record["jobid"] for record in graph.read("job-ids")]
-    found = dict.fromkeys(_iter_jobids(jobs))
-    return list(found)
+    found = list(dict.fromkeys(_iter_jobids(jobs)))
+    if known:
+        loaded = job_zones(graph, found)
+        missing = [jobid for jobid in found if jobid not in loaded]
+        if len(missing) == 1:
+            raise UnknownJobError(f"job {missing[0]!r} is not loaded")
+        if missing:
+            more = len(missing) - _NAMED
+            named = ", ".join(map(repr, missing[:_NAMED])) + (
+                f" and {more} more" if more > 0 else ""
+            )
+            raise UnknownJobError(f"jobs {named} are not loaded")
+    return found
 
 
 def single_jobid(graph: Graph, job: Any, needs: str = "expected one job") -> str:

@@ -18,7 +18,7 @@ from epmt_graph.api.models import PROCESS_FIELDS, Process
 from epmt_graph.api.params import condition, hosts_param, jobids, paging, tags_param, when_param
 from epmt_graph.api.query import ProcessQuery
 from epmt_graph.db import Graph, default_graph
-from epmt_graph.errors import QueryError
+from epmt_graph.errors import QueryError, UnknownProcessError
 from epmt_graph.schema import (
     METRIC_SLOTS,
     PAPIEX_PROCESS_COLUMNS,
@@ -57,6 +57,7 @@ def get_procs(
     when: Any = None,
     hosts: Any = None,
     fmt: str = "dict",
+    merge_threads_sums: bool = True,
     exact_tag_only: bool = False,
     *,
     graph: Graph | None = None,
@@ -66,13 +67,14 @@ def get_procs(
     Parameters
     ----------
     jobs : job ids, a comma-separated string, a list, a DataFrame, dicts, Job records or
-        a query; None means every loaded job
+        a query; None or ``[]`` means every loaded job
     tags : str, dict or list of them, optional
         ``'k:v;k2:v2'`` or a dict: all pairs must match; a list: any of them; ``''`` or
         ``{}``: untagged processes only. Values compare as strings.
     fltr : condition, optional
         An expression such as ``(eq.Process.duration > 1e6) & (eq.Process.numtids > 1)``.
-        Strings are refused.
+        Strings are refused. A naive datetime is read in each job's zone, as EPMT reads
+        it (``eq.Process.start > datetime(2019, 6, 15, 8)``); an aware one is an instant.
     order : field, ``eq.desc(field)`` or a list of up to three, optional
         Default: by start time.
     offset, limit : int, optional
@@ -83,8 +85,18 @@ def get_procs(
     hosts : list of str or a comma-separated string, optional
     fmt : {'dict', 'terse', 'pandas', 'orm'}
         ``orm`` gives a lazy :class:`ProcessQuery`.
+    merge_threads_sums : bool
+        False: ``dict`` and ``pandas`` keep the sums over each process's threads (the
+        papiex metrics) in one ``threads_sums`` dict, as EPMT does.
     exact_tag_only : bool
         A tag matches only if the process has no other pairs.
+
+    Raises
+    ------
+    UnknownJobError
+        If a job id given names no loaded job (also a ``KeyError``, as EPMT raises).
+    QueryError
+        For a malformed argument, e.g. a string ``fltr`` (also a ``ValueError``).
 
     Examples
     --------
@@ -97,7 +109,7 @@ def get_procs(
     check_fmt(fmt)
     skip, limit = paging(limit, offset)
     graph = graph or default_graph()
-    ids = jobids(graph, jobs, required=False)
+    ids = jobids(graph, jobs, required=False, known=True)
     tag_alternatives = tags_param(tags, exact_tag_only=exact_tag_only)
     host_names = hosts_param(hosts)
     query = ProcessQuery(
@@ -112,7 +124,7 @@ def get_procs(
         skip=skip,
         limit=limit,
     )
-    return render_query(query, "process", fmt)
+    return render_query(query, "process", fmt, merge_sums=merge_threads_sums)
 
 
 def timeline(
@@ -207,7 +219,13 @@ def conv_procs(
     else:
         given = list(dict.fromkeys(_process_ids(procs)))
         in_jobs = list(dict.fromkeys(uid.rpartition(":")[0] for uid in given))
-        query = get_procs(in_jobs, fltr=_ID.in_(given), order=order, fmt="orm", graph=graph)
+        query = ProcessQuery(  # ids of no loaded process select nothing, as in EPMT
+            graph=graph or default_graph(),
+            job_ids=tuple(in_jobs),
+            record=Process,
+            condition=_ID.in_(given),
+            order=orders(order),
+        )
     if fmt == "orm":
         return query
     rows = query.rows()
@@ -240,6 +258,8 @@ def procs_histogram(
     ------
     QueryError
         If ``attr`` or ``metric`` is not a process field (or is ``tags``).
+    UnknownJobError
+        If a job id given names no loaded job (also a ``KeyError``, as EPMT raises).
 
     Examples
     --------
@@ -254,7 +274,7 @@ def procs_histogram(
     graph = graph or default_graph()
     records = graph.read(
         "procs-histogram",
-        jobids=jobids(graph, jobs, required=False),
+        jobids=jobids(graph, jobs, required=False, known=True),
         attr=_HISTOGRAM_FIELDS[attr],
         metric=_HISTOGRAM_FIELDS[metric] if metric else None,
         attrSlot=METRIC_SLOTS.get(_HISTOGRAM_FIELDS[attr]),
@@ -282,8 +302,8 @@ def get_thread_metrics(*processes: Any, graph: Graph | None = None) -> pd.DataFr
 
     Raises
     ------
-    QueryError
-        If a process id is unknown.
+    UnknownProcessError
+        If a process id names no loaded process (also a ``KeyError`` and a ``ValueError``).
 
     Examples
     --------
@@ -300,7 +320,7 @@ def get_thread_metrics(*processes: Any, graph: Graph | None = None) -> pd.DataFr
     found = {r["p"]["uid"] for r in records}
     missing = [uid for uid in ids if uid not in found]
     if missing:
-        raise QueryError(f"no process with id {', '.join(map(repr, missing))}")
+        raise UnknownProcessError(f"no process with id {', '.join(map(repr, missing))}")
     frames = []
     blank = dict.fromkeys(_THREAD_PROCESS_COLUMNS, "")
     for r in records:

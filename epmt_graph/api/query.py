@@ -24,6 +24,7 @@ from typing import Any, ClassVar, TypeVar
 from epmt_graph.api.expr import Condition, Order, orders
 from epmt_graph.api.paging import Paged
 from epmt_graph.api.rows import process_row
+from epmt_graph.api.zones import has_wall_clock, job_zones, localized
 from epmt_graph.db import Graph
 
 __all__ = ["ProcessQuery"]
@@ -67,7 +68,7 @@ class ProcessQuery(Paged[R]):
         params: dict[str, Any] = {
             "jobids": list(self.job_ids),
             "tags": None if self.tags is None else list(self.tags),
-            "filter": [[]] if self.condition is None else self.condition.dnf(),
+            "filter": self._filter(),
             "when": self.when,
             "hosts": None if self.hosts is None else list(self.hosts),
         }
@@ -76,6 +77,15 @@ class ProcessQuery(Paged[R]):
             params["skip"] = self.skip
             params["limit"] = NO_LIMIT if self.limit is None else self.limit
         return params
+
+    def _filter(self) -> list[list[dict[str, Any]]]:
+        """The ``$filter`` parameter: naive datetimes read in each job's zone (one query)."""
+        if self.condition is None:
+            return [[]]
+        dnf = self.condition.dnf()
+        if has_wall_clock(dnf):
+            dnf = localized(dnf, job_zones(self.graph, list(self.job_ids)))
+        return dnf
 
     def filter(self, condition: Condition) -> ProcessQuery[R]:
         """A new query that also requires ``condition``."""

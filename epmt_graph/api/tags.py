@@ -1,4 +1,5 @@
-"""Process tags across jobs: ``job_proc_tags`` and ``rank_proc_tags_keys``, as EPMT's.
+"""Process tags across jobs: ``job_proc_tags`` (also ``get_job_proc_tags``) and
+``rank_proc_tags_keys``, as EPMT's.
 
 A job's distinct process tags are stored on its Job node when it is loaded (EPMT's
 ``proc_sums['all_proc_tags']``: tag dicts sorted by their JSON), so one named query
@@ -28,6 +29,7 @@ from epmt_graph.schema import parse_tags
 
 __all__ = [
     "fold_tags",
+    "get_job_proc_tags",
     "job_proc_tags",
     "jobs_proc_tags",
     "rank_keys",
@@ -149,6 +151,10 @@ def job_proc_tags(
         found.extend(job_tags)
     tags = unique_tags(found, dropped)
     return fold_tags(tags) if fold else tags
+
+
+#: EPMT's other name for :func:`job_proc_tags`.
+get_job_proc_tags = job_proc_tags
 
 
 def rank_proc_tags_keys(

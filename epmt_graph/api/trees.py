@@ -11,8 +11,9 @@ from typing import Any
 from epmt_graph.api.formats import check_fmt, render
 from epmt_graph.api.params import jobids, single_jobid, tags_param
 from epmt_graph.api.rows import process_row
+from epmt_graph.api.zones import job_zones
 from epmt_graph.db import Graph, default_graph
-from epmt_graph.errors import QueryError
+from epmt_graph.errors import QueryError, UnknownJobError
 from epmt_graph.store import compute_trees
 
 __all__ = ["compute_process_trees", "get_roots", "op_roots", "root"]
@@ -23,7 +24,8 @@ def get_roots(jobs: Any, fmt: str = "dict", *, graph: Graph | None = None) -> An
 
     Parameters
     ----------
-    jobs : job ids, a comma-separated string, a list, a DataFrame, dicts or Job records
+    jobs : job ids, a comma-separated string, a list, a DataFrame, dicts or Job records;
+        None or ``[]`` means every loaded job, as in EPMT
     fmt : {'dict', 'terse', 'pandas', 'orm'}
     graph : Graph, optional
         Default: :func:`epmt_graph.db.default_graph`.
@@ -32,6 +34,11 @@ def get_roots(jobs: Any, fmt: str = "dict", *, graph: Graph | None = None) -> An
     -------
     The roots in the format ``fmt`` (``terse``: process ids).
 
+    Raises
+    ------
+    UnknownJobError
+        If a job id given names no loaded job (also a ``KeyError``, as EPMT raises).
+
     Examples
     --------
     >>> len(get_roots("685000", fmt="terse"))
@@ -39,7 +46,8 @@ def get_roots(jobs: Any, fmt: str = "dict", *, graph: Graph | None = None) -> An
     """
     check_fmt(fmt)
     graph = graph or default_graph()
-    records = graph.read("job-roots", jobids=jobids(graph, jobs))
+    ids = jobids(graph, jobs, required=False, known=True)
+    records = graph.read("job-roots", jobids=ids)
     return render([process_row(r["p"]) for r in records], "process", fmt, graph)
 
 
@@ -50,6 +58,8 @@ def root(job: Any, fmt: str = "dict", *, graph: Graph | None = None) -> Any:
 
     Raises
     ------
+    UnknownJobError
+        If the job is not loaded (also a ``KeyError``, as EPMT raises).
     QueryError
         If more than one job is given, or the job has no processes.
     """
@@ -58,7 +68,9 @@ def root(job: Any, fmt: str = "dict", *, graph: Graph | None = None) -> Any:
     jobid = single_jobid(graph, job, needs="root() takes one job")
     records = graph.read("job-root", jobid=jobid)
     if not records:
-        raise QueryError(f"job {jobid} is not loaded or has no processes")
+        if jobid not in job_zones(graph, [jobid]):
+            raise UnknownJobError(f"job {jobid!r} is not loaded")
+        raise QueryError(f"job {jobid} has no processes")
     rendered = render([process_row(records[0]["p"])], "process", fmt, graph)
     return rendered if fmt == "pandas" else rendered[0]
 
@@ -96,13 +108,18 @@ def compute_process_trees(jobs: Any, *, graph: Graph | None = None) -> list[str]
     The loader already writes both, in the load transaction, so this is cheap: one query
     finds the jobs missing either, and only those are walked again (O(processes) each).
 
+    Parameters
+    ----------
+    jobs : jobs in any form ``get_jobs`` accepts; None or ``[]`` means every loaded job,
+        as in EPMT (ids of no loaded job are passed over, as EPMT does)
+
     Returns
     -------
     list of str
-        The jobs whose trees were (re)computed; usually empty.
+        The jobs whose trees were (re)computed; usually empty (EPMT returns None).
     """
     graph = graph or default_graph()
-    ids = jobids(graph, jobs)
+    ids = jobids(graph, jobs, required=False)
     stale = [r["jobid"] for r in graph.read("jobs-needing-trees", jobids=ids)]
     for jobid in stale:
         compute_trees(graph, jobid)
