@@ -103,7 +103,7 @@ class PapiexFile:
     summed : tuple of str
         The metrics a process sums over its threads (EPMT's ``threads_sums`` keys): every
         column but ``tid``, ``start``, ``end``, ``num_threads`` and ``starttime``. Always
-        includes :data:`~epmt_graph.loader.model.PROCESS_METRICS`.
+        includes :data:`~epmt_graph.schema.PROCESS_METRICS`.
     rows : iterator of ThreadRow
         Every thread, in file order, parsed as it is iterated (which raises on a
         malformed row).

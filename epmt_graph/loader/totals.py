@@ -47,7 +47,7 @@ class FileTotals:
     def threads_json(self, values: list[tuple[int, ...]], rdtsc: int) -> str:
         """The per-thread rows as JSON: a list, or for one thread whose metrics are the
         process's own sums, only its unsummed columns as an object (see
-        :func:`~epmt_graph.loader.model.thread_rows`)."""
+        :func:`~epmt_graph.schema.thread_rows`)."""
         if len(values) == 1 and values[0][self.rdtsc] == rdtsc:
             own = self.own(values[0])
             return self.own_template % (own if isinstance(own, tuple) else (own,))
