@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from epmt_graph.api.expr import Condition, Order, field_value, orders
 from epmt_graph.api.models import Job
-from epmt_graph.api.paging import Paged
+from epmt_graph.api.paging import NO_LIMIT, Paged
 from epmt_graph.api.rows import job_row, tags_dict
 from epmt_graph.api.zones import has_wall_clock, job_zones, localized
 from epmt_graph.db import Graph
@@ -39,8 +39,6 @@ from epmt_graph.errors import QueryError
 
 __all__ = ["JobQuery", "Moment", "Window", "moment"]
 
-#: Stands for "no limit": LIMIT takes only a number, and a parameter at that.
-NO_LIMIT = 2**62
 _WALL_CLOCK = "%m/%d/%Y %H:%M"
 _JSON_PROPERTY = {"annotations": "annotations_json", "analyses": "analyses_json"}
 

@@ -29,7 +29,10 @@ from typing import Any, ClassVar, Generic, Self, TypeVar, overload
 
 from epmt_graph.errors import QueryError
 
-__all__ = ["Paged"]
+__all__ = ["NO_LIMIT", "Paged"]
+
+#: Stands for "no limit": LIMIT takes only a number, and a parameter at that.
+NO_LIMIT = 2**62
 
 R = TypeVar("R")
 

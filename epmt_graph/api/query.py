@@ -22,15 +22,12 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar, TypeVar
 
 from epmt_graph.api.expr import Condition, Order, orders
-from epmt_graph.api.paging import Paged
+from epmt_graph.api.paging import NO_LIMIT, Paged
 from epmt_graph.api.rows import process_row
 from epmt_graph.api.zones import has_wall_clock, job_zones, localized
 from epmt_graph.db import Graph
 
 __all__ = ["ProcessQuery"]
-
-#: Stands for "no limit": LIMIT takes only a number, and a parameter at that.
-NO_LIMIT = 2**62
 
 R = TypeVar("R")
 

@@ -27,6 +27,7 @@ from epmt_graph.api.jobquery import moment
 from epmt_graph.api.jobs import get_jobs
 from epmt_graph.api.models import RecordList
 from epmt_graph.api.opmetrics import get_op_metrics
+from epmt_graph.api.paging import NO_LIMIT
 from epmt_graph.api.params import jobids, paging, tags_param
 from epmt_graph.api.stats import FEATURES, classifiers, features_of, model_scores
 from epmt_graph.api.tags import job_proc_tags, tag_list
@@ -401,7 +402,7 @@ def get_refmodels(
         tags=_tags_filter(tag, exact_tag_only),
         before=_instant(before, "before"),
         after=_instant(after, "after"),
-        limit=most,
+        limit=NO_LIMIT if most is None else most,
     )
     rows = [model_row(r["r"], r["jobs"]) for r in records]
     if fmt == "terse":

@@ -4,8 +4,8 @@
 //   $tags    null, or {pairs: ["k:v", ...], exact: null | "k:v;..."}: a model matches when
 //            it has all the pairs (or, with exact, exactly that canonical tag string)
 //   $before, $after  null, or microseconds since the epoch: created at or before / after
-//   $limit   null, or the most models returned
-// Example (Browser): :param {model_name: null, tags: {pairs: ['model_name:test_model'], exact: null}, before: null, after: null, limit: null}
+//   $limit   the most models returned (no limit: a large number)
+// Example (Browser): :param {model_name: null, tags: {pairs: ['model_name:test_model'], exact: null}, before: null, after: null, limit: 100}
 MATCH (r:RefModel)
 WHERE ($model_name IS NULL OR r.name = $model_name)
   AND ($tags IS NULL OR CASE WHEN $tags.exact IS NULL
@@ -15,7 +15,7 @@ WHERE ($model_name IS NULL OR r.name = $model_name)
   AND ($after IS NULL OR r.created >= $after)
 WITH r
 ORDER BY r.id
-LIMIT coalesce($limit, 9223372036854775807)
+LIMIT $limit
 CALL (r) {
   OPTIONAL MATCH (r)-[:BUILT_FROM]->(h:JobHead)
   WITH h.jobid AS jobid ORDER BY jobid
