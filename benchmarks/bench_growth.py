@@ -140,10 +140,10 @@ class _Recording(Graph):
         return self._graph.read(name, **params)
 
     def execute_read(self, work: Callable[[neo4j.ManagedTransaction], Any]) -> Any:
-        return super().execute_read(lambda tx: work(_noting(tx, self.calls)))
+        return self._graph.execute_read(lambda tx: work(_noting(tx, self.calls)))
 
     def execute_write(self, work: Callable[[neo4j.ManagedTransaction], Any]) -> Any:
-        return super().execute_write(lambda tx: work(_noting(tx, self.calls)))
+        return self._graph.execute_write(lambda tx: work(_noting(tx, self.calls)))
 
 
 def _walk(op: dict[str, Any]) -> list[dict[str, Any]]:
