@@ -13,6 +13,7 @@ says how, and the test checks exactly that.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -29,8 +30,9 @@ from oracle import SAMPLES
 import epmt_graph.api as eq
 from epmt_graph.config import Connection
 from epmt_graph.db import Graph, set_default_graph
-from epmt_graph.errors import EpmtGraphError, QueryError
-from epmt_graph.loader import load
+from epmt_graph.errors import DatabaseError, EpmtGraphError, QueryError
+from epmt_graph.loader import delete_job, load, read_job
+from epmt_graph.loader.writer import write_job
 from epmt_graph.server import LocalServer, ServerSettings
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks" / "epmt_ref"))
@@ -68,7 +70,7 @@ def answers() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def own_graph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Graph]:
-    """A server of this module's own, with EPMT's six jobs loaded, as the API's graph."""
+    """A server of this module's own, with EPMT's six jobs loaded."""
     server = LocalServer(tmp_path_factory.mktemp("deletes-server"))
     settings = ServerSettings(
         bolt_port=free_port(), http_port=free_port(), auth=False, heap="512m", pagecache="256m"
@@ -78,13 +80,19 @@ def own_graph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Graph]:
         with Graph(Connection(server.connection().uri)) as graph:
             graph.ensure_schema()
             load([SAMPLES / path for path in steps.ARCHIVES], graph=graph)
-            old = set_default_graph(graph)
-            try:
-                yield graph
-            finally:
-                set_default_graph(old)
+            yield graph
     finally:
         server.stop()
+
+
+@pytest.fixture
+def as_default(own_graph: Graph) -> Iterator[Graph]:
+    """:func:`own_graph` as the API's graph during one test (EPMT's steps name no graph)."""
+    old = set_default_graph(own_graph)
+    try:
+        yield own_graph
+    finally:
+        set_default_graph(old)
 
 
 def shape(graph: Graph) -> dict[str, tuple[int, int]]:
@@ -114,9 +122,10 @@ def test_the_fixture_is_epmts_run_of_these_steps() -> None:
     assert answers()["loaded_jobs"] == ["685000", "685003", "685016", "2220", "3455", "12340"]
 
 
-def test_steps_as_epmt(own_graph: Graph, caplog: pytest.LogCaptureFixture) -> None:
+def test_steps_as_epmt(as_default: Graph, caplog: pytest.LogCaptureFixture) -> None:
     """Every step: EPMT's answer or error type, jobs and models left, warnings; the jobs
     left keep their trees; refused calls and dry runs change nothing."""
+    own_graph = as_default
     assert eq.get_jobs(fmt="terse") == answers()["loaded_jobs"]
     loaded = shape(own_graph)
     names = steps.namespace(eq, eq.Job, dt.date.today())
@@ -150,3 +159,28 @@ def test_steps_as_epmt(own_graph: Graph, caplog: pytest.LogCaptureFixture) -> No
         assert len(eq.get_refmodels(fmt="terse")) == epmt["models_left"], call
         assert shape(own_graph) == {j: loaded[j] for j in epmt["jobs_left"]}, call
     assert nodes(own_graph) == 0  # every job gone: no process, edge, head or model is left
+
+
+def test_a_job_a_model_uses_cannot_be_deleted_under_it(loaded_graph: Graph) -> None:
+    """Should a model appear between delete_jobs's check and the delete, the server refuses
+    to remove the job's head (the model links to it): the job stays whole, the model too.
+    Copies of a small sample job, on the shared graph; the shared jobs are only read."""
+    rows = read_job(SAMPLES / "tsv/collated-tsv-2220.tgz")
+    jobs = [f"t-del-model-{i}" for i in range(3)]
+    for jobid in jobs:
+        processes = [{**p, "jobid": jobid, "uid": f"{jobid}:{p['idx']}"} for p in rows.processes]
+        job = {**rows.job, "jobid": jobid, "digest": f"copy:{jobid}"}
+        write_job(loaded_graph, dataclasses.replace(rows, job=job, processes=processes))
+    try:
+        model = eq.create_refmodel(jobs, graph=loaded_graph)["id"]
+        before = shape(loaded_graph)[jobs[0]]
+        with pytest.raises(DatabaseError):
+            delete_job(loaded_graph, jobs[0])
+        assert shape(loaded_graph)[jobs[0]] == before
+        assert eq.get_refmodels(fmt="terse", graph=loaded_graph).count(model) == 1
+        assert eq.delete_jobs(jobs, force=True, dry_run=True, graph=loaded_graph) == 0
+        assert eq.delete_jobs(jobs, force=True, remove_models=True, graph=loaded_graph) == 3
+        assert eq.get_refmodels(fmt="terse", graph=loaded_graph).count(model) == 0
+    finally:
+        for jobid in jobs:
+            delete_job(loaded_graph, jobid)
