@@ -13,6 +13,7 @@ __all__ = [
     "ModelError",
     "NotFoundError",
     "QueryError",
+    "QueryTypeError",
     "RenderError",
     "ServerError",
     "ServerUnavailableError",
@@ -68,6 +69,14 @@ class QueryError(EpmtGraphError, ValueError):
 
     It is also a :class:`ValueError` (what EPMT raises for some bad arguments, e.g. an
     unknown ``op_duration_method``), so code catching that catches it too.
+    """
+
+
+class QueryTypeError(QueryError, TypeError):
+    """A query argument is of a type the call cannot take, where EPMT raises ``TypeError``
+    (``retire_jobs(ndays='x')``, ``delete_jobs(..., offset='x')``).
+
+    It is a :class:`QueryError` (so a :class:`ValueError`) and a :class:`TypeError`.
     """
 
 

@@ -41,6 +41,7 @@ CALLS: dict[str, Callable[..., Any]] = {
     "conv_procs": lambda g, **bad: eq.conv_procs([f"{JOB}:0"], graph=g, **bad),
     "create_refmodel": lambda g, **bad: eq.create_refmodel([JOB, OTHER, "685003"], graph=g, **bad),
     "critical_path": lambda g, **bad: eq.critical_path(JOB, graph=g, **bad),
+    "delete_jobs": lambda g, **bad: eq.delete_jobs(JOB, dry_run=True, graph=g, **bad),
     "get_jobs": lambda g, **bad: eq.get_jobs(JOB, graph=g, **bad),
     "get_op_metrics": lambda g, **bad: eq.get_op_metrics(JOB, graph=g, **bad),
     "get_ops": lambda g, **bad: eq.get_ops(JOB, graph=g, **bad),

@@ -1440,6 +1440,79 @@ def only_refmodels(args):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def only_deletes(args):
+    """Load deletes_answers.ARCHIVES alone and record each of its STEPS, in order."""
+    import logging
+
+    from deletes_answers import ARCHIVES, CUTOFFS, STEPS, namespace, run
+    from epmt.orm import Job
+    from epmt.orm.sqlalchemy.general import Session
+
+    out = Path(args.out or DEFAULT_OUT.with_name("deletes.json"))
+    tmp = Path(tempfile.mkdtemp(prefix="epmt_ref_"))
+    try:
+        eq, settings = bootstrap_epmt(tmp, verbose=-1)
+        import importlib.metadata as md
+
+        subs = {rel: submit_one(stage_copy(rel, tmp / "samples"), settings) for rel in ARCHIVES}
+        post_process_all()
+        today = _dt.date.today()
+        names = namespace(eq, Job, today)
+        loaded = eq.get_jobs(fmt="terse")
+        times = {j["jobid"]: [J(j["start"]), J(j["end"])] for j in eq.get_jobs(fmt="dict")}
+        logged = []
+        handler = logging.Handler(logging.WARNING)
+        handler.emit = lambda record: logged.append(record.getMessage())
+        epmt_log = logging.getLogger("epmt.epmt_query")
+        epmt_log.addHandler(handler)
+        epmt_log.setLevel(logging.WARNING)
+        steps = []
+        for step in STEPS:
+            logged.clear()
+            entry = {"call": step}
+            try:
+                entry["answer"] = J(run(step, names))
+            except Exception as e:  # record EPMT's failure, keep going
+                entry["error"] = err(e)["error"]
+                entry["error_bases"] = sorted(
+                    c.__name__ for c in type(e).__mro__ if c.__module__ == "builtins"
+                )
+                Session.rollback()
+            entry["warnings"] = list(logged)
+            entry["jobs_left"] = eq.get_jobs(fmt="terse", trigger_post_process=False)
+            entry["models_left"] = len(eq.get_refmodels(fmt="terse"))
+            steps.append(entry)
+        epmt_log.removeHandler(handler)
+        result = {
+            "_about": {
+                "epmt_version": md.version("epmt"),
+                "python_version": platform.python_version(),
+                "generator": "benchmarks/epmt_ref/answers.py --only deletes "
+                "(benchmarks/epmt_ref/deletes_answers.py, PYTHONHASHSEED=0)",
+                "archives": ARCHIVES,
+                "today": today.isoformat(),
+                "cutoffs": CUTOFFS,
+                "conventions": "a step: its call's answer, or error ('<Type>: <message>') with "
+                "the builtin classes of the error; the warnings EPMT logged; the jobs and the "
+                "number of models left after it",
+            },
+            "loaded_jobs": loaded,
+            "refused": {k: v for k, v in subs.items() if not v["ok"]},
+            "start_end": times,
+            "steps": steps,
+        }
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(dumps_pretty(result) + "\n", encoding="utf-8")
+        print(
+            json.dumps({"out": str(out), "bytes": out.stat().st_size, "refused": result["refused"]})
+        )
+    finally:
+        if args.keep_tmp:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main(argv=None):
     if os.environ.get("PYTHONHASHSEED") != "0":
         # EPMT builds several lists from sets of strings (e.g. the tags of get_ops(jobs, 'op')),
@@ -1453,13 +1526,16 @@ def main(argv=None):
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (DB + copies)")
     ap.add_argument(
         "--only",
-        choices=["refmodels", "api_gaps"],
+        choices=["refmodels", "api_gaps", "deletes"],
         help="record one section alone into its own file (refmodels: "
-        "tests/fixtures/epmt/refmodels.json; api_gaps, on the query jobs: api_gaps.json)",
+        "tests/fixtures/epmt/refmodels.json; api_gaps, on the query jobs: api_gaps.json; "
+        "deletes, on its own jobs: deletes.json)",
     )
     args = ap.parse_args(argv)
     if args.only == "refmodels":
         return only_refmodels(args)
+    if args.only == "deletes":
+        return only_deletes(args)
 
     tmp = Path(tempfile.mkdtemp(prefix="epmt_ref_"))
     try:

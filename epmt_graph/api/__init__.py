@@ -9,7 +9,6 @@ from epmt_graph.api.admin import (
     analyze_jobs,
     analyze_pending_jobs,
     annotate_job,
-    delete_jobs,
     get_job_analyses,
     get_job_annotations,
     get_unanalyzed_jobs,
@@ -19,6 +18,7 @@ from epmt_graph.api.admin import (
 )
 from epmt_graph.api.comparable import are_jobs_comparable, comparable_job_partitions
 from epmt_graph.api.comparable_analysis import analyze_comparable_jobs
+from epmt_graph.api.deletes import delete_jobs, retire_jobs
 from epmt_graph.api.expr import asc, desc
 from epmt_graph.api.features import add_features_df, procs_set
 from epmt_graph.api.insights import ancestry, critical_path, tree_diff
@@ -98,6 +98,7 @@ __all__ = [
     "refmodel_set_enabled",
     "remove_job_analyses",
     "remove_job_annotations",
+    "retire_jobs",
     "retire_refmodels",
     "root",
     "set_job_analyses",

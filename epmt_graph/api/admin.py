@@ -1,10 +1,10 @@
-"""Changing jobs: annotations, analyses (outlier detection) and deletion.
+"""Changing jobs: annotations and analyses (outlier detection); deleting them is
+:mod:`epmt_graph.api.deletes`.
 
 Annotations and analyses are JSON objects on the Job node (``annotations_json``,
 ``analyses_json``). An update is one write transaction that first write-locks the job
 (``job-*-lock``), merges in Python, then writes (``job-*-set``), so concurrent updates do
-not lose each other's keys. Deleting a job removes its processes and their edges in bounded
-batches, one transaction per job; other jobs' nodes and edges are never touched.
+not lose each other's keys.
 """
 
 from __future__ import annotations
@@ -24,14 +24,12 @@ from epmt_graph.api.params import single_jobid
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError, UnknownJobError
 from epmt_graph.schema import parse_tags
-from epmt_graph.store import delete_job
 
 __all__ = [
     "OUTLIER_FEATURES",
     "analyze_jobs",
     "analyze_pending_jobs",
     "annotate_job",
-    "delete_jobs",
     "get_job_analyses",
     "get_job_annotations",
     "get_unanalyzed_jobs",
@@ -325,56 +323,3 @@ def analyze_pending_jobs(
     [{}, {}, {}]
     """
     return sum(runs for _, runs in _analyze(jobs, analyses_filter, max_comparable, check, graph))
-
-
-def delete_jobs(
-    jobs: Any,
-    force: bool = False,
-    before: Any = None,
-    after: Any = None,
-    *,
-    graph: Graph | None = None,
-) -> int:
-    """Delete jobs with their processes and edges; returns how many jobs were deleted.
-
-    Parameters
-    ----------
-    jobs : any form ``get_jobs`` takes; ``[]`` selects every job (narrow it with
-        ``before``/``after``)
-    force : bool
-        Needed to delete more than one job.
-    before, after : as in :func:`get_jobs`
-        Only jobs that ended by ``before`` / started from ``after``.
-
-    Raises
-    ------
-    QueryError
-        If several jobs are selected without ``force``, or an argument is malformed;
-        nothing is deleted.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from epmt_graph.loader import load_job
-    >>> from epmt_graph.synthetic import write_archive
-    >>> jobs = ["doctest-delete-1", "doctest-delete-2"]
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     for job in jobs:
-    ...         _ = load_job(write_archive(f"{folder}/{job}.tgz", 50, jobid=job))
-    >>> delete_jobs(jobs)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    epmt_graph.errors.QueryError: 2 jobs selected (...): deleting more than one job needs ...
-    >>> delete_jobs(jobs, force=True)
-    2
-    """
-    graph = graph or default_graph()
-    ids = get_jobs(jobs, before=before, after=after, fmt="orm", graph=graph).jobids()
-    if len(ids) > 1 and not force:
-        shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
-        raise QueryError(
-            f"{len(ids)} jobs selected ({shown}): deleting more than one job needs "
-            "force=True; nothing was deleted"
-        )
-    for jobid in ids:
-        delete_job(graph, jobid)
-    return len(ids)

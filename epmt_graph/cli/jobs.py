@@ -33,7 +33,7 @@ def register(commands: Any) -> None:
         "delete",
         help="delete jobs",
         description="Delete jobs with their processes and edges, each in one transaction. "
-        "More than one job needs --force.",
+        "More than one job needs --force; a job a reference model was built from is kept.",
     )
     delete.add_argument("jobs", nargs="+", metavar="JOB")
     delete.add_argument("--force", action="store_true", help="allow deleting several jobs")
@@ -79,6 +79,9 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
-    deleted = eq.delete_jobs(args.jobs, force=args.force)
+    selected = eq.get_jobs(args.jobs, fmt="terse")
+    if len(selected) > 1 and not args.force:
+        raise QueryError(f"{len(selected)} jobs selected: several need --force; none deleted")
+    deleted = eq.delete_jobs(selected or args.jobs, force=args.force)
     print(f"deleted {deleted} job{'s' if deleted != 1 else ''}")
     return 0

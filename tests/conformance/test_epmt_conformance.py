@@ -90,11 +90,10 @@ EPMT_TESTS = (
 
 #: Why EPMT's setUpModule fails today (a fragment of its error), or None once it runs.
 #: While it fails, every test errors at setup: each must, with this error.
-SETUP_GAP: str | None = "delete_jobs() got an unexpected keyword argument 'remove_models'"
+SETUP_GAP: str | None = None
 
 #: Not yet: EPMT test -> (what epmt_graph lacks, a fragment of the failure it causes now).
-#: Measured with setUpModule running (``delete_jobs`` given ``remove_models``). Remove an
-#: entry when its test passes; the issue is done when only DELIBERATE is left.
+#: Remove an entry when its test passes; the issue is done when only DELIBERATE is left.
 EXPECTED_GAPS: dict[str, tuple[str, str]] = {
     "test_get_features": (
         "get_features lacks 'updated_at' (a Job field)",
@@ -108,11 +107,6 @@ EXPECTED_GAPS: dict[str, tuple[str, str]] = {
         "Job records cannot be changed: j.tags = {}; orm_commit() (then restored)",
         "Job records are read-only",
     ),
-    "test_jobs_comparable": (
-        "comparable_job_partitions(jobs) -> [((exp_name, exp_component), [jobid, ...]), ...]"
-        " and are_jobs_comparable(jobs) -> bool",
-        "has no attribute 'comparable_job_partitions'",
-    ),
     "test_procs": (
         "get_procs(fmt='pandas') has 48 columns, lacks 'created_at' and 'updated_at' (50)",
         "(10, 48) not found in ((10, 50), (10, 49))",
@@ -123,11 +117,8 @@ EXPECTED_GAPS: dict[str, tuple[str, str]] = {
         "(5, 48) not found in ((5, 50), (5, 49))",
     ),
     "test_refmodel_crud": (
-        "create_refmodel(jobs, tag=, name=, features=) -> dict (id, name, tags), warning on "
-        "stderr for jobs of unlike tags; get_refmodels(tag=, name=, fmt=); "
-        "refmodel_get_metrics, refmodel_set_active_metrics, refmodel_is_enabled, "
-        "refmodel_set_enabled, delete_refmodels(*ids) -> int",
-        "has no attribute 'create_refmodel'",
+        "get_refmodels(fmt='orm') answers a RecordList without EPMT's Query.first()",
+        "'RecordList' object has no attribute 'first'",
     ),
     "test_root": (
         "root(fmt='pandas') has 48 columns, lacks 'created_at' and 'updated_at' (50)",
@@ -137,10 +128,6 @@ EXPECTED_GAPS: dict[str, tuple[str, str]] = {
         "Job and Process records cannot be changed (j.start, j.end, p.start; orm_commit()); "
         "verify_jobs(jobids) -> (ok, {jobid: [error, ...]})",
         "Job records are read-only",
-    ),
-    "test_zz_delete_jobs": (
-        "delete_jobs of several jobs without force=True returns 0 in EPMT (ours raises)",
-        "deleting more than one job needs force=True",
     ),
 }
 
