@@ -78,3 +78,24 @@ def unchanged(loaded_graph: Graph, baseline: Any) -> Iterator[None]:
     before = snapshot(loaded_graph)
     yield
     assert snapshot(loaded_graph) == before
+
+
+def stored(graph: Graph, jobid: str) -> tuple[int, int]:
+    """(Job nodes, Process nodes) of ``jobid`` in the database, of every version."""
+    record = graph.driver.execute_query(
+        "OPTIONAL MATCH (j:Job {jobid: $jobid}) WITH count(j) AS jobs "
+        "OPTIONAL MATCH (p:Process {jobid: $jobid}) RETURN jobs, count(p) AS processes",
+        jobid=jobid,
+    ).records[0]
+    return record["jobs"], record["processes"]
+
+
+@pytest.fixture
+def absent(graph: Graph, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The test module's ``JOBID``, with nothing of it stored before and after the test."""
+    jobid: str = request.module.JOBID
+    delete_job(graph, jobid)
+    assert stored(graph, jobid) == (0, 0)
+    yield jobid
+    delete_job(graph, jobid)
+    assert stored(graph, jobid) == (0, 0)

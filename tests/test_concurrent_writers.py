@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +27,7 @@ from typing import Any
 
 import neo4j
 import pytest
+from conftest import stored
 from oracle import depths, inclusive_cpu, process_tree, raw_processes
 
 from epmt_graph import db
@@ -58,11 +59,6 @@ _VERSION = (
     "COUNT { (p)-[:PARENT_OF]->(:Process {version: $version}) } AS children"
 )
 _JOBS = "MATCH (j:Job {jobid: $jobid, version: $version}) RETURN count(j) AS n"
-_STORED = (
-    "OPTIONAL MATCH (j:Job {jobid: $jobid}) WITH count(j) AS jobs "
-    "OPTIONAL MATCH (p:Process {jobid: $jobid}) RETURN jobs, count(p) AS processes"
-)
-
 #: What a read of a job gives: ``absent``, a content name, or ``partial: ...``.
 State = str
 
@@ -106,12 +102,6 @@ def read_state(graph: Graph, jobid: str, contents: dict[str, Content]) -> State:
     return graph.execute_read(work)
 
 
-def stored(graph: Graph, jobid: str) -> tuple[int, int]:
-    """(Job nodes, Process nodes) of ``jobid``, of every version."""
-    record = graph.driver.execute_query(_STORED, jobid=jobid).records[0]
-    return record["jobs"], record["processes"]
-
-
 @pytest.fixture(scope="module")
 def contents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Content]:
     folder = tmp_path_factory.mktemp("writers")
@@ -120,15 +110,6 @@ def contents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Content]:
         path = write_archive(folder / f"{name}.tgz", n_procs, seed=seed, jobid=JOBID)
         made[name] = Content(name, read_job(path), oracle_signature(path))
     return made
-
-
-@pytest.fixture
-def absent(graph: Graph) -> Iterator[str]:
-    """The job id, with nothing of it stored before and after the test."""
-    delete_job(graph, JOBID)
-    assert stored(graph, JOBID) == (0, 0)
-    yield JOBID
-    delete_job(graph, JOBID)
 
 
 class Watcher:

@@ -12,11 +12,11 @@ database written before versions is brought up to date by ``Graph.ensure_schema`
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import stored
 from oracle import depths, inclusive_cpu, process_tree, raw_processes, roots
 
 import epmt_graph.api as eq
@@ -30,16 +30,6 @@ from epmt_graph.store import versions
 from epmt_graph.synthetic import write_archive
 
 JOBID = "versions-job"
-
-
-def stored(graph: Graph, jobid: str) -> tuple[int, int]:
-    """(Job nodes, Process nodes) of ``jobid`` in the database, of every version."""
-    records = graph.driver.execute_query(
-        "OPTIONAL MATCH (j:Job {jobid: $jobid}) WITH count(j) AS jobs "
-        "OPTIONAL MATCH (p:Process {jobid: $jobid}) RETURN jobs, count(p) AS processes",
-        jobid=jobid,
-    ).records
-    return records[0]["jobs"], records[0]["processes"]
 
 
 def root_pids(graph: Graph, jobid: str) -> list[int]:
@@ -58,16 +48,6 @@ def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "first": write_archive(folder / "first.tgz", 400, seed=31, jobid=JOBID),
         "second": write_archive(folder / "second.tgz", 300, seed=32, jobid=JOBID),
     }
-
-
-@pytest.fixture
-def absent(graph: Graph) -> Iterator[str]:
-    """The job id, with nothing of it in the database before and after the test."""
-    delete_job(graph, JOBID)
-    assert stored(graph, JOBID) == (0, 0)
-    yield JOBID
-    delete_job(graph, JOBID)
-    assert stored(graph, JOBID) == (0, 0)
 
 
 def oracle_roots(path: Path) -> list[int]:

@@ -269,7 +269,8 @@ class ProcessList:
 
 
 class RecordList(list[T]):
-    """Records returned with ``fmt='orm'``: a list that also answers EPMT's ``.count()``.
+    """Records returned with ``fmt='orm'``: a list that also answers EPMT's ``.count()``
+    and ``.first()``.
 
     EPMT returns a SQLAlchemy query there, whose ``count()`` takes no argument; with one,
     ``count(x)`` is the list's own.
@@ -277,13 +278,17 @@ class RecordList(list[T]):
     Examples
     --------
     >>> roots = RecordList(["a", "b", "a"])
-    >>> roots.count(), roots.count("a"), roots[1:]
-    (3, 2, ['b', 'a'])
+    >>> roots.count(), roots.count("a"), roots[1:], roots.first(), RecordList().first()
+    (3, 2, ['b', 'a'], 'a', None)
     """
 
     def count(self, *value: T) -> int:
         """How many records (EPMT's ``Query.count()``), or how many equal ``value``."""
         return super().count(*value) if value else len(self)
+
+    def first(self) -> T | None:
+        """The first record, or None when there is none (EPMT's ``Query.first()``)."""
+        return self[0] if self else None
 
 
 def _add_metrics(model: type) -> None:

@@ -116,10 +116,6 @@ EXPECTED_GAPS: dict[str, tuple[str, str]] = {
         "cannot be changed: p.tags = {}; orm_commit()",
         "(5, 48) not found in ((5, 50), (5, 49))",
     ),
-    "test_refmodel_crud": (
-        "get_refmodels(fmt='orm') answers a RecordList without EPMT's Query.first()",
-        "'RecordList' object has no attribute 'first'",
-    ),
     "test_root": (
         "root(fmt='pandas') has 48 columns, lacks 'created_at' and 'updated_at' (50)",
         "(1, 48) not found in ((1, 50), (1, 49))",
