@@ -96,31 +96,10 @@ SETUP_GAP: str | None = "delete_jobs() got an unexpected keyword argument 'remov
 #: Measured with setUpModule running (``delete_jobs`` given ``remove_models``). Remove an
 #: entry when its test passes; the issue is done when only DELIBERATE is left.
 EXPECTED_GAPS: dict[str, tuple[str, str]] = {
-    "test_get_features": (
-        "get_features lacks 'updated_at' (a Job field)",
-        "False is not true",
-    ),
-    "test_job": (
-        "get_jobs(fmt='pandas') has 42 columns, lacks 'created_at' and 'updated_at' (44)",
-        "(3, 42) not found in ((3, 44), (3, 48))",
-    ),
-    "test_job_advanced": (
-        "Job records cannot be changed: j.tags = {}; orm_commit() (then restored)",
-        "Job records are read-only",
-    ),
     "test_jobs_comparable": (
         "comparable_job_partitions(jobs) -> [((exp_name, exp_component), [jobid, ...]), ...]"
         " and are_jobs_comparable(jobs) -> bool",
         "has no attribute 'comparable_job_partitions'",
-    ),
-    "test_procs": (
-        "get_procs(fmt='pandas') has 48 columns, lacks 'created_at' and 'updated_at' (50)",
-        "(10, 48) not found in ((10, 50), (10, 49))",
-    ),
-    "test_procs_advanced": (
-        "processes in pandas lack 'created_at' and 'updated_at'; then Process records "
-        "cannot be changed: p.tags = {}; orm_commit()",
-        "(5, 48) not found in ((5, 50), (5, 49))",
     ),
     "test_refmodel_crud": (
         "create_refmodel(jobs, tag=, name=, features=) -> dict (id, name, tags), warning on "
@@ -128,15 +107,6 @@ EXPECTED_GAPS: dict[str, tuple[str, str]] = {
         "refmodel_get_metrics, refmodel_set_active_metrics, refmodel_is_enabled, "
         "refmodel_set_enabled, delete_refmodels(*ids) -> int",
         "has no attribute 'create_refmodel'",
-    ),
-    "test_root": (
-        "root(fmt='pandas') has 48 columns, lacks 'created_at' and 'updated_at' (50)",
-        "(1, 48) not found in ((1, 50), (1, 49))",
-    ),
-    "test_verify_jobs": (
-        "Job and Process records cannot be changed (j.start, j.end, p.start; orm_commit()); "
-        "verify_jobs(jobids) -> (ok, {jobid: [error, ...]})",
-        "Job records are read-only",
     ),
     "test_zz_delete_jobs": (
         "delete_jobs of several jobs without force=True returns 0 in EPMT (ours raises)",
