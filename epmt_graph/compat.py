@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from epmt_graph.api import Job, Operation, Process, compute_process_trees
+from epmt_graph.api import Job, Operation, Process, compute_process_trees, orm_commit
 from epmt_graph.api.models import RecordList
 from epmt_graph.api.paging import Paged
 from epmt_graph.db import default_graph
@@ -85,21 +85,6 @@ def orm_is_query(obj: object) -> bool:
     """EPMT's ``orm_is_query``: whether ``obj`` is what ``fmt='orm'`` returns (a lazy
     job or process query, or a list of records)."""
     return isinstance(obj, Paged | RecordList)
-
-
-def orm_commit() -> None:
-    """EPMT's ``orm_commit()``, which saves changed records: not yet possible here.
-
-    Raises
-    ------
-    NotImplementedError
-        Always: records are read-only so far (``annotate_job``, ``set_job_analyses`` and
-        ``delete_jobs`` change what is stored).
-    """
-    raise NotImplementedError(
-        "orm_commit: epmt_graph records are read-only, so there is nothing to commit; "
-        "change a job with annotate_job, set_job_analyses or delete_jobs"
-    )
 
 
 def epmt_submit(dirs: Iterable[str | os.PathLike[str]], dry_run: bool = True) -> list[LoadResult]:

@@ -6,10 +6,13 @@ Lower-level errors are re-raised with ``raise ... from`` so the cause stays atta
 
 __all__ = [
     "ArchiveError",
+    "CommitError",
     "ConfigError",
     "DatabaseError",
     "DuplicateJobError",
     "EpmtGraphError",
+    "FieldError",
+    "FieldTypeError",
     "ModelError",
     "NotFoundError",
     "QueryError",
@@ -126,3 +129,22 @@ class ModelError(EpmtGraphError, RuntimeError):
 
     It is also a :class:`RuntimeError`, what EPMT raises in those cases.
     """
+
+
+class FieldError(QueryError, AttributeError):
+    """A record has no field of that name that can be changed (``j.no_such_field = 1``).
+
+    It is also an :class:`AttributeError`, what Python raises for an unknown attribute.
+    """
+
+
+class FieldTypeError(QueryError, TypeError):
+    """A value of the wrong type for a record's field (``j.start = "noon"``).
+
+    It is also a :class:`TypeError` (and, as every :class:`QueryError`, a ``ValueError``).
+    """
+
+
+class CommitError(EpmtGraphError, RuntimeError):
+    """Changed records could not be written: a delete or a load of one of their jobs came
+    first. Nothing of the commit was written; its pending changes are dropped."""

@@ -37,6 +37,8 @@ SAMPLES = Path(os.environ.get("EPMT_SAMPLES", "/work/shared/data/epmt-samples"))
 DEFAULT_OUT = REPO / "tests" / "fixtures" / "epmt" / "answers.json"
 #: Where --only api_gaps writes (answers.json is then left as it is).
 API_GAPS_OUT = REPO / "tests" / "fixtures" / "epmt" / "api_gaps.json"
+#: Where --only records writes.
+RECORDS_OUT = REPO / "tests" / "fixtures" / "epmt" / "records.json"
 
 QUERY_JOBS = ["685000", "685003", "685016"]
 QUERY_ARCHIVES = [f"query/{j}.tgz" for j in QUERY_JOBS]
@@ -1375,10 +1377,12 @@ def pkey_by_id(pid):
 
 
 # ---------------------------------------------------------------- sections
-def record_api_gaps(eq, settings, tmp, out, epmt_version):
-    """Load the query jobs alone and write api_gaps.py's answers to ``out``."""
-    import api_gaps
+def record_section(eq, settings, tmp, out, epmt_version, section):
+    """Load the query jobs alone and write ``section``'s answers (a module of this folder:
+    api_gaps or records_answers, with its ``record(eq)``) to ``out``."""
+    import importlib
 
+    module = importlib.import_module(section)
     for rel in QUERY_ARCHIVES:
         r = submit_one(stage_copy(rel, tmp / "samples"), settings)
         if not r["ok"]:
@@ -1390,10 +1394,11 @@ def record_api_gaps(eq, settings, tmp, out, epmt_version):
             "python_version": platform.python_version(),
             "query_jobs": QUERY_JOBS,
             "loaded": "the query jobs only",
-            "generator": "benchmarks/epmt_ref/answers.py --only api_gaps (PYTHONHASHSEED=0)",
-            "doc": api_gaps.__doc__,
+            "generator": f"benchmarks/epmt_ref/{section}.py through answers.py --only "
+            "(PYTHONHASHSEED=0)",
+            "doc": module.__doc__,
         },
-        **api_gaps.record(eq),
+        **module.record(eq),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(dumps_pretty(result) + "\n", encoding="utf-8")
@@ -1526,10 +1531,10 @@ def main(argv=None):
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (DB + copies)")
     ap.add_argument(
         "--only",
-        choices=["refmodels", "api_gaps", "deletes"],
+        choices=["refmodels", "api_gaps", "deletes", "records"],
         help="record one section alone into its own file (refmodels: "
         "tests/fixtures/epmt/refmodels.json; api_gaps, on the query jobs: api_gaps.json; "
-        "deletes, on its own jobs: deletes.json)",
+        "deletes, on its own jobs: deletes.json; records, on the query jobs: records.json)",
     )
     args = ap.parse_args(argv)
     if args.only == "refmodels":
@@ -1542,8 +1547,13 @@ def main(argv=None):
         eq, settings = bootstrap_epmt(tmp, verbose=-1)
         import importlib.metadata as md
 
-        if args.only == "api_gaps":
-            record_api_gaps(eq, settings, tmp, Path(args.out or API_GAPS_OUT), md.version("epmt"))
+        if args.only in ("api_gaps", "records"):
+            section, default = {
+                "api_gaps": ("api_gaps", API_GAPS_OUT),
+                "records": ("records_answers", RECORDS_OUT),
+            }[args.only]
+            out = Path(args.out or default)
+            record_section(eq, settings, tmp, out, md.version("epmt"), section)
             return
 
         stage = tmp / "samples"

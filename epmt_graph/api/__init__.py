@@ -16,6 +16,7 @@ from epmt_graph.api.admin import (
     remove_job_annotations,
     set_job_analyses,
 )
+from epmt_graph.api.changes import orm_commit
 from epmt_graph.api.comparable import are_jobs_comparable, comparable_job_partitions
 from epmt_graph.api.comparable_analysis import analyze_comparable_jobs
 from epmt_graph.api.deletes import delete_jobs, retire_jobs
@@ -36,6 +37,7 @@ from epmt_graph.api.procs import (
     timeline,
 )
 from epmt_graph.api.query import ProcessQuery
+from epmt_graph.api.records import tag_job, verify_jobs
 from epmt_graph.api.refmodel_state import (
     delete_refmodels,
     refmodel_get_metrics,
@@ -89,6 +91,7 @@ __all__ = [
     "job_proc_tags",
     "op_roots",
     "ops_costs",
+    "orm_commit",
     "procs_histogram",
     "procs_set",
     "rank_proc_tags_keys",
@@ -102,7 +105,9 @@ __all__ = [
     "retire_refmodels",
     "root",
     "set_job_analyses",
+    "tag_job",
     "timeline",
     "tree_diff",
+    "verify_jobs",
     "version",
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "records",
     "render",
     "render_query",
+    "threads_nested",
 ]
 
 Fmt = Literal["terse", "dict", "pandas", "orm"]
@@ -58,7 +59,8 @@ _PROCESS_OWN = (set(PROCESS_PROPERTIES) - set(METRIC_SLOTS)) | {
 }
 
 
-def _threads_nested(row: dict[str, Any]) -> dict[str, Any]:
+def threads_nested(row: dict[str, Any]) -> dict[str, Any]:
+    """A process row with its thread sums nested in ``threads_sums`` (EPMT's shape)."""
     out = {key: value for key, value in row.items() if key in _PROCESS_OWN}
     out["threads_sums"] = {key: value for key, value in row.items() if key not in _PROCESS_OWN}
     return out
@@ -68,7 +70,7 @@ _Maker = Callable[[dict[str, Any], Graph], Any]
 _Shape = Callable[[dict[str, Any]], dict[str, Any]]
 #: Per kind: the id field, the record, the dict shape with sums merged, and nested.
 _KINDS: dict[str, tuple[str, _Maker, _Shape, _Shape]] = {
-    "process": ("id", Process, dict, _threads_nested),
+    "process": ("id", Process, dict, threads_nested),
     "job": ("jobid", Job, _lifted, dict),
 }
 

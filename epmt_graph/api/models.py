@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
+from epmt_graph.api.changes import assign
 from epmt_graph.api.expr import Field
 from epmt_graph.api.query import ProcessQuery
 from epmt_graph.api.rows import job_row, process_row
@@ -48,11 +49,14 @@ class _FieldAttr:
 
 
 class _Record:
-    """A read-only record: attribute access to its converted row."""
+    """A record: attribute access to its converted row; a declared field can be assigned,
+    which makes the change pending until ``orm_commit()`` (:mod:`epmt_graph.api.changes`)."""
 
     _row: dict[str, Any]
     _graph: Graph
     _key: str
+    #: API field -> stored property, of the fields a record of this class has.
+    _changeable: dict[str, str]
 
     def __init__(self, row: dict[str, Any], graph: Graph) -> None:
         object.__setattr__(self, "_row", row)
@@ -65,7 +69,7 @@ class _Record:
         raise AttributeError(f"{type(self).__name__} has no field {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"{type(self).__name__} records are read-only")
+        assign(self, self._changeable, name, value)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, _Record) or type(other) is not type(self):
@@ -313,3 +317,5 @@ def _fields(model: type) -> dict[str, str]:
 PROCESS_FIELDS: dict[str, str] = {**_fields(Process), "job": "jobid"}
 #: API field name -> stored property, for jobs (EPMT's Job model plus proc_sums).
 JOB_FIELDS: dict[str, str] = _fields(Job)
+Process._changeable = PROCESS_FIELDS
+Job._changeable = JOB_FIELDS

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from epmt_graph.schema import PROCESS_METRICS, row_properties
 
-__all__ = ["job_row", "local_time", "process_row", "tags_dict"]
+__all__ = ["job_row", "local_time", "process_row", "stamps", "tags_dict"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _JSON_COLUMNS = {
@@ -59,13 +59,33 @@ def tags_dict(pairs: Iterable[str]) -> dict[str, str]:
     return dict(pair.split(":", 1) for pair in pairs)
 
 
+def stamps(row: dict[str, Any], zone: str) -> None:
+    """Replace a node's ``version``, ``created_at`` and ``updated_at`` in ``row`` by EPMT's
+    ``created_at`` (when loaded: the stored one, else the version's load time) and
+    ``updated_at`` (when last changed, else ``created_at``; EPMT's is set by its own
+    post-processing and tree building), naive in ``zone`` as the job's other times.
+
+    Examples
+    --------
+    >>> row = {"version": 1560599524126892}
+    >>> stamps(row, "US/Eastern")
+    >>> row["created_at"], row["updated_at"] == row["created_at"]
+    (datetime.datetime(2019, 6, 15, 7, 52, 4, 126892), True)
+    """
+    version = row.pop("version", None)
+    created = row.pop("created_at", None) or version
+    updated = row.pop("updated_at", None) or created
+    row["created_at"] = local_time(created, zone)
+    row["updated_at"] = local_time(updated, zone)
+
+
 def process_row(node: Mapping[str, Any]) -> dict[str, Any]:
     """A Process node's properties (with ``tz``, ``user``, ``parent``) as EPMT's fields."""
     row = row_properties(node)
     zone = row.pop("tz", None) or "UTC"
     row.pop("threads_json", None)
     row.pop("idx", None)
-    row.pop("version", None)
+    stamps(row, zone)
     row["id"] = row.pop("uid")
     row["job"] = row["jobid"]
     row["tags"] = tags_dict(row.pop("tag_pairs", []))
@@ -86,9 +106,10 @@ def job_row(node: Mapping[str, Any]) -> dict[str, Any]:
     row["tags"] = tags_dict(row.pop("tag_pairs", []))
     for key in ("start", "end", "submit"):
         row[key] = local_time(row.get(key), zone)
+    stamps(row, zone)
     sums = {name: row.pop(name) for name in _JOB_SUMS if name in row}
     sums["all_proc_tags"] = json.loads(row.pop("all_proc_tags_json", None) or "[]")
     row["proc_sums"] = sums
-    for private in ("digest", "source", "tag_pairs", "version", "metric_names"):
+    for private in ("digest", "source", "tag_pairs", "metric_names"):
         row.pop(private, None)
     return row

@@ -122,6 +122,8 @@ PAPIEX_FIELDS: tuple[str, ...] = (
 #: ``threads_json`` the raw per-thread rows; ``parent`` the parent's ``uid``; ``depth``
 #: (0 for a root) and ``inclusive_cpu_time`` (itself and its descendants) are computed
 #: by the loader and again by the server's tree walk; ``version`` names the job version.
+#: ``created_at`` (when loaded; absent: ``version``, the load's time) and ``updated_at``
+#: (when last changed by ``orm_commit``; absent: never) are microseconds since the epoch.
 PROCESS_PROPERTIES: dict[str, type] = {
     "uid": str,
     "idx": int,
@@ -135,13 +137,16 @@ PROCESS_PROPERTIES: dict[str, type] = {
     "parent": str,
     "version": int,
     "metrics": list,
+    "created_at": int,
+    "updated_at": int,
 }
 
 #: Job node properties, with their type, besides the job's sums of
 #: :data:`PROCESS_METRICS` (and of any further summed metric of its papiex files). Maps
 #: (environment, info, annotations, analyses, the distinct process tag dicts) are JSON
 #: strings; ``tz`` is the IANA zone the job's naive times are shown in; ``digest`` the
-#: sha256 of the parsed content; ``metric_names`` the order of a process's ``metrics``.
+#: sha256 of the parsed content; ``metric_names`` the order of a process's ``metrics``;
+#: ``created_at`` and ``updated_at`` as a Process's.
 JOB_PROPERTIES: dict[str, type] = {
     "jobid": str,
     "version": int,
@@ -167,6 +172,8 @@ JOB_PROPERTIES: dict[str, type] = {
     "digest": str,
     "source": str,
     "metric_names": list,
+    "created_at": int,
+    "updated_at": int,
 }
 
 #: The label of a reference model (EPMT's ``ReferenceModel``).

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import uuid
+from typing import NamedTuple
 
 import neo4j
 
@@ -31,6 +32,7 @@ from epmt_graph.db import Graph
 __all__ = [
     "LEASE_MS",
     "Lost",
+    "Publication",
     "Refusal",
     "claim",
     "delete_stale",
@@ -38,6 +40,7 @@ __all__ = [
     "hold",
     "new_writer",
     "publish",
+    "publish_all",
     "unpublish",
 ]
 
@@ -71,6 +74,7 @@ class _Rollback(Exception):
     def __init__(self, refusal: Refusal) -> None:
         super().__init__(refusal.value)
         self.refusal = refusal
+        self.item: Publication | None = None
 
 
 def new_writer() -> str:
@@ -108,20 +112,51 @@ def publish(
     version it replaces is then ``writer``'s to delete. Returns None once published, else
     why not (and nothing changed)."""
 
+    refused = publish_all(graph, [Publication(jobid, version, processes, expected)], writer)
+    return None if refused is None else refused[1]
+
+
+class Publication(NamedTuple):
+    """One version to publish: ``processes`` is its count of processes, ``expected`` the
+    version the head must still show (None: no version)."""
+
+    jobid: str
+    version: int
+    processes: int
+    expected: int | None
+
+
+def _publish_one(tx: neo4j.ManagedTransaction, item: Publication, writer: str) -> None:
+    params = {"jobid": item.jobid, "version": item.version, "writer": writer, "lease": LEASE_MS}
+    record = tx.run(cypher.query("publish-job"), params).single()
+    if record is None or not record["held"]:
+        raise _Rollback(Refusal.LOST)
+    if record["processes"] != item.processes:
+        raise _Rollback(Refusal.INCOMPLETE)
+    if record["previous"] != item.expected or not record["published"]:
+        raise _Rollback(Refusal.MOVED)
+
+
+def publish_all(
+    graph: Graph, items: list[Publication], writer: str
+) -> tuple[Publication, Refusal] | None:
+    """Publish several versions, all ``writer``'s, in one transaction: each as
+    :func:`publish` checks it, and none if any is refused. Returns None once all are
+    published, else the first refused and why (and nothing changed)."""
+
     def work(tx: neo4j.ManagedTransaction) -> None:
-        params = {"jobid": jobid, "version": version, "writer": writer, "lease": LEASE_MS}
-        record = tx.run(cypher.query("publish-job"), params).single()
-        if record is None or not record["held"]:
-            raise _Rollback(Refusal.LOST)
-        if record["processes"] != processes:
-            raise _Rollback(Refusal.INCOMPLETE)
-        if record["previous"] != expected or not record["published"]:
-            raise _Rollback(Refusal.MOVED)
+        for item in items:
+            try:
+                _publish_one(tx, item, writer)
+            except _Rollback as refused:
+                refused.item = item
+                raise
 
     try:
         graph.execute_write(work)
     except _Rollback as refused:
-        return refused.refusal
+        assert refused.item is not None
+        return refused.item, refused.refusal
     return None
 
 

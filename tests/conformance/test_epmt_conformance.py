@@ -94,38 +94,7 @@ SETUP_GAP: str | None = None
 
 #: Not yet: EPMT test -> (what epmt_graph lacks, a fragment of the failure it causes now).
 #: Remove an entry when its test passes; the issue is done when only DELIBERATE is left.
-EXPECTED_GAPS: dict[str, tuple[str, str]] = {
-    "test_get_features": (
-        "get_features lacks 'updated_at' (a Job field)",
-        "False is not true",
-    ),
-    "test_job": (
-        "get_jobs(fmt='pandas') has 42 columns, lacks 'created_at' and 'updated_at' (44)",
-        "(3, 42) not found in ((3, 44), (3, 48))",
-    ),
-    "test_job_advanced": (
-        "Job records cannot be changed: j.tags = {}; orm_commit() (then restored)",
-        "Job records are read-only",
-    ),
-    "test_procs": (
-        "get_procs(fmt='pandas') has 48 columns, lacks 'created_at' and 'updated_at' (50)",
-        "(10, 48) not found in ((10, 50), (10, 49))",
-    ),
-    "test_procs_advanced": (
-        "processes in pandas lack 'created_at' and 'updated_at'; then Process records "
-        "cannot be changed: p.tags = {}; orm_commit()",
-        "(5, 48) not found in ((5, 50), (5, 49))",
-    ),
-    "test_root": (
-        "root(fmt='pandas') has 48 columns, lacks 'created_at' and 'updated_at' (50)",
-        "(1, 48) not found in ((1, 50), (1, 49))",
-    ),
-    "test_verify_jobs": (
-        "Job and Process records cannot be changed (j.start, j.end, p.start; orm_commit()); "
-        "verify_jobs(jobids) -> (ok, {jobid: [error, ...]})",
-        "Job records are read-only",
-    ),
-}
+EXPECTED_GAPS: dict[str, tuple[str, str]] = {}
 
 #: Differences on purpose: EPMT test -> why (the README's "EPMT's own tests" says more).
 DELIBERATE = {
