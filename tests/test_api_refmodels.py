@@ -20,7 +20,7 @@ from injection_support import TAG_SAFE, snapshot
 
 import epmt_graph.api as eq
 from epmt_graph.api import stats
-from epmt_graph.api.refmodels import models_of_jobs, remove_models_of_jobs
+from epmt_graph.api.refmodel_state import models_of_jobs, remove_models_of_jobs
 from epmt_graph.db import Graph
 from epmt_graph.errors import DatabaseError, ModelError, QueryError, UnknownModelError
 from epmt_graph.loader import load_job

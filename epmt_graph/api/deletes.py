@@ -15,7 +15,7 @@ from numbers import Real
 from typing import Any
 
 from epmt_graph.api.jobs import get_jobs
-from epmt_graph.api.refmodels import models_of_jobs, remove_models_of_jobs
+from epmt_graph.api.refmodel_state import models_of_jobs, remove_models_of_jobs
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryTypeError
 from epmt_graph.store import delete_job

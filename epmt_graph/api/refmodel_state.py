@@ -1,6 +1,7 @@
 """Changing and removing reference models: ``delete_refmodels``, ``retire_refmodels``,
 ``refmodel_set_enabled``, ``refmodel_is_enabled``, ``refmodel_get_metrics`` and
-``refmodel_set_active_metrics`` (EPMT 5.0.1's semantics)."""
+``refmodel_set_active_metrics`` (EPMT 5.0.1's semantics); the models built from given jobs
+(``delete_jobs``'s ``remove_models`` rule)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from typing import Any
 import neo4j
 
 from epmt_graph import cypher
+from epmt_graph.api.params import jobids
 from epmt_graph.api.refmodels import (
     RefModel,
-    delete_models,
     get_refmodels,
     model_id,
     model_row,
@@ -26,12 +27,15 @@ from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
 
 __all__ = [
+    "delete_models",
     "delete_refmodels",
     "model_metrics",
+    "models_of_jobs",
     "refmodel_get_metrics",
     "refmodel_is_enabled",
     "refmodel_set_active_metrics",
     "refmodel_set_enabled",
+    "remove_models_of_jobs",
     "retire_refmodels",
 ]
 
@@ -188,3 +192,34 @@ def refmodel_set_active_metrics(
 
     _change(graph or default_graph(), ref_id, change)
     return active
+
+
+def models_of_jobs(jobs: Any, *, graph: Graph | None = None) -> dict[str, list[int]]:
+    """The ids of the models built from each of the jobs (jobs without any are left out).
+
+    Examples
+    --------
+    >>> models_of_jobs(["685000", "685003"])
+    {}
+    """
+    graph = graph or default_graph()
+    records = graph.read("refmodels-of-jobs", jobids=jobids(graph, jobs))
+    return {r["jobid"]: [int(m) for m in r["models"]] for r in records}
+
+
+def remove_models_of_jobs(jobs: Any, *, graph: Graph | None = None) -> int:
+    """Delete every model built from any of the jobs; returns how many were deleted."""
+    graph = graph or default_graph()
+    models = sorted({m for ids in models_of_jobs(jobs, graph=graph).values() for m in ids})
+    return delete_models(graph, models)
+
+
+def delete_models(graph: Graph, models: list[int]) -> int:
+    """Delete models by id in one transaction; returns how many existed."""
+    if not models:
+        return 0
+
+    def work(tx: neo4j.ManagedTransaction) -> int:
+        return int(tx.run(cypher.query("refmodels-delete"), models=models).single(strict=True)[0])
+
+    return int(graph.execute_write(work))

@@ -39,13 +39,10 @@ __all__ = [
     "MIN_JOBS",
     "RefModel",
     "create_refmodel",
-    "delete_models",
     "get_refmodels",
     "model_id",
     "model_row",
     "model_rows",
-    "models_of_jobs",
-    "remove_models_of_jobs",
     "unknown_model",
 ]
 
@@ -306,37 +303,6 @@ def _store(graph: Graph, props: dict[str, Any]) -> int:
             if not clash or attempt == _ID_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
-
-
-def models_of_jobs(jobs: Any, *, graph: Graph | None = None) -> dict[str, list[int]]:
-    """The ids of the models built from each of the jobs (jobs without any are left out).
-
-    Examples
-    --------
-    >>> models_of_jobs(["685000", "685003"])
-    {}
-    """
-    graph = graph or default_graph()
-    records = graph.read("refmodels-of-jobs", jobids=jobids(graph, jobs))
-    return {r["jobid"]: [int(m) for m in r["models"]] for r in records}
-
-
-def remove_models_of_jobs(jobs: Any, *, graph: Graph | None = None) -> int:
-    """Delete every model built from any of the jobs; returns how many were deleted."""
-    graph = graph or default_graph()
-    models = sorted({m for ids in models_of_jobs(jobs, graph=graph).values() for m in ids})
-    return delete_models(graph, models)
-
-
-def delete_models(graph: Graph, models: list[int]) -> int:
-    """Delete models by id in one transaction; returns how many existed."""
-    if not models:
-        return 0
-
-    def work(tx: neo4j.ManagedTransaction) -> int:
-        return int(tx.run(cypher.query("refmodels-delete"), models=models).single(strict=True)[0])
-
-    return int(graph.execute_write(work))
 
 
 def _tags_filter(tag: Any, exact_tag_only: bool) -> dict[str, Any] | None:
