@@ -46,9 +46,11 @@ def get_roots(jobs: Any, fmt: str = "dict", *, graph: Graph | None = None) -> An
     """
     check_fmt(fmt)
     graph = graph or default_graph()
-    ids = jobids(graph, jobs, required=False, known=True)
-    records = graph.read("job-roots", jobids=ids)
-    return render([process_row(r["p"]) for r in records], "process", fmt, graph)
+    ids = jobids(graph, jobs, required=False)
+    rows = [process_row(r["p"]) for r in graph.read("job-roots", jobids=ids)]
+    if len({row["jobid"] for row in rows}) < len(ids):  # a job without roots: is it loaded?
+        jobids(graph, ids, known=True)
+    return render(rows, "process", fmt, graph)
 
 
 def root(job: Any, fmt: str = "dict", *, graph: Graph | None = None) -> Any:
