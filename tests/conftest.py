@@ -7,13 +7,16 @@ The session's server and the loaded sample jobs (``graph``, ``loaded_graph``, ..
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import cache
 from typing import Any
 
 import pytest
+from constants import SAMPLES
 
 # the tests import it from here
 from graph_fixtures import free_port as free_port
@@ -21,7 +24,9 @@ from injection_support import JOBID, N_PROCS, HostileJob, fingerprint, snapshot,
 from oracle import roots
 
 from epmt_graph.db import Graph
-from epmt_graph.loader import delete_job, load_job
+from epmt_graph.loader import JobRows, delete_job, load_job, read_job
+from epmt_graph.loader.writer import write_job
+from epmt_graph.schema import tag_pairs, tag_string
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -99,3 +104,40 @@ def absent(graph: Graph, request: pytest.FixtureRequest) -> Iterator[str]:
     yield jobid
     delete_job(graph, jobid)
     assert stored(graph, jobid) == (0, 0)
+
+
+#: Writes a sample job under another job id: ``copy(path, jobid, tags=None, **job_changes)``.
+Copier = Callable[..., str]
+
+
+@cache
+def sample(path: str) -> JobRows:
+    """A sample archive (a path below ``SAMPLES``), parsed once per session."""
+    return read_job(SAMPLES / path)
+
+
+def counts(graph: Graph) -> tuple[int, int]:
+    """(nodes, relationships) in the whole database."""
+    nodes = graph.driver.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"]
+    rels = graph.driver.execute_query("MATCH ()-[r]->() RETURN count(r) AS n").records[0]["n"]
+    return nodes, rels
+
+
+@pytest.fixture
+def copy_job(loaded_graph: Graph) -> Iterator[Copier]:
+    """Writes a sample under another job id (with job property changes); deletes it after."""
+    made: list[str] = []
+
+    def copy(path: str, jobid: str, tags: dict[str, str] | None = None, **changes: Any) -> str:
+        rows = sample(path)
+        processes = [{**p, "jobid": jobid, "uid": f"{jobid}:{p['idx']}"} for p in rows.processes]
+        job = {**rows.job, "jobid": jobid, "digest": f"copy:{jobid}", **changes}
+        if tags is not None:
+            job |= {"tags": tag_string(tags), "tag_pairs": tag_pairs(tags)}
+        write_job(loaded_graph, dataclasses.replace(rows, job=job, processes=processes))
+        made.append(jobid)
+        return jobid
+
+    yield copy
+    for jobid in made:
+        delete_job(loaded_graph, jobid)

@@ -10,6 +10,7 @@ their own job ids and delete what they wrote.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -36,6 +37,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def throwaway_server(
+    home: Path, heap: str = "512m", pagecache: str = "256m"
+) -> Iterator[Connection]:
+    """A local Neo4j server of its own in ``home``, on free loopback ports with auth off,
+    stopped on exit (for tests that must not share the session's database)."""
+    server = LocalServer(home)
+    server.start(
+        ServerSettings(
+            bolt_port=free_port(), http_port=free_port(), auth=False, heap=heap, pagecache=pagecache
+        )
+    )
+    try:
+        yield server.connection()
+    finally:
+        server.stop()
 
 
 def _docker_answers() -> bool:

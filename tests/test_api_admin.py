@@ -4,63 +4,24 @@ hand-checked values. The shared sample jobs are only read."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
-from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
 import pytest
+from conftest import Copier, counts
 from constants import HOSTILE_VALUES
 from epmt_answers import ANSWERS
-from oracle import SAMPLES
 
 import epmt_graph.api as eq
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError, UnknownJobError
-from epmt_graph.loader import delete_job, read_job
-from epmt_graph.loader.model import JobRows
-from epmt_graph.loader.writer import write_job
-from epmt_graph.schema import tag_pairs, tag_string
-
-Copier = Callable[..., str]
 
 
 @cache
 def sequence(name: str) -> dict[str, Any]:
     return dict(json.loads(ANSWERS.read_text())["workbook"][name])
-
-
-@cache
-def sample(path: str) -> JobRows:
-    return read_job(SAMPLES / path)
-
-
-def counts(graph: Graph) -> tuple[int, int]:
-    nodes = graph.driver.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"]
-    rels = graph.driver.execute_query("MATCH ()-[r]->() RETURN count(r) AS n").records[0]["n"]
-    return nodes, rels
-
-
-@pytest.fixture
-def copy_job(graph: Graph) -> Iterator[Copier]:
-    """Writes a sample under another job id (with job property changes); deletes it after."""
-    made: list[str] = []
-
-    def copy(path: str, jobid: str, tags: dict[str, str] | None = None, **changes: Any) -> str:
-        rows = sample(path)
-        processes = [{**p, "jobid": jobid, "uid": f"{jobid}:{p['idx']}"} for p in rows.processes]
-        job = {**rows.job, "jobid": jobid, "digest": f"copy:{jobid}", **changes}
-        if tags is not None:
-            job |= {"tags": tag_string(tags), "tag_pairs": tag_pairs(tags)}
-        write_job(graph, dataclasses.replace(rows, job=job, processes=processes))
-        made.append(jobid)
-        return jobid
-
-    yield copy
-    for jobid in made:
-        delete_job(graph, jobid)
 
 
 def test_annotations_as_epmt(copy_job: Copier) -> None:

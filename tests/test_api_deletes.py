@@ -24,16 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from graph_fixtures import free_port
+from graph_fixtures import throwaway_server
 from oracle import SAMPLES
 
 import epmt_graph.api as eq
-from epmt_graph.config import Connection
 from epmt_graph.db import Graph, set_default_graph
 from epmt_graph.errors import DatabaseError, EpmtGraphError, QueryError
 from epmt_graph.loader import delete_job, load, read_job
 from epmt_graph.loader.writer import write_job
-from epmt_graph.server import LocalServer, ServerSettings
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks" / "epmt_ref"))
 import deletes_answers as steps  # EPMT's steps, shared with the recorder
@@ -71,18 +69,13 @@ def answers() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def own_graph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Graph]:
     """A server of this module's own, with EPMT's six jobs loaded."""
-    server = LocalServer(tmp_path_factory.mktemp("deletes-server"))
-    settings = ServerSettings(
-        bolt_port=free_port(), http_port=free_port(), auth=False, heap="512m", pagecache="256m"
-    )
-    server.start(settings)
-    try:
-        with Graph(Connection(server.connection().uri)) as graph:
-            graph.ensure_schema()
-            load([SAMPLES / path for path in steps.ARCHIVES], graph=graph)
-            yield graph
-    finally:
-        server.stop()
+    with (
+        throwaway_server(tmp_path_factory.mktemp("deletes-server")) as connection,
+        Graph(connection) as graph,
+    ):
+        graph.ensure_schema()
+        load([SAMPLES / path for path in steps.ARCHIVES], graph=graph)
+        yield graph
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from conftest import counts
 from constants import HOSTILE_VALUES
 from epmt_answers import answers, plain, workbook
 from oracle import SAMPLES
@@ -40,12 +41,6 @@ def both(ids: list[str]) -> list[str]:
 def loaded(ids: list[str]) -> list[str]:
     """EPMT's ids, without the one archive our loader refuses."""
     return [i for i in ids if i != "failed-exitcode"]
-
-
-def counts(graph: Graph) -> tuple[int, int]:
-    nodes = graph.driver.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"]
-    rels = graph.driver.execute_query("MATCH ()-[r]->() RETURN count(r) AS n").records[0]["n"]
-    return nodes, rels
 
 
 TERSE_CALLS: dict[str, Callable[[], list[str]]] = {

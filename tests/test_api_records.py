@@ -7,33 +7,29 @@ sample jobs are only read.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Copier, counts, sample
 from epmt_answers import key
-from oracle import SAMPLES
 
 import epmt_graph.api as eq
 from epmt_graph import compat
 from epmt_graph.api import changes
 from epmt_graph.db import Graph
 from epmt_graph.errors import CommitError, FieldError, FieldTypeError, UnknownJobError
-from epmt_graph.loader import delete_job, read_job
-from epmt_graph.loader.model import JobRows
-from epmt_graph.loader.writer import write_job
+from epmt_graph.loader import delete_job
 from epmt_graph.store import edits
 
 FIXTURE = Path(__file__).parent / "fixtures" / "epmt" / "records.json"
 Q = ["685000", "685003", "685016"]
-Copier = Callable[[str, str], str]
 
 
 @cache
@@ -42,34 +38,11 @@ def epmt() -> dict[str, Any]:
     return dict(json.loads(FIXTURE.read_text()))
 
 
-@cache
-def sample(path: str) -> JobRows:
-    return read_job(SAMPLES / path)
-
-
-def counts(graph: Graph) -> tuple[int, int]:
-    nodes = graph.driver.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"]
-    rels = graph.driver.execute_query("MATCH ()-[r]->() RETURN count(r) AS n").records[0]["n"]
-    return nodes, rels
-
-
-@pytest.fixture
-def copy_job(loaded_graph: Graph) -> Iterator[Copier]:
-    """Writes a sample under another job id; deletes it (and drops pending changes) after."""
-    made: list[str] = []
-
-    def copy(path: str, jobid: str) -> str:
-        rows = sample(path)
-        processes = [{**p, "jobid": jobid, "uid": f"{jobid}:{p['idx']}"} for p in rows.processes]
-        job = {**rows.job, "jobid": jobid, "digest": f"copy:{jobid}"}
-        write_job(loaded_graph, dataclasses.replace(rows, job=job, processes=processes))
-        made.append(jobid)
-        return jobid
-
-    yield copy
+@pytest.fixture(autouse=True)
+def _no_pending_changes(loaded_graph: Graph) -> Iterator[None]:
+    """Pending record changes a test leaves are dropped after it."""
+    yield
     changes.discard(loaded_graph)
-    for jobid in made:
-        delete_job(loaded_graph, jobid)
 
 
 def keyed(errors: dict[str, list[str]], jobid: str, keys: dict[str, str]) -> list[str]:

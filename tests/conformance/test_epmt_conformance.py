@@ -29,7 +29,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from graph_fixtures import free_port
+from graph_fixtures import throwaway_server
 from oracle import process_tree, raw_processes
 
 import epmt_graph
@@ -38,7 +38,6 @@ from epmt_graph.config import Connection
 from epmt_graph.db import Graph
 from epmt_graph.loader import load
 from epmt_graph.samples import epmt_wheel
-from epmt_graph.server import LocalServer, ServerSettings
 
 #: sha256 of ``epmt/test/test_query.py`` in the epmt 5.0.1 wheel.
 TEST_QUERY_SHA256 = "203980b00ff2c13a69d8c21778b93b3f82c30506bb07c8e276f9f658f243257f"
@@ -138,15 +137,8 @@ def unpacked(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connection]:
     """An empty Neo4j server for EPMT's file alone (see the module's docstring)."""
-    server = LocalServer(tmp_path_factory.mktemp("conformance-server"))
-    settings = ServerSettings(
-        bolt_port=free_port(), http_port=free_port(), auth=False, heap="512m", pagecache="256m"
-    )
-    server.start(settings)
-    try:
-        yield server.connection()
-    finally:
-        server.stop()
+    with throwaway_server(tmp_path_factory.mktemp("conformance-server")) as connection:
+        yield connection
 
 
 @pytest.fixture(scope="module")
