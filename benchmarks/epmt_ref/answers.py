@@ -1400,9 +1400,7 @@ def record_section(eq, settings, tmp, out, epmt_version, section):
         },
         **module.record(eq),
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(dumps_pretty(result) + "\n", encoding="utf-8")
-    print(json.dumps({"out": str(out), "bytes": out.stat().st_size}))
+    write_fixture(out, result)
 
 
 # ---------------------------------------------------------------- main
@@ -1433,11 +1431,7 @@ def only_refmodels(args):
             "refused": {k: v for k, v in subs.items() if not v["ok"]},
             "calls": refmodels(eq, J, call, VOLATILE),
         }
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(dumps_pretty(result) + "\n", encoding="utf-8")
-        print(
-            json.dumps({"out": str(out), "bytes": out.stat().st_size, "refused": result["refused"]})
-        )
+        write_fixture(out, result, refused=result["refused"])
     finally:
         if args.keep_tmp:
             print(f"kept {tmp}", file=sys.stderr)
@@ -1506,16 +1500,19 @@ def only_deletes(args):
             "start_end": times,
             "steps": steps,
         }
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(dumps_pretty(result) + "\n", encoding="utf-8")
-        print(
-            json.dumps({"out": str(out), "bytes": out.stat().st_size, "refused": result["refused"]})
-        )
+        write_fixture(out, result, refused=result["refused"])
     finally:
         if args.keep_tmp:
             print(f"kept {tmp}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_fixture(out, result, **report):
+    """Write ``result`` to ``out`` (pretty JSON) and print where, its size and ``report``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(dumps_pretty(result) + "\n", encoding="utf-8")
+    print(json.dumps({"out": str(out), "bytes": out.stat().st_size, **report}))
 
 
 def main(argv=None):
