@@ -20,6 +20,7 @@ __all__ = [
     "RenderError",
     "ServerError",
     "ServerUnavailableError",
+    "UnknownExperimentError",
     "UnknownJobError",
     "UnknownModelError",
     "UnknownProcessError",
@@ -104,6 +105,12 @@ class NotFoundError(QueryError, KeyError):
 
 class UnknownJobError(NotFoundError):
     """A job id names no loaded job (where EPMT raises ``KeyError``, or fails on ``None``)."""
+
+
+class UnknownExperimentError(NotFoundError):
+    """No loaded job is tagged with the experiment named (``exp_name``), or with one of the
+    components of it asked for (``exp_component``); the Explore API's, where EPMT returns
+    ``False`` or nothing, or fails on an empty selection."""
 
 
 class UnknownProcessError(NotFoundError):
