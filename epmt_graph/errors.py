@@ -15,6 +15,7 @@ __all__ = [
     "FieldTypeError",
     "ModelError",
     "NotFoundError",
+    "OutlierError",
     "QueryError",
     "QueryTypeError",
     "RenderError",
@@ -135,6 +136,16 @@ class ModelError(EpmtGraphError, RuntimeError):
     """A reference model cannot be built or used: no usable feature, or the model is disabled.
 
     It is also a :class:`RuntimeError`, what EPMT raises in those cases.
+    """
+
+
+class OutlierError(QueryError, RuntimeError):
+    """Outlier detection cannot run on what it was given: too few jobs for its classifiers
+    without a reference model, a feature that is not numeric, a model built on other
+    features or without the operations asked for.
+
+    It is a :class:`QueryError` (so a :class:`ValueError`) and a :class:`RuntimeError`,
+    what EPMT raises for too few jobs and for no usable feature.
     """
 
 
