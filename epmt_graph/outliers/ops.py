@@ -180,7 +180,8 @@ def _score(
                 verdict = classify(name, values, kept.get(name, {}).get(feature, ()), thresholds)
                 counts[feature][at[verdict.flags]] += 1
                 total += verdict.excess
-            excess[key].append(float(round(total, 3)))
+            with np.errstate(over="ignore"):  # an infinite score (a zero spread) stays inf
+                excess[key].append(float(round(total, 3)))
     out = pd.DataFrame({"jobid": ops["jobid"].to_numpy(), "tags": row_tags, **counts})
     ranked = sorted(excess.items(), key=lambda item: max(item[1]), reverse=True)
     scores = pd.DataFrame([[key, *values] for key, values in ranked], columns=["tags", *features])

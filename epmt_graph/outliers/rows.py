@@ -19,7 +19,13 @@ from epmt_graph.db import Graph
 from epmt_graph.errors import NotFoundError, OutlierError, QueryError
 from epmt_graph.outliers.inputs import refuse_unsupported, split_methods
 
-__all__ = ["detect_outlier_processes", "detect_outlier_threads", "detect_outliers"]
+__all__ = [
+    "PROCESS_FEATURES",
+    "THREAD_FEATURES",
+    "detect_outlier_processes",
+    "detect_outlier_threads",
+    "detect_outliers",
+]
 
 #: Default features of :func:`detect_outlier_processes` and :func:`detect_outlier_threads`.
 PROCESS_FEATURES = ("duration", "cpu_time")

@@ -29,6 +29,7 @@ from epmt_graph.api.stats import (
 from epmt_graph.errors import OutlierError, QueryError
 
 __all__ = [
+    "DISTRIBUTIONS",
     "check_dist",
     "get_classifier_name",
     "get_modes",
