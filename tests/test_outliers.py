@@ -494,6 +494,21 @@ def test_scatter_plot_writes_its_file(tmp_path: Path) -> None:
         eod.feature_scatter_plot(KERN)
 
 
+@pytest.mark.usefixtures("kern")
+def test_like_selects_as_epmts_tests_do() -> None:
+    kernel = "exp_name:linux_kernel"
+    outlier = eq.Job.jobid.like("%outlier%")
+    assert eq.get_jobs(tags=kernel, fltr=~outlier, fmt="terse") == REF  # EPMT: count() == 3
+    assert eq.get_jobs(tags=kernel, fltr=outlier, fmt="terse") == [OUTLIER]
+    assert eq.get_jobs(KERN, fltr=eq.Job.jobid.like("kern.6656%"), fmt="terse") == []
+    assert eq.get_jobs(KERN, fltr=eq.Job.jobid.like("kern-6656-2019061_-1_0245"), fmt="terse") == [
+        REF[0]
+    ]
+    everything = eq.Process.exename.like("%")
+    assert len(eq.get_procs(REF[0], fltr=everything, fmt="terse")) == 10600  # EPMT's num_procs
+    assert eq.get_procs(REF[0], fltr=~everything, fmt="terse") == []
+
+
 # ----------------------------------------------------- epmt_stat's names, EPMT's numbers
 
 
