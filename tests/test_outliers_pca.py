@@ -1,8 +1,10 @@
 """PCA and EPMT's multivariate (pyod) classifiers on the four kernel-compile jobs of EPMT's
 outlier tests (``kern-6656-*``, from the ``epmt`` 5.0.1 wheel's ``test/data/outliers``,
 loaded with ``EPMT_TZ=Asia/Kolkata`` as EPMT's tests load them): ``pca_feature_combine``,
-``pca_weighted_score``, ``pca_feature_rank``, ``mvod_*`` and reference models built with
-``pca=`` or multivariate classifiers.
+``pca_weighted_score``, ``pca_feature_rank``, ``mvod_*``, reference models built with
+``pca=`` or multivariate classifiers, and ``detect_outlier_jobs``/``detect_outlier_ops``
+with them. EPMT's tests run with its settings changed (``modified_z_score`` alone, at 2.5):
+those tests here do the same (``epmt_test_settings``); the others use the defaults.
 
 The expected values are EPMT's own assertions (``epmt/test/test_outliers.py``), or answers
 of EPMT 5.0.1 run in its venv (``~/.cache/epmt_graph/epmt-venv``) on the same four
@@ -11,10 +13,12 @@ archives, pasted here with the call that gave them; numbers to 1e-9 relative.
 
 from __future__ import annotations
 
+import json
 import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,9 +26,11 @@ import pytest
 from epmt_answers import close
 
 import epmt_graph.api as eq
+import epmt_graph.outliers as eod
 from epmt_graph.db import Graph
-from epmt_graph.errors import MissingDependencyError, ModelError, QueryError
+from epmt_graph.errors import MissingDependencyError, ModelError, OutlierError, QueryError
 from epmt_graph.loader import load_job
+from epmt_graph.outliers import settings
 from epmt_graph.outliers.mvod import (
     mvod_classifiers,
     mvod_model_scores,
@@ -484,3 +490,230 @@ def test_refused_models_write_nothing(kern: Graph) -> None:
     with pytest.raises(QueryError, match="pca"):
         eq.create_refmodel(MODEL, pca="many")
     assert eq.get_refmodels(fmt="terse") == before
+
+
+@pytest.fixture
+def epmt_test_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings EPMT's test_outliers.py sets up: ``modified_z_score`` alone, its
+    threshold 2.5 (and ``z_score``'s 1.5)."""
+    monkeypatch.setattr(settings, "univariate_classifiers", ["modified_z_score"])
+    monkeypatch.setattr(settings, "outlier_thresholds", {"modified_z_score": 2.5, "z_score": 1.5})
+
+
+def _parts(parts: dict[str, Any]) -> dict[str, list[list[str]]]:
+    return {k: [sorted(v[0]), sorted(v[1])] for k, v in parts.items()}
+
+
+def test_detect_outlier_jobs_with_pca_as_epmt_test(
+    jobs_df: pd.DataFrame, epmt_test_settings: None
+) -> None:
+    # EPMT's test_pca, its assertions as they are
+    df_pca, variances, names, _ = eod.pca_feature_combine(jobs_df, desired=0.80)
+    df_outl, _ = eod.detect_outlier_jobs(df_pca, features=names, sanity_check=False)
+    df_outl = df_outl.sort_values("jobid")
+    assert df_outl.shape == (4, 3)
+    assert list(df_outl["jobid"]) == KERN
+    assert list(df_outl["pca_01"]) == [0, 0, 1, 0]
+    assert list(df_outl["pca_02"]) == [0, 0, 0, 0]
+    weighted = eod._pca_weighted_score(df_outl, names, variances)[1]
+    assert list(weighted) == [0.0, 0.0, 2.8, 0.0]
+    df, variances, names, _ = eod.pca_feature_combine(jobs_df, desired=1)
+    outl, _ = eod.detect_outlier_jobs(df, features=names, sanity_check=False)
+    assert outl.shape == (4, 2)
+    assert list(outl.sort_values("jobid")["pca_01"]) == [0, 0, 1, 0]
+    outl, _ = eod.detect_outlier_jobs(jobs_df, features=[], pca=True, sanity_check=False)
+    outl = outl.sort_values("jobid")
+    assert outl.shape == (4, 4)
+    assert list(outl["jobid"]) == KERN
+    assert list(outl["pca_weighted"]) == [0.0, 0.0, 2.8, 0.0]
+    assert list(outl["pca_01"]) == [0, 0, 1, 0]
+    assert list(outl["pca_02"]) == [0, 0, 0, 0]
+
+
+def test_detect_outlier_jobs_with_pca_and_default_settings(kern: Graph) -> None:
+    # EPMT: eod.detect_outlier_jobs(KERN, features=[], pca=True) (and pca=2, the same
+    # two components): iqr and modified_z_score flag the outlier on pca_01
+    for pca in (True, 2):
+        df, parts = eod.detect_outlier_jobs(KERN, features=[], pca=pca, sanity_check=False)
+        assert list(df.columns) == ["jobid", "pca_weighted", *PCA_NAMES]
+        assert df.values.tolist() == [
+            [KERN[0], 0.0, 0, 0],
+            [KERN[1], 0.0, 0, 0],
+            [OUTLIER, 5.5, 2, 0],
+            [KERN[3], 0.0, 0, 0],
+        ]
+        assert _parts(parts) == {"pca_01": [MODEL, [OUTLIER]], "pca_02": [KERN, []]}
+
+
+def test_detect_outlier_ops_with_pca_as_epmt_test(kern: Graph, epmt_test_settings: None) -> None:
+    # EPMT's test_pca_ops, its assertions as they are
+    out_df = eod.detect_outlier_ops(KERN, features=[], pca=True, sanity_check=False)
+    assert out_df.shape == (20, 5)
+    flagged = out_df[out_df.pca_weighted > 0]
+    assert flagged.shape == (5, 5)
+    assert set(flagged.jobid) == {OUTLIER}
+    assert list(flagged.pca_weighted) == [3.8, 3.8, 3.8, 3.8, 3.8]
+    assert list(flagged.index) == [2, 6, 10, 14, 18]
+
+
+def test_detect_outlier_ops_with_pca_and_default_settings(kern: Graph) -> None:
+    # EPMT: eod.detect_outlier_ops(KERN, features=[], pca=True): with its default settings
+    # the outlier's rows score 2 on both components (7.6), in the operations' order
+    out_df = eod.detect_outlier_ops(KERN, features=[], pca=True, sanity_check=False)
+    assert list(out_df.columns) == ["jobid", "tags", "pca_weighted", *PCA_NAMES]
+    ops = ["build", "clean", "configure", "download", "extract"]
+    assert [(r.jobid, r.tags["op"]) for r in out_df.itertuples()] == [
+        (jobid, op) for op in ops for jobid in KERN
+    ]
+    flagged = out_df[out_df.pca_weighted > 0]
+    assert flagged[["pca_weighted", *PCA_NAMES]].values.tolist() == [[7.6, 2, 2]] * 5
+    assert list(flagged.index) == [2, 6, 10, 14, 18]
+
+
+def test_detect_outlier_jobs_with_a_pca_model(
+    kern: Graph, models: list[int], epmt_test_settings: None
+) -> None:
+    # EPMT's test_pca_trained_model (detection part), its assertions as they are: the
+    # model's third job is added to fit the components, and left out of the counts
+    model = eq.create_refmodel(MODEL, features=[], pca=True, fmt="orm", sanity_check=False)
+    models.append(model.id)
+    assert list(model.computed) == ["modified_z_score"]
+    given = KERN[:3]
+    df, parts = eod.detect_outlier_jobs(
+        given, trained_model=model.id, features=[], pca=True, sanity_check=False
+    )
+    assert df.shape == (3, 4)
+    assert list(df.columns) == ["jobid", "pca_weighted", "pca_01", "pca_02"]
+    assert set(df.jobid) == set(given)
+    assert list(df[df.jobid == OUTLIER].iloc[0].values) == [OUTLIER, 2.8, 1, 0]
+    assert df[df.jobid != OUTLIER]["pca_weighted"].sum() == 0.0
+    # EPMT: the partitions still have the added job (194024)
+    assert _parts(parts) == {"pca_01": [MODEL, [OUTLIER]], "pca_02": [KERN, []]}
+    # a model built with PCA turns it on (EPMT warns and does the same)
+    again, _ = eod.detect_outlier_jobs(
+        given, trained_model=model.id, features=[], sanity_check=False
+    )
+    assert again.equals(df)
+
+
+def test_pca_models_with_default_settings(kern: Graph, models: list[int]) -> None:
+    model = eq.create_refmodel(MODEL, features=[], pca=True, sanity_check=False)
+    models.append(model["id"])
+    # EPMT: eod.detect_outlier_jobs(KERN[:3], trained_model=<that model>, features=[],
+    # pca=True): all three classifiers flag the outlier on pca_01
+    df, _ = eod.detect_outlier_jobs(
+        KERN[:3], trained_model=model["id"], features=[], pca=True, sanity_check=False
+    )
+    assert df.values.tolist() == [[KERN[0], 0.0, 0, 0], [KERN[1], 0.0, 0, 0], [OUTLIER, 8.3, 3, 0]]
+    ops_model = eq.create_refmodel(MODEL, op_tags="*", features=[], pca=True, sanity_check=False)
+    models.append(ops_model["id"])
+    # EPMT: eod.detect_outlier_ops([KERN[0], OUTLIER], trained_model=<ops model>,
+    # features=[], pca=True)
+    out = eod.detect_outlier_ops(
+        [KERN[0], OUTLIER], trained_model=ops_model["id"], features=[], pca=True,
+        sanity_check=False,
+    )  # fmt: skip
+    assert list(out.index) == list(range(10))
+    rows = [[r.jobid, r.tags["op"], r.pca_weighted, r.pca_01, r.pca_02] for r in out.itertuples()]
+    assert rows == [
+        [jobid, op, *([10.9, 3, 3] if jobid == OUTLIER else [0.0, 0, 0])]
+        for op in ("build", "clean", "configure", "download", "extract")
+        for jobid in (KERN[0], OUTLIER)
+    ]
+
+
+def test_detect_outlier_ops_with_a_pca_model_as_epmt_test(
+    kern: Graph, models: list[int], epmt_test_settings: None
+) -> None:
+    # EPMT's test_pca_trained_model_ops (detection part), its assertions as they are
+    model = eq.create_refmodel(
+        MODEL, op_tags="*", features=[], pca=True, fmt="orm", sanity_check=False
+    )
+    models.append(model.id)
+    df = eod.detect_outlier_ops(
+        [KERN[0], OUTLIER], trained_model=model.id, features=[], pca=True, sanity_check=False
+    )
+    assert df.shape == (10, 5)
+    assert set(df.jobid) == {KERN[0], OUTLIER}
+    assert df[df.jobid == KERN[0]]["pca_weighted"].sum() == 0.0
+    assert list(df[df.jobid == OUTLIER]["pca_weighted"]) == [3.6, 3.6, 3.6, 3.6, 3.6]
+
+
+def test_detect_outlier_jobs_with_multivariate_classifiers(kern: Graph, models: list[int]) -> None:
+    # EPMT's test_outlier_jobs_trained_mvod, its assertions as they are
+    model = eq.create_refmodel(MODEL, methods=mvod_classifiers(), fmt="orm", sanity_check=False)
+    models.append(model.id)
+    df, vectors = eod.detect_outlier_jobs(
+        KERN, trained_model=model.id, methods=mvod_classifiers(), sanity_check=False
+    )
+    df = df.sort_values(by=["jobid"])
+    outliers = list(df["outlier"].values)
+    assert outliers[0:2] + outliers[3:] == [0, 0, 0]
+    assert outliers[2] >= 2
+    # EPMT (Python 3.11, its MCD scores too): 3, and per classifier of the model
+    assert outliers[2] == 3
+    assert list(df.columns) == ["jobid", "outlier"]
+    assert vectors == {
+        "pyod.models.mcd": [0, 0, 1, 0],
+        "pyod.models.cof": [0, 0, 1, 0],
+        "pyod.models.hbos": [0, 0, 1, 0],
+        "pyod.models.ocsvm": [0, 0, 0, 0],
+    }
+    assert df.name.endswith(" (cpu_time,duration,num_procs)")
+    # one classifier: the frame alone (EPMT's answer)
+    from pyod.models.cof import COF
+
+    alone = eod.detect_outlier_jobs(KERN, trained_model=model.id, methods=[COF()])
+    assert isinstance(alone, pd.DataFrame)
+    assert list(alone["outlier"]) == [0, 0, 1, 0]
+
+
+def test_detect_outlier_ops_with_multivariate_classifiers(kern: Graph, models: list[int]) -> None:
+    # EPMT's test_outlier_ops_trained_mvod, its assertions as they are (it leaves MCD out;
+    # EPMT 5.0.1 on Python 3.11 flags the outlier with it too: 3 a row)
+    model = eq.create_refmodel(
+        MODEL, op_tags="*", methods=mvod_classifiers(), fmt="orm", sanity_check=False
+    )
+    models.append(model.id)
+    assert {j.jobid for j in model.jobs} == set(MODEL)
+    df, part = eod.detect_outlier_ops(
+        KERN, methods=mvod_classifiers(), trained_model=model.id, sanity_check=False
+    )
+    assert df.shape == (20, 3)
+    outliers = df[df.outlier > 0]
+    assert outliers.shape == (5, 3)
+    assert set(outliers.jobid.values) == {OUTLIER}
+    assert all(v >= 2 for v in outliers.outlier.values)
+    assert list(outliers.outlier) == [3] * 5
+    assert {json.dumps(x) for x in outliers.tags.values} == {
+        '{"op": "build", "op_instance": "4", "op_sequence": "4"}',
+        '{"op": "clean", "op_instance": "5", "op_sequence": "5"}',
+        '{"op": "configure", "op_instance": "3", "op_sequence": "3"}',
+        '{"op": "download", "op_instance": "1", "op_sequence": "1"}',
+        '{"op": "extract", "op_instance": "2", "op_sequence": "2"}',
+    }
+    expected = {
+        "pyod.models.cof": [0, 0, 1, 0],
+        "pyod.models.hbos": [0, 0, 1, 0],
+        "pyod.models.ocsvm": [0, 0, 0, 0],
+        "pyod.models.mcd": [0, 0, 1, 0],
+    }
+    assert part == {tag: expected for tag in outliers.tags.map(json.dumps)}
+
+
+def test_multivariate_detection_refuses_what_epmt_refuses(kern: Graph, models: list[int]) -> None:
+    cof = mvod_classifiers()[3]
+    with pytest.raises(QueryError, match="require a trained model"):
+        eod.detect_outlier_jobs(KERN, methods=[cof], sanity_check=False)
+    model = eq.create_refmodel(MODEL, methods=[cof], sanity_check=False)
+    models.append(model["id"])
+    with pytest.raises(QueryError, match="PCA"):
+        eod.detect_outlier_jobs(KERN, trained_model=model["id"], methods=[cof], pca=True)
+    with pytest.raises(QueryError, match="UV and MV"):
+        eod.detect_outlier_jobs(KERN, trained_model=model["id"], methods=[cof, "z_score"])
+    with pytest.raises(OutlierError, match="other features"):
+        eod.detect_outlier_jobs(KERN, trained_model=model["id"], methods=[cof], features=["rssmax"])
+    with pytest.raises(OutlierError, match=r"pyod\.models\.hbos"):
+        eod.detect_outlier_jobs(KERN, trained_model=model["id"], methods=mvod_classifiers()[4:5])
+    with pytest.raises(QueryError, match="pca"):
+        eod.detect_outlier_jobs(KERN, features=[], pca=1.5, sanity_check=False)
