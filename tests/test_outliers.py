@@ -444,10 +444,10 @@ class TestBadInput:
         with pytest.raises(QueryError, match="unknown classifier"):
             eod.detect_outlier_jobs(KERN, methods=["median"])
 
-    def test_pca_and_multivariate_not_yet(self, models: list[int]) -> None:
+    def test_bad_pca_and_multivariate_rules(self, models: list[int]) -> None:
         pyod_model = type("KNN", (), {"__module__": "pyod.models.knn"})()
         with pytest.raises(QueryError, match="pca"):
-            eod.detect_outlier_jobs(KERN, pca=True)
+            eod.detect_outlier_jobs(KERN, pca=1.5)  # neither components nor a variance ratio
         with pytest.raises(QueryError, match="require a trained model"):
             eod.detect_outlier_jobs(KERN, methods=[pyod_model])
         with pytest.raises(QueryError, match="together"):
