@@ -23,6 +23,7 @@ import pytest
 import epmt_graph.api as eq
 import epmt_graph.outliers as eod
 import epmt_graph.outliers.stat as es
+from epmt_graph.api import stats
 from epmt_graph.api.refmodel_state import remove_models_of_jobs
 from epmt_graph.db import Graph
 from epmt_graph.errors import (
@@ -455,6 +456,19 @@ class TestBadInput:
 
 
 # ------------------------------------------------------------ settings, queries, plot
+
+
+def test_settings_start_as_epmts_defaults() -> None:
+    assert settings.outlier_features == ["duration", "cpu_time", "num_procs"]
+    assert (
+        settings.outlier_thresholds
+        == dict(stats.THRESHOLDS)
+        == {
+            "modified_z_score": 3.5,
+            "z_score": 3.0,
+        }
+    )
+    assert settings.univariate_classifiers == ["iqr", "modified_z_score", "z_score"]
 
 
 @pytest.mark.usefixtures("kern")
