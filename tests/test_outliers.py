@@ -426,9 +426,11 @@ class TestBadInput:
         with pytest.raises(OutlierError, match="built on other features"):
             eod.detect_outlier_jobs(KERN, trained_model=model)
 
-    def test_model_of_whole_jobs_for_operations(self, models: list[int]) -> None:
+    def test_model_of_the_other_kind(self, models: list[int]) -> None:
         with pytest.raises(OutlierError, match="op_tags"):
             eod.detect_outlier_ops(KERN, trained_model=_model(models, REF))
+        with pytest.raises(OutlierError, match="detect_outlier_ops"):
+            eod.detect_outlier_jobs(KERN, trained_model=_model(models, REF, op_tags="*"))
 
     def test_disabled_model(self, models: list[int]) -> None:
         model = _model(models, REF, enabled=False)
