@@ -26,7 +26,7 @@ apart and :func:`partition_classifiers` splits a list of classifiers into both k
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -38,6 +38,7 @@ from epmt_graph.errors import ModelError, QueryError
 __all__ = [
     "CLASSIFIERS",
     "FEATURES",
+    "THRESHOLDS",
     "Verdict",
     "classifier_name",
     "classifiers",
@@ -56,6 +57,10 @@ __all__ = [
 
 #: ``create_refmodel``'s default features (EPMT's, written there, not read from settings).
 FEATURES: tuple[str, ...] = ("duration", "cpu_time", "num_procs")
+#: EPMT's default thresholds (``epmt_default_settings``), as EPMT's ``outliers_uv`` binds
+#: them when imported; outlier detection reads the live ``settings.outlier_thresholds``
+#: (:func:`settings`), which start as these.
+THRESHOLDS: Mapping[str, float] = MappingProxyType({"modified_z_score": 3.5, "z_score": 3.0})
 
 
 def iqr(ys: Iterable[float], params: Sequence[float] = ()) -> tuple[Any, ...]:

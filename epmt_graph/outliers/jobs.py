@@ -143,6 +143,10 @@ def detect_outlier_jobs(
     if model is None:
         check_enough(len(frame))
     univariate, multivariate = split_methods(methods)
+    if model is not None and model["op_tags"]:
+        raise OutlierError(
+            f"model {model['id']} was built on operations (op_tags): use detect_outlier_ops"
+        )
     if model is not None:
         lacking = [name for name in univariate if name not in model["computed"]]
         if lacking:
