@@ -104,7 +104,9 @@ def names(kern_jobs: None) -> Iterator[dict[str, Any]]:
     """The steps' namespace on epmt_graph; the models its steps made are deleted at the end."""
     space: dict[str, Any] = steps.namespace(eq, None, None, eq.Job, eq.Process)
     yield space
-    eq.delete_refmodels(*(space[name] for name in MODEL_STEPS if name in space))
+    made = [space[name] for name in MODEL_STEPS if name in space]
+    if made:
+        eq.delete_refmodels(*made)
 
 
 def with_models(space: dict[str, Any]) -> dict[str, Any]:
