@@ -1,11 +1,12 @@
 """Why is this job an outlier? Its process tree matched against reference jobs' trees.
 
 :func:`explain_outlier` answers where in the process tree an outlier job spends what its
-reference jobs do not. Every process has a **path key**: the ``(exename, tags)`` pairs from
-its root down to itself. The processes of a job with the same key (siblings, or cousins
-under ancestors of equal keys) are taken together, and for each key and job the named query
-``outlier-tree-paths`` sums, over the subtrees rooted at those processes (one read for
-every job, in the server):
+reference jobs do not. Every process has a **path key**: the ``(exename, op tag)`` pairs
+from its root down to itself, where an op tag is the process's tags less the operation
+counters (:data:`COUNTERS`: ``op:hsmget``, not ``op:hsmget;op_instance:3;op_sequence:9``).
+The processes of a job with the same key (siblings, or cousins under ancestors of equal
+keys) are taken together, and for each key and job the named query ``outlier-tree-paths``
+sums, over the subtrees rooted at those processes (one read for every job, in the server):
 
 * ``cpu_time``: their inclusive CPU time (µs);
 * ``duration``: their wall spans, each from the subtree's earliest start to its latest
@@ -69,19 +70,8 @@ COUNTERS: tuple[str, ...] = ("op_instance", "op_sequence")
 #: The smallest scale of each feature's score (µs, µs, processes).
 UNITS: dict[str, int] = {"cpu_time": 10_000, "duration": 10_000, "num_procs": 1}
 #: The columns of :attr:`OutlierExplanation.frame`, in order.
-COLUMNS = [
-    "path",
-    "tag",
-    "depth",
-    "feature",
-    "value",
-    "reference",
-    "excess",
-    "score",
-    "of_job",
-    "instances",
-    "key",
-]
+COLUMNS = ["path", "tag", "depth", "feature", "value", "reference", "excess", "score"]
+COLUMNS += ["of_job", "instances", "key"]
 
 Key = tuple[tuple[str, str], ...]
 
@@ -112,11 +102,11 @@ class OutlierExplanation:
     frame : pandas.DataFrame
         The answer, one row per (path key, feature) reported, largest first; columns
         :data:`COLUMNS`: ``path`` (exenames from the root, ``/``-joined), ``tag`` (the
-        subtree root's tags), ``depth`` (0: a root), ``feature``, ``value`` (the
+        subtree root's op tag), ``depth`` (0: a root), ``feature``, ``value`` (the
         outlier's), ``reference`` (the references' median), ``excess`` (value minus
         reference), ``score`` (signed), ``of_job`` (excess over the references' median
         job total), ``instances`` (the outlier's processes with that key) and ``key`` (the
-        ``(exename, tags)`` pairs).
+        ``(exename, op tag)`` pairs).
     paths : pandas.DataFrame
         Every path key of the outlier or a reference, by path: ``path``, ``tag``,
         ``depth``, ``instances``, then per feature its value, ``<feature>_reference`` and
@@ -284,17 +274,14 @@ def explain_outlier(
     epmt_graph.errors.QueryError: the outlier 691201 is among its reference jobs
     """
     _, most = paging(limit)
-    chosen = _features(features)
-    _check_numbers(threshold, share, min_scale)
+    chosen, counters = _options(features, ignore_tags, threshold, share, min_scale)
     graph = graph or default_graph()
     outlier = single_jobid(graph, job, needs="explain_outlier() explains one job")
     refs = _references(graph, outlier, reference_jobs, trained_model)
     jobids(graph, [outlier, *refs], known=True)
-    counters = _tag_keys(ignore_tags)
     records = graph.read("outlier-tree-paths", jobids=[outlier, *refs], counters=counters)
     long = pd.DataFrame(
-        [dict(r) for r in records],
-        columns=["jobid", "key", "instances", *FEATURES],
+        [dict(r) for r in records], columns=["jobid", "key", "instances", *FEATURES]
     )
     if not (long["jobid"] == outlier).any():
         raise QueryError(f"job {outlier} has no processes")
@@ -306,40 +293,27 @@ def explain_outlier(
         paths[[f, f"{f}_reference", f"{f}_score"]] = table[["value", "reference", "score"]]
     paths = paths.sort_values(["path", "id"]).drop(columns="parent")
     paths = paths[[c for c in paths.columns if c != "key"] + ["key"]]
+    frame, paths = rows.iloc[:most].reset_index(drop=True), paths.reset_index(drop=True)
     return OutlierExplanation(
-        outlier,
-        tuple(refs),
-        tuple(chosen),
-        rows.iloc[:most].reset_index(drop=True),
-        paths.reset_index(drop=True),
-        tuple(counters),
-        graph,
+        outlier, tuple(refs), tuple(chosen), frame, paths, tuple(counters), graph
     )
 
 
 def _key(pairs: Any) -> Key:
-    """A path key as a tuple of ``(exename, tags)`` pairs."""
+    """A path key as a tuple of ``(exename, op tag)`` pairs."""
     return tuple((str(exename), str(tags or "")) for exename, tags in pairs)
 
 
-def _features(features: Any) -> list[str]:
+def _options(
+    features: Any, ignore_tags: Any, threshold: Any, share: Any, min_scale: Any
+) -> tuple[list[str], list[str]]:
+    """The features and the tag keys to leave out, once every option is checked."""
     chosen = [features] if isinstance(features, str) else list(features or [])
-    unknown = [f for f in chosen if f not in FEATURES]
-    if unknown or not chosen:
-        raise QueryError(
-            f"explain_outlier() compares the features {', '.join(FEATURES)}, not {features!r}"
-        )
-    return list(dict.fromkeys(chosen))
-
-
-def _tag_keys(keys: Any) -> list[str]:
-    chosen = [keys] if isinstance(keys, str) else list(keys or [])
-    if not all(isinstance(k, str) for k in chosen):
-        raise QueryError(f"ignore_tags must be tag keys (strings), not {keys!r}")
-    return chosen
-
-
-def _check_numbers(threshold: Any, share: Any, min_scale: Any) -> None:
+    if not chosen or not set(chosen) <= set(FEATURES):
+        raise QueryError(f"explain_outlier() compares {', '.join(FEATURES)}, not {features!r}")
+    counters = [ignore_tags] if isinstance(ignore_tags, str) else list(ignore_tags or [])
+    if not all(isinstance(k, str) for k in counters):
+        raise QueryError(f"ignore_tags must be tag keys (strings), not {ignore_tags!r}")
     given = {"threshold": threshold, "share": share, "min_scale": min_scale}
     for name, value in given.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
@@ -349,6 +323,7 @@ def _check_numbers(threshold: Any, share: Any, min_scale: Any) -> None:
             "explain_outlier() needs threshold > 0, 0 < share <= 1 and min_scale >= 0, "
             f"not {threshold}, {share} and {min_scale}"
         )
+    return list(dict.fromkeys(chosen)), counters
 
 
 def _references(graph: Graph, outlier: str, jobs: Any, model: Any) -> list[str]:
