@@ -76,15 +76,12 @@ COLUMNS += ["of_job", "instances", "key"]
 Key = tuple[tuple[str, str], ...]
 
 
-def _seconds(micros: float) -> str:
-    return f"{micros / 1e6:.3f} s"
-
-
-def _count(value: float) -> str:
-    return f"{value:.0f}"
-
-
-_SHOWN = {"cpu_time": _seconds, "duration": _seconds, "num_procs": _count}
+#: How :meth:`OutlierExplanation.render` shows each feature's values.
+_SHOWN: dict[str, Any] = {
+    "cpu_time": lambda micros: f"{micros / 1e6:.3f} s",
+    "duration": lambda micros: f"{micros / 1e6:.3f} s",
+    "num_procs": lambda count: f"{count:.0f}",
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,9 +173,9 @@ class OutlierExplanation:
         scores: dict[Key, float] = {}
         for key, score in zip(self.frame["key"], self.frame["score"], strict=True):
             scores.setdefault(key, float(score))
-        keys = [[list(pair) for pair in key] for key in scores]
+        keys = [[[exename, tag.split(";") if tag else []] for exename, tag in k] for k in scores]
         records = self.graph.read(
-            "outlier-subtree-roots", jobid=self.job, keys=keys, counters=list(self.ignore_tags)
+            "outlier-subtree-roots", jobid=self.job, keys=keys, counters=_prefixes(self.ignore_tags)
         )
         return {r["id"]: scores[_key(r["key"])] for r in records}
 
@@ -279,10 +276,8 @@ def explain_outlier(
     outlier = single_jobid(graph, job, needs="explain_outlier() explains one job")
     refs = _references(graph, outlier, reference_jobs, trained_model)
     jobids(graph, [outlier, *refs], known=True)
-    records = graph.read("outlier-tree-paths", jobids=[outlier, *refs], counters=counters)
-    long = pd.DataFrame(
-        [dict(r) for r in records], columns=["jobid", "key", "instances", *FEATURES]
-    )
+    found = graph.read("outlier-tree-paths", jobids=[outlier, *refs], counters=_prefixes(counters))
+    long = pd.DataFrame([dict(r) for r in found], columns=["jobid", "key", "instances", *FEATURES])
     if not (long["jobid"] == outlier).any():
         raise QueryError(f"job {outlier} has no processes")
     long["id"] = [json.dumps(k) for k in long["key"]]
@@ -300,8 +295,14 @@ def explain_outlier(
 
 
 def _key(pairs: Any) -> Key:
-    """A path key as a tuple of ``(exename, op tag)`` pairs."""
-    return tuple((str(exename), str(tags or "")) for exename, tags in pairs)
+    """A path key as a tuple of ``(exename, op tag)`` pairs, from the queries' lists of
+    ``[exename, ["k:v", ...]]``."""
+    return tuple((str(exename), ";".join(tags)) for exename, tags in pairs)
+
+
+def _prefixes(keys: Any) -> list[str]:
+    """The ``$counters`` of the queries: ``"k:"`` for each tag key to leave out."""
+    return [f"{key}:" for key in keys]
 
 
 def _options(
