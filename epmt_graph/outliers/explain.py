@@ -6,7 +6,8 @@ from its root down to itself, where an op tag is the process's tags less the ope
 counters (:data:`COUNTERS`: ``op:hsmget``, not ``op:hsmget;op_instance:3;op_sequence:9``).
 The processes of a job with the same key (siblings, or cousins under ancestors of equal
 keys) are taken together, and for each key and job the named query ``outlier-tree-paths``
-sums, over the subtrees rooted at those processes (one read for every job, in the server):
+sums, over the subtrees rooted at those processes (one read for every job, in the server;
+each process walks up to its root once: O(processes x depth)):
 
 * ``cpu_time``: their inclusive CPU time (µs);
 * ``duration``: their wall spans, each from the subtree's earliest start to its latest

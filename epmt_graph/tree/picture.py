@@ -32,6 +32,7 @@ Examples
 from __future__ import annotations
 
 import html
+import re
 import shutil
 import subprocess
 import tempfile
@@ -53,6 +54,7 @@ _POLICY = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inl
 #: The colours of highlighted subtrees: a positive score, a negative one.
 UP, DOWN = "#d62728", "#1f77b4"
 _SVG_NAMESPACE = "http://www.w3.org/2000/svg"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 _PAGE_STYLE = """
 html, body { margin: 0; height: 100%; overflow: hidden; font: 12px sans-serif; }
@@ -103,8 +105,9 @@ svg.addEventListener("click", (e) => {
 
 def _text(value: object) -> str:
     """``value`` escaped for HTML text and attributes; "/" as ``&#47;`` (renders the same) so
-    a URL in the data cannot look like a reference in the page source."""
-    return html.escape(str(value)).replace("/", "&#47;")
+    a URL in the data cannot look like a reference in the page source; characters XML does
+    not allow (C0 controls but tab and line ends) as U+FFFD, so the SVG stays well-formed."""
+    return _NOT_XML.sub("\ufffd", html.escape(str(value)).replace("/", "&#47;"))
 
 
 def _seconds(micros: int) -> str:
