@@ -361,10 +361,10 @@ def test_cli_table_is_epmts_detect_outlier_jobs(loaded_graph: Graph, kern: dict[
     result = run_cli(loaded_graph, "outliers", *KERN)
     assert result.returncode == 0, result.stderr
     header, *lines = result.stdout.splitlines()
-    rows = {
-        line.split()[0]: dict(zip(header.split()[1:], map(int, line.split()[1:]), strict=True))
-        for line in lines
-    }
+    rows = {}
+    for line in lines:
+        row = dict(zip(header.split(), line.split(), strict=True))
+        rows[row.pop("jobid")] = {column: float(value) for column, value in row.items()}
     assert rows == {
         jobid: {"cpu_time": c, "duration": c, "num_procs": 0}
         for jobid, c in zip(KERN, [0, 0, 0, 3], strict=True)
