@@ -3,15 +3,17 @@ as eod``.
 
 Outlier jobs, operations, processes and threads; partitions of jobs into reference and
 outlier sets; root-cause analysis of a job or one of its operations; feature
-distributions and a scatter plot. Without a reference model the given jobs are compared
-among themselves (at least 4); with ``trained_model=`` (``eq.create_refmodel``) they are
-scored against the values the model kept. Feature values come from the graph through
-named queries, one for many jobs (job sums, operation sums per tag, process and thread
-metrics). EPMT's settings (:mod:`~epmt_graph.outliers.settings`) are read at each call;
-EPMT's ``epmt_stat`` names are in :mod:`~epmt_graph.outliers.stat`. ``pca=`` scores the
-features' principal components (:mod:`~epmt_graph.outliers.pca`, scikit-learn); EPMT's
-multivariate classifiers (:mod:`~epmt_graph.outliers.mvod`) need pyod
-(``pip install epmt-graph[pyod]``) and a reference model built with them.
+distributions and a scatter plot; and, new, :func:`explain_outlier`: where in its
+process tree an outlier job differs from reference jobs. Without a reference model the
+given jobs are compared among themselves (at least 4); with ``trained_model=``
+(``eq.create_refmodel``) they are scored against the values the model kept. Feature
+values come from the graph through named queries, one for many jobs (job sums, operation
+sums per tag, process and thread metrics). EPMT's settings
+(:mod:`~epmt_graph.outliers.settings`) are read at each call; EPMT's ``epmt_stat`` names
+are in :mod:`~epmt_graph.outliers.stat`. ``pca=`` scores the features' principal
+components (:mod:`~epmt_graph.outliers.pca`, scikit-learn); EPMT's multivariate
+classifiers (:mod:`~epmt_graph.outliers.mvod`) need pyod (``pip install epmt-
+graph[pyod]``) and a reference model built with them.
 
 Examples
 --------
@@ -21,6 +23,7 @@ Examples
 {'685003'}
 """
 
+from epmt_graph.outliers.explain import OutlierExplanation, explain_outlier
 from epmt_graph.outliers.features import get_feature_distributions, sanitize_features
 from epmt_graph.outliers.jobs import detect_outlier_jobs, partition_jobs
 from epmt_graph.outliers.ops import detect_outlier_ops, partition_jobs_by_ops
@@ -39,6 +42,7 @@ from epmt_graph.outliers.rows import (
 )
 
 __all__ = [
+    "OutlierExplanation",
     "_pca_weighted_score",
     "detect_outlier_jobs",
     "detect_outlier_ops",
@@ -47,6 +51,7 @@ __all__ = [
     "detect_outliers",
     "detect_rootcause",
     "detect_rootcause_op",
+    "explain_outlier",
     "feature_scatter_plot",
     "get_feature_distributions",
     "partition_jobs",
