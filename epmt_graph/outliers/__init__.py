@@ -12,8 +12,8 @@ sums per tag, process and thread metrics). EPMT's settings
 (:mod:`~epmt_graph.outliers.settings`) are read at each call; EPMT's ``epmt_stat`` names
 are in :mod:`~epmt_graph.outliers.stat`. ``pca=`` scores the features' principal
 components (:mod:`~epmt_graph.outliers.pca`, scikit-learn); EPMT's multivariate
-classifiers (:mod:`~epmt_graph.outliers.mvod`) need pyod (``pip install epmt-
-graph[pyod]``) and a reference model built with them.
+classifiers (:mod:`~epmt_graph.outliers.mvod`) need pyod
+(``pip install epmt-graph[pyod]``) and a reference model built with them.
 
 Examples
 --------
