@@ -16,6 +16,9 @@ EPMT's settings: ``epmt.epmt_settings`` stays the wheel's module, but the names 
 them (``settings.univariate_classifiers = [...]``) or changing them in place
 (``settings.outlier_thresholds['z_score'] = 1.5``) reads or changes epmt_graph's.
 
+EPMT's test files were written for pandas 1.5; where one calls ``DataFrame.append``
+(removed in pandas 2), :func:`pandas_append` gives the run that method back.
+
 Importing this module does nothing: the aliases are installed by :func:`pytest_configure`.
 """
 
@@ -31,7 +34,15 @@ from typing import Any
 
 import pytest
 
-__all__ = ["ALIASES", "SETTINGS", "MissingModules", "SharedSettings", "install", "pytest_configure"]
+__all__ = [
+    "ALIASES",
+    "SETTINGS",
+    "MissingModules",
+    "SharedSettings",
+    "install",
+    "pandas_append",
+    "pytest_configure",
+]
 
 #: EPMT module -> the epmt_graph module that stands for it.
 ALIASES = {
@@ -134,6 +145,23 @@ def install() -> None:
     share_settings()
 
 
+def pandas_append() -> None:
+    """Give ``pandas.DataFrame`` pandas 1.5's ``append`` (the rows of ``other``, a frame, a
+    list of frames or a row, after the frame's, as ``pd.concat``), if this pandas lacks it."""
+    import pandas as pd
+
+    def append(self: pd.DataFrame, other: Any, ignore_index: bool = False) -> pd.DataFrame:
+        if isinstance(other, list) and all(isinstance(o, pd.DataFrame) for o in other):
+            frames = other
+        else:
+            frames = [other if isinstance(other, pd.DataFrame) else pd.DataFrame([other])]
+        return pd.concat([self, *frames], ignore_index=ignore_index)
+
+    if not hasattr(pd.DataFrame, "append"):
+        setattr(pd.DataFrame, "append", append)  # noqa: B010 (pandas 2 has no such name)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Install the aliases before any test file is imported."""
     install()
+    pandas_append()

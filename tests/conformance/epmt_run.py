@@ -121,10 +121,12 @@ def judge(
     outcome: Outcome,
     gaps: dict[str, tuple[str, str]],
     setup_gap: str | None = None,
+    deliberate: dict[str, tuple[str, str]] | None = None,
 ) -> None:
     """Pass if EPMT's test ``name`` passed; xfail if it failed as ``setup_gap`` (every test
-    errors at setup with it) or ``gaps`` (name -> (what is missing, a fragment of the
-    failure it causes now)) says; fail otherwise, or if a listed gap no longer holds."""
+    errors at setup with it), ``gaps`` (name -> (what is missing, a fragment of the
+    failure it causes now)) or ``deliberate`` (name -> (the difference on purpose, the
+    fragment)) says; fail otherwise, or if a listed gap or difference no longer holds."""
     if setup_gap is not None:
         assert outcome.status == "error" and setup_gap in outcome.message, (
             f"EPMT's setUpModule no longer fails with {setup_gap!r}: set SETUP_GAP = None "
@@ -139,4 +141,11 @@ def judge(
             f"{outcome.status} {outcome.message}"
         )
         pytest.xfail(f"not yet: {missing}")
+    if deliberate and name in deliberate:
+        why, fragment = deliberate[name]
+        assert outcome.status == "failure" and fragment in outcome.message, (
+            f"{name} no longer differs as DELIBERATE says ({fragment!r}): "
+            f"{outcome.status} {outcome.message}"
+        )
+        pytest.xfail(f"deliberate: {why}")
     assert outcome.status == "passed", outcome.message

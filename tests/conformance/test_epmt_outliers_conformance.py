@@ -13,8 +13,11 @@ at the end, on a Neo4j server of its own.
 All 25 tests pass on EPMT 5.0.1 itself, in its own venv on SQLite
 (``benchmarks/epmt_ref/own_tests.py epmt.test.test_outliers``; the file filters out the
 scores of pyod's MCD, which vary between Python versions). Each is one test here: it must
-pass, unless :data:`EXPECTED_GAPS` lists it (not done yet; a listed test that passes, or
-fails otherwise than listed, fails here).
+pass, unless :data:`EXPECTED_GAPS` lists it (not done yet) or :data:`DELIBERATE` (a
+difference on purpose); a listed test that passes, or fails otherwise than listed, fails
+here. The file was written for pandas 1.5: two of its tests build frames with
+``DataFrame.append``, which pandas 2 removed; the alias plugin gives the run that method
+back (``epmt_aliases.pandas_append``), as the test file's own environment had it.
 """
 
 from __future__ import annotations
@@ -64,32 +67,19 @@ TEST_OUTLIERS = EpmtFile(
 NOT_BUILT = ("not built yet", "No module named 'epmt_graph.outliers'")
 #: Not yet: EPMT test -> (what epmt_graph lacks, a fragment of the failure it causes now).
 #: Remove an entry when its test passes.
-EXPECTED_GAPS: dict[str, tuple[str, str]] = {
-    "test_detect_outliers": NOT_BUILT,
-    "test_feature_distributions": NOT_BUILT,
-    "test_feature_scatter_plot_names": NOT_BUILT,
-    "test_feature_scatter_plot_no_static": NOT_BUILT,
-    "test_ops_refmodel_mvod": NOT_BUILT,
-    "test_outlier_jobs": NOT_BUILT,
-    "test_outlier_jobs_multimode": NOT_BUILT,
-    "test_outlier_jobs_trained": NOT_BUILT,
-    "test_outlier_jobs_trained_mvod": NOT_BUILT,
-    "test_outlier_no_matched_tags": NOT_BUILT,
-    "test_outlier_ops": NOT_BUILT,
-    "test_outlier_ops_trained": NOT_BUILT,
-    "test_outlier_ops_trained_mvod": NOT_BUILT,
-    "test_outlier_processes": NOT_BUILT,
-    "test_outlier_threads": NOT_BUILT,
-    "test_partition_jobs": NOT_BUILT,
-    "test_partition_jobs_by_ops": NOT_BUILT,
-    "test_pca": NOT_BUILT,
-    "test_pca_feature_rank": NOT_BUILT,
-    "test_pca_ops": NOT_BUILT,
-    "test_pca_trained_model": NOT_BUILT,
-    "test_pca_trained_model_ops": NOT_BUILT,
-    "test_rca_jobs": NOT_BUILT,
-    "test_rca_ops": NOT_BUILT,
-    "test_trained_model": NOT_BUILT,
+EXPECTED_GAPS: dict[str, tuple[str, str]] = {}
+_MATPLOTLIB = "feature_scatter_plot draws with matplotlib, not plotly"
+#: On purpose: EPMT test -> (the difference, a fragment of the failure it causes).
+DELIBERATE: dict[str, tuple[str, str]] = {
+    "test_feature_scatter_plot_names": (
+        f"{_MATPLOTLIB}: it returns a matplotlib Figure (jobs in its legend), not plotly's",
+        "'Figure' object has no attribute 'data'",
+    ),
+    "test_feature_scatter_plot_no_static": (
+        f"{_MATPLOTLIB}: given outfile=, it writes the picture (EPMT's plotly figure could "
+        "not, and printed 'Plotly Cannot export static images')",
+        "'Plotly Cannot export static images, Feature coming soon' not found",
+    ),
 }
 
 
@@ -105,10 +95,10 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Out
 
 def test_the_run_has_epmts_25_tests(outcomes: dict[str, Outcome]) -> None:
     assert sorted(outcomes) == sorted(EPMT_TESTS)
-    assert set(EXPECTED_GAPS) <= set(EPMT_TESTS)
+    assert set(EXPECTED_GAPS) <= set(EPMT_TESTS) - set(DELIBERATE)
 
 
 @pytest.mark.parametrize("name", EPMT_TESTS)
 def test_epmt(name: str, outcomes: dict[str, Outcome]) -> None:
     """EPMT's test ``name`` passed, or failed as EXPECTED_GAPS says."""
-    judge(name, outcomes[name], EXPECTED_GAPS)
+    judge(name, outcomes[name], EXPECTED_GAPS, deliberate=DELIBERATE)
