@@ -506,8 +506,13 @@ def test_scatter_plot_writes_its_file(tmp_path: Path) -> None:
     assert out.read_text().startswith("<?xml")
     assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == KERN
     assert (figure.axes[0].get_xlabel(), figure.axes[0].get_ylabel()) == ("cpu_time", "duration")
-    with pytest.raises(QueryError, match="PCA"):
-        eod.feature_scatter_plot(KERN)
+    # every feature: the jobs on 2 PCA components, pca_01's weight its variance ratio over
+    # pca_02's (EPMT: pca_feature_combine(jobs, desired=2) ratios 0.6811 and 0.2458)
+    figure = eod.feature_scatter_plot(KERN)
+    assert (figure.axes[0].get_xlabel(), figure.axes[0].get_ylabel()) == (
+        "pca_01 (weight: 2.8)",
+        "pca_02",
+    )
 
 
 @pytest.mark.usefixtures("kern")
