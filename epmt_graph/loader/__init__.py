@@ -15,7 +15,7 @@ from pathlib import Path
 
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import ArchiveError
-from epmt_graph.loader.archive import METADATA_NAME
+from epmt_graph.loader.archive import ARCHIVE_SUFFIXES, METADATA_NAME
 from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.pipeline import run_ahead
 from epmt_graph.loader.reader import read_job
@@ -34,8 +34,6 @@ __all__ = [
     "run_ahead",
     "store_job",
 ]
-
-_ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
 
 
 def find_jobs(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
@@ -142,7 +140,7 @@ def load(
 
 def _is_job(path: Path) -> bool:
     if path.is_file():
-        return path.name.endswith(_ARCHIVE_SUFFIXES)
+        return path.name.endswith(ARCHIVE_SUFFIXES)
     return path.is_dir() and (path / METADATA_NAME).exists()
 
 
