@@ -3,7 +3,8 @@
 :func:`read_job` parses one archive or job directory into :class:`JobRows` (no database);
 :func:`store_job` writes parsed rows, atomically; :func:`load_job` does both for one path and
 :func:`load` for many, a few side by side (:func:`run_ahead`): while the server writes one
-job, the next is parsed.
+job, the next is parsed. :mod:`.watch` loads the archives dropped into a folder, each once
+(``epmt-graph watch``).
 """
 
 from __future__ import annotations
