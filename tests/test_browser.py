@@ -276,6 +276,10 @@ class BrowserPage:
         redrawn = (IndexError, ElementNotInteractableException, StaleElementReferenceException)
         WebDriverWait(self.driver, WAIT, ignored_exceptions=redrawn).until(lambda _: step())
 
+    def text(self) -> str:
+        """The text of the whole page."""
+        return str(self.driver.find_element(self.by.TAG_NAME, "body").text)
+
     def commands(self) -> list[str]:
         return [e.text for e in self.css('[data-testid="frameCommand"]')]
 
@@ -342,6 +346,23 @@ def test_browser_shows_the_32_roots_of_job_685000(page: BrowserPage) -> None:
     assert len(page.rows(frame)) == 32
     assert [n.text for n in page.css(".relatable__table-row-number", frame)][-1] == "32"
     assert page.screenshot("browser-roots.png", frame).stat().st_size > 10_000
+
+
+#: The Browser's consent banner, drawn when the server lets it send product analytics (as a
+#: server started with Neo4j's defaults does: checked by hand with this test's steps).
+USAGE_BANNER = "To help make Neo4j Browser better we collect information on product usage"
+#: What the Browser's settings say when the server forbids its analytics.
+ANALYTICS_OFF = "Your database is not configured to send product analytics data in neo4j.conf."
+
+
+def test_the_browser_sends_no_usage_data(page: BrowserPage) -> None:
+    page.css('[data-testid="navigationSettings"]')[0].click()
+    # shown once the Browser has read the server's settings, which decide the banner too
+    page.wait(lambda _: ANALYTICS_OFF in page.text())
+    assert USAGE_BANNER not in page.text()
+    # with analytics allowed, the drawer offers crash reports and usage statistics to turn off
+    assert not page.css('[data-testid="setting-allowCrashReports"]')
+    assert not page.css('[data-testid="setting-allowUserStats"]')
 
 
 def test_the_guide_walks_the_job_in_the_browser(page: BrowserPage, loaded_graph: Graph) -> None:
