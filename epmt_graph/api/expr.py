@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -37,6 +38,7 @@ __all__ = [
     "asc",
     "desc",
     "field_value",
+    "like_regex",
     "orders",
     "stored_value",
 ]
@@ -52,6 +54,8 @@ _NEGATED = {
     "not in": "in",
     "is null": "is not null",
     "is not null": "is null",
+    "like": "not like",
+    "not like": "like",
 }
 
 
@@ -213,6 +217,24 @@ class Field:
         """Whether the field's value is one of ``values``."""
         return Atom(self.prop, "in", [self.convert(v) for v in values], self.slot)
 
+    def like(self, pattern: str, escape: str | None = None) -> Condition:
+        """SQL's ``LIKE``: whether the field's value, as text, matches ``pattern`` whole,
+        where ``%`` stands for any run of characters and ``_`` for any one character
+        (``escape`` makes the character after it stand for itself). Case-sensitive, as
+        PostgreSQL's ``LIKE`` (SQLite's ignores the case of ASCII letters).
+
+        Examples
+        --------
+        >>> from epmt_graph.api.models import Job
+        >>> [a["v"] for a in Job.jobid.like("%outlier%").dnf()[0]]
+        ['(?s).*outlier.*']
+        >>> eq.get_jobs(["685000", "685003", "685016"], fltr=~Job.jobid.like("%16"), fmt="terse")
+        ['685000', '685003']
+        """
+        if not isinstance(pattern, str) or (escape is not None and len(escape) != 1):
+            raise QueryError(f"like() takes a text pattern and a 1-character escape: {pattern!r}")
+        return Atom(self.prop, "like", like_regex(pattern, escape), self.slot)
+
     def desc(self) -> Order:
         """Descending order on this field."""
         return Order(self, descending=True)
@@ -236,6 +258,28 @@ class Order:
     def spec(self) -> dict[str, Any]:
         """The ordering as query data (one entry of the ``$order`` parameter)."""
         return {"f": self.field.prop, "i": self.field.slot, "desc": self.descending}
+
+
+def like_regex(pattern: str, escape: str | None = None) -> str:
+    """An SQL ``LIKE`` pattern as the regular expression that matches the same texts whole
+    (what Cypher's ``=~`` takes): every character but ``%`` and ``_`` stands for itself.
+
+    Examples
+    --------
+    >>> like_regex("kern%out_"), like_regex("100!%", escape="!")
+    ('(?s)kern.*out.', '(?s)100%')
+    """
+    parts = []
+    literal = False
+    for char in pattern:
+        if literal or char not in ("%", "_", escape):
+            parts.append(re.escape(char))
+            literal = False
+        elif char == escape:
+            literal = True
+        else:
+            parts.append(".*" if char == "%" else ".")
+    return "(?s)" + "".join(parts)
 
 
 def desc(field: Field) -> Order:
