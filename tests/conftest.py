@@ -38,20 +38,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def cli_env(graph: Graph, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of an ``epmt-graph`` subprocess connected to ``graph``'s server."""
+    full = {**os.environ, **(env or {}), "NEO4J_URI": graph.connection.uri}
+    full.pop("NEO4J_PASSWORD", None)
+    if graph.connection.password is not None:
+        full["NEO4J_PASSWORD"] = graph.connection.password
+    return full
+
+
 def run_cli(
     graph: Graph, *args: str, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """``epmt-graph ARGS`` as a subprocess, connected to ``graph``'s server (plus ``env``),
     given ``timeout`` seconds."""
-    env = {**os.environ, **(env or {}), "NEO4J_URI": graph.connection.uri}
-    env.pop("NEO4J_PASSWORD", None)
-    if graph.connection.password is not None:
-        env["NEO4J_PASSWORD"] = graph.connection.password
     return subprocess.run(
         [sys.executable, "-m", "epmt_graph.cli", *args],
         capture_output=True,
         text=True,
-        env=env,
+        env=cli_env(graph, env),
         timeout=timeout,
         check=False,
     )

@@ -84,6 +84,9 @@ def neo4j_connection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conne
         from testcontainers.neo4j import Neo4jContainer
 
         neo4j = Neo4jContainer("neo4j:5.26", password="test-password")
+        # as the local server: no usage reports, no Browser analytics (nor their banner)
+        neo4j.with_env("NEO4J_dbms_usage__report_enabled", "false")
+        neo4j.with_env("NEO4J_client_allow__telemetry", "false")
         with neo4j.with_exposed_ports(CONTAINER_HTTP_PORT) as container:
             uri = container.get_connection_url()
             port = container.get_exposed_port(CONTAINER_HTTP_PORT)

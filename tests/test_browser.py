@@ -9,6 +9,7 @@ Chromium may resolve no host but loopback; every wait is bounded. Screenshots ar
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import os
 import re
@@ -30,8 +31,16 @@ from epmt_graph import cypher
 from epmt_graph.browser import GuideServer, GuideSpec, favorite_names, guide_html
 from epmt_graph.browser.favorites import favorite_text, write_favorites
 from epmt_graph.browser.guide import param_command, query_body, steps
+from epmt_graph.browser.style import NODE_STYLES, grass, style_command
 from epmt_graph.config import Connection
 from epmt_graph.db import Graph
+from epmt_graph.schema.fields import (
+    JOB_PROPERTIES,
+    LABELS,
+    PROCESS_PROPERTIES,
+    REFMODEL_LABEL,
+    REFMODEL_PROPERTIES,
+)
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 SPEC = GuideSpec()
@@ -75,6 +84,20 @@ def test_the_steps_answer_on_the_sample_job(loaded_graph: Graph) -> None:
     assert len({node.element_id for row in subtree for node in row["path"].nodes}) == 86
     cpu = [row["p"]["inclusive_cpu_time"] for row in top]
     assert len(cpu) == SPEC.top and cpu == sorted(cpu, reverse=True)
+
+
+def test_the_style_captions_every_label_with_its_own_properties() -> None:
+    properties = {
+        "Process": PROCESS_PROPERTIES,
+        "Job": JOB_PROPERTIES,
+        "JobHead": {"jobid": str, "version": int},  # schema/fields.py's docstring
+        REFMODEL_LABEL: REFMODEL_PROPERTIES,
+    }
+    assert set(NODE_STYLES) == {*LABELS, REFMODEL_LABEL} == set(properties)
+    for label, style in NODE_STYLES.items():
+        shown = re.findall(r"\{(\w+)\}", style["caption"])
+        assert shown and set(shown) <= set(properties[label]), label
+        assert f'node.{label} {{\n  caption: "{style["caption"]}";\n' in grass()
 
 
 def test_favorites_zip_imports_into_one_folder(tmp_path: Path) -> None:
@@ -140,6 +163,13 @@ def test_cli_writes_favorites(home: Path, tmp_path: Path) -> None:
     assert zipfile.is_zipfile(tmp_path / "fav" / "epmt-graph-favorites.zip")
 
 
+def test_cli_writes_the_style(home: Path, tmp_path: Path) -> None:
+    result = browser_cli("--style", str(tmp_path / "epmt.grass"), home=home)
+    assert result.returncode == 0, result.stderr
+    assert f"style:       wrote {tmp_path / 'epmt.grass'}; drop it on the Browser" in result.stdout
+    assert (tmp_path / "epmt.grass").read_text() == grass()
+
+
 def test_cli_serves_the_guide_until_stopped(home: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
@@ -150,6 +180,7 @@ def test_cli_serves_the_guide_until_stopped(home: Path) -> None:
     ) as server:
         try:
             page = fetch(f"http://localhost:{port}/epmt-guide.html")
+            style = fetch(f"http://localhost:{port}/epmt-graph.grass")
         finally:
             server.terminate()
             out, _ = server.communicate(timeout=30)
@@ -157,6 +188,9 @@ def test_cli_serves_the_guide_until_stopped(home: Path) -> None:
     assert html.escape(":param {uid: '685003:0'}") in page
     assert f"guide:       in the Browser, :play http://localhost:{port}/epmt-guide.html" in out
     assert f"?cmd=play&arg=http://localhost:{port}/epmt-guide.html" in out
+    assert style == grass()
+    style_line = f"style:       the guide applies it, or :style http://localhost:{port}/"
+    assert f"{style_line}epmt-graph.grass\n" in out
 
 
 def fetch(url: str) -> str:
@@ -276,6 +310,10 @@ class BrowserPage:
         redrawn = (IndexError, ElementNotInteractableException, StaleElementReferenceException)
         WebDriverWait(self.driver, WAIT, ignored_exceptions=redrawn).until(lambda _: step())
 
+    def text(self) -> str:
+        """The text of the whole page."""
+        return str(self.driver.find_element(self.by.TAG_NAME, "body").text)
+
     def commands(self) -> list[str]:
         return [e.text for e in self.css('[data-testid="frameCommand"]')]
 
@@ -307,6 +345,38 @@ class BrowserPage:
         self.wait(lambda _: "records" in frame.text or "ERROR" in frame.text)
         bars = self.css('[data-testid="frameStatusbar"]', frame)
         return str(bars[0].text) if bars else str(frame.text)
+
+    def drawing(self, frame: Any, count: int) -> dict[str, tuple[str, str]]:
+        """The nodes a graph frame draws, by id: their caption (its lines joined by spaces)
+        and fill colour; once ``count`` nodes are drawn and the layout holds still (the
+        frame says how many nodes it displays before it has drawn them)."""
+        drawn = self.still(DRAWN_NODES, frame, ready=lambda nodes: len(nodes) == count)
+        return {node: (caption, fill) for node, _, caption, fill in drawn}
+
+    @contextlib.contextmanager
+    def enlarged(self, frame: Any) -> Iterator[None]:
+        """Within the block, a graph frame fills the page, zoomed to fit (for a screenshot)."""
+        self.css('button[title="Fullscreen"]', frame)[0].click()
+        self.css('[aria-label="zoom-to-fit"]', frame)[0].click()
+        self.still("return arguments[0].querySelector('svg > g').getAttribute('transform')", frame)
+        yield
+        self.css('button[title="Close fullscreen"]', frame)[0].click()
+
+    def still(self, script: str, frame: Any, ready: Callable[[Any], bool] = lambda _: True) -> Any:
+        """What ``script`` returns about ``frame`` once it is ``ready`` and the same twice
+        half a second apart (a layout or a zoom has ended)."""
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        last: list[Any] = [None]
+
+        def settled(_: Any) -> bool:
+            now = self.driver.execute_script(script, frame)
+            done = ready(now) and now == last[0]
+            last[0] = now
+            return done
+
+        WebDriverWait(self.driver, WAIT, poll_frequency=0.5).until(settled)
+        return last[0]
 
     def rows(self, frame: Any) -> list[Any]:
         return self.css("tr.relatable__table-body-row", frame)
@@ -344,10 +414,32 @@ def test_browser_shows_the_32_roots_of_job_685000(page: BrowserPage) -> None:
     assert page.screenshot("browser-roots.png", frame).stat().st_size > 10_000
 
 
+#: The Browser's consent banner, drawn when the server lets it send product analytics (as a
+#: server started with Neo4j's defaults does: checked by hand with this test's steps).
+USAGE_BANNER = "To help make Neo4j Browser better we collect information on product usage"
+#: What the Browser's settings say when the server forbids its analytics.
+ANALYTICS_OFF = "Your database is not configured to send product analytics data in neo4j.conf."
+
+
+def test_the_browser_sends_no_usage_data(page: BrowserPage) -> None:
+    page.css('[data-testid="navigationSettings"]')[0].click()
+    # shown once the Browser has read the server's settings, which decide the banner too
+    page.wait(lambda _: ANALYTICS_OFF in page.text())
+    assert USAGE_BANNER not in page.text()
+    # with analytics allowed, the drawer offers crash reports and usage statistics to turn off
+    assert not page.css('[data-testid="setting-allowCrashReports"]')
+    assert not page.css('[data-testid="setting-allowUserStats"]')
+
+
 def test_the_guide_walks_the_job_in_the_browser(page: BrowserPage, loaded_graph: Graph) -> None:
     with GuideServer(SPEC, port=0) as server:
         guide = page.run(f":play {server.url}")
         page.wait(lambda _: "Walk the process tree of job 685000" in guide.text)
+    (style,) = page.css("pre.runnable", guide)
+    assert style.text == style_command().strip()
+    style.click()
+    applied = page.run()
+    page.wait(lambda _: "node.Process {" in applied.text)
     expected = [expected_rows(loaded_graph, s.query, dict(s.params)) for s in steps(SPEC)]
     for step, rows in zip(steps(SPEC), expected, strict=True):
         page.css('[data-testid="nextSlide"]', guide)[0].click()
@@ -359,14 +451,38 @@ def test_the_guide_walks_the_job_in_the_browser(page: BrowserPage, loaded_graph:
         query.click()
         frame = page.run()
         if step.query == "process-subtree":
-            nodes = {n.element_id for row in rows for n in row["path"].nodes}
+            nodes = {n.element_id: n for row in rows for n in row["path"].nodes}
             drawn = f"Displaying {len(nodes)} nodes"
             page.wait(lambda _, frame=frame, drawn=drawn: drawn in frame.text)
-            page.screenshot("browser-guide-subtree.png", frame)
+            # each process captioned by the style: its pid, then its executable (cut with
+            # an ellipsis where it is too wide for the circle)
+            drawing = page.drawing(frame, len(nodes))
+            assert set(drawing) == {element_id.rsplit(":", 1)[1] for element_id in nodes}
+            for element_id, node in nodes.items():
+                caption, fill = drawing[element_id.rsplit(":", 1)[1]]
+                assert caption.split()[0] == str(node["pid"])
+                whole = f"{node['pid']} {node['exename']}"
+                assert caption == whole or (
+                    caption.endswith("…") and whole.startswith(caption[:-1])
+                ), (caption, whole)
+                assert fill == NODE_STYLES["Process"]["color"]
+            with page.enlarged(frame):
+                page.screenshot("browser-guide-subtree.png", frame)
         else:
             assert page.status(frame).startswith(f"Started streaming {len(rows)} records")
             assert len(page.rows(frame)) == len(rows)
 
+
+#: Each node a graph frame draws: its id (the Browser's ``graph-node<id>``), where it is,
+#: its caption's lines and its fill.
+DRAWN_NODES = """
+return Array.from(arguments[0].querySelectorAll('g.node')).map(node => [
+  node.getAttribute('aria-label').replace('graph-node', ''),
+  node.getAttribute('transform'),
+  Array.from(node.querySelectorAll('text.caption'), line => line.textContent.trim()).join(' '),
+  node.querySelector('circle.b-outline').getAttribute('fill'),
+]);
+"""
 
 DROP_FILE = """
 const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));

@@ -1,18 +1,18 @@
 """Every notebook in ``notebooks/`` runs end to end (nbclient) against the test server, leaves
-the database as it found it, and the query workbook and the outlier notebook show EPMT's
-published answers.
+the database as it found it, and is kept with its outputs as a run gives them; the query
+workbook and the outlier notebook show EPMT's published answers.
 
-The kernel is ``python3`` from a kernel spec made here for the interpreter running the tests
-(the project's venv), so the notebooks import the ``epmt_graph`` under test. It reaches the
-test server through ``NEO4J_URI`` (and ``NEO4J_PASSWORD`` when the server has one) and the
-sample archives through ``EPMT_SAMPLES``.
+The notebooks run as ``./dev notebooks`` runs them (``notebook_runner.py``): in kernels of
+the interpreter running the tests (the project's venv), so they import the ``epmt_graph``
+under test, reaching the test server through ``NEO4J_URI`` (and ``NEO4J_PASSWORD`` when the
+server has one) and the sample archives through ``EPMT_SAMPLES``.
 """
 
 from __future__ import annotations
 
 import ast
 import json
-import os
+import shutil
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -21,24 +21,21 @@ from typing import Any
 import nbformat
 import pytest
 from constants import GOOD_FOLDERS
-from ipykernel.kernelspec import write_kernel_spec
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
-from nbclient import NotebookClient
+from notebook_runner import NOTEBOOKS, Runner, stored_form
 
 from epmt_graph.db import Graph
 from epmt_graph.loader import delete_job, find_jobs, load_job
+from epmt_graph.tree.picture import BROWSERS
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 QUERY_API = NOTEBOOKS / "query-api.ipynb"
+TREE_WALK = NOTEBOOKS / "process-tree-walk.ipynb"
 OUTLIERS = NOTEBOOKS / "outliers.ipynb"
+NOTEBOOK_PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 #: EPMT's answers for the Explore API's calls on the sample jobs (``test_explore.py``).
 EXPLORE_ANSWERS = Path(__file__).parent / "fixtures" / "epmt" / "explore.json"
 #: EPMT's outlier sample jobs (the wheel's ``test/data/outliers``), by start time.
 KERN_REFS = ["kern-6656-20190614-190245", "kern-6656-20190614-191138", "kern-6656-20190614-194024"]
 KERN_OUTLIER = "kern-6656-20190614-192044-outlier"
-#: Seconds a single cell may take.
-CELL_TIMEOUT = 300
 
 Snapshot = dict[str, Any]
 Run = tuple[nbformat.NotebookNode, Snapshot, Snapshot]
@@ -60,23 +57,6 @@ def snapshot(graph: Graph) -> Snapshot:
     }
 
 
-def kernel_env(graph: Graph, samples: Path, ipython_dir: Path) -> dict[str, str]:
-    """The environment of the notebook kernel: the test server, the samples."""
-    conn = graph.connection
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
-    env |= {
-        "NEO4J_URI": conn.uri,
-        "NEO4J_USER": conn.user,
-        "NEO4J_DATABASE": conn.database,
-        "EPMT_SAMPLES": str(samples),
-        "IPYTHONDIR": str(ipython_dir),
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    }
-    if conn.password is not None:
-        env["NEO4J_PASSWORD"] = conn.password
-    return env
-
-
 @pytest.fixture(scope="module")
 def run_notebook(
     loaded_graph: Graph, samples: Path, tmp_path_factory: pytest.TempPathFactory
@@ -84,26 +64,15 @@ def run_notebook(
     """Executes a notebook once (later calls give the same run): the executed notebook and
     database snapshots before and after. The sample jobs are loaded first (again, if another
     test deleted one); jobs the notebook left behind are deleted."""
-    home = tmp_path_factory.mktemp("jupyter")
-    write_kernel_spec(home / "kernels" / "python3")  # argv: this interpreter
-    specs = KernelSpecManager(kernel_dirs=[str(home / "kernels")])
-    env = kernel_env(loaded_graph, samples, home / "ipython")
+    runner = Runner(loaded_graph.connection, tmp_path_factory.mktemp("jupyter"), samples)
 
     @cache
     def run(path: Path) -> Run:
-        notebook = nbformat.read(path, as_version=4)
-        client = NotebookClient(
-            notebook,
-            km=KernelManager(kernel_spec_manager=specs),
-            kernel_name="python3",
-            timeout=CELL_TIMEOUT,
-            resources={"metadata": {"path": str(path.parent)}},
-        )
         for job in find_jobs([samples / folder for folder in GOOD_FOLDERS]):
             load_job(job, graph=loaded_graph)  # "unchanged" when loaded
         before = snapshot(loaded_graph)
         try:
-            client.execute(env=env)
+            notebook = runner.execute(path)
         finally:
             after = snapshot(loaded_graph)
             for jobid in sorted(set(after["jobs"]) - set(before["jobs"])):
@@ -173,27 +142,72 @@ def by_job(text: str) -> tuple[list[str], dict[str, list[float]]]:
     return header, {row[1]: [float(v) for v in row[2:]] for row in rows}
 
 
-@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=lambda p: p.name)
 def test_notebook_runs_and_leaves_the_database_unchanged(
     path: Path, run_notebook: Callable[[Path], Run]
 ) -> None:
     notebook, before, after = run_notebook(path)
-    errors = [
-        f"cell {i}: {o['ename']}: {o['evalue']}"
-        for i, cell in enumerate(notebook.cells)
-        for o in cell.get("outputs", [])
-        if o["output_type"] == "error"
-    ]
-    assert errors == []
-    assert all(c.get("execution_count") for c in notebook.cells if c.cell_type == "code")
+    counts = [c.execution_count for c in notebook.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1))  # nbclient stops at a cell in error
     assert after == before
 
 
-def test_notebooks_are_stored_without_outputs() -> None:
-    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
-        cells = json.loads(path.read_text())["cells"]
-        run = [i for i, c in enumerate(cells) if c.get("outputs") or c.get("execution_count")]
-        assert run == [], f"{path.name}: clear the outputs of cells {run}"
+def outline(notebook: nbformat.NotebookNode) -> list[Any]:
+    """Each cell's kind, source and execution count, and its outputs' kinds and formats."""
+    return [
+        (
+            cell.cell_type,
+            cell.source,
+            cell.get("execution_count"),
+            [
+                (out.output_type, out.get("name"), sorted(out.get("data", {})))
+                for out in cell.get("outputs", [])
+            ],
+        )
+        for cell in notebook.cells
+    ]
+
+
+def pictures(notebook: nbformat.NotebookNode) -> list[Any]:
+    """The outputs of ``notebook`` that hold a PNG."""
+    outputs = [out for cell in notebook.cells for out in cell.get("outputs", [])]
+    return [out for out in outputs if "image/png" in out.get("data", {})]
+
+
+@pytest.fixture
+def chromium() -> None:
+    """The tree walk's picture is drawn by Chromium; without it, the cell says why."""
+    if not any(shutil.which(name) for name in BROWSERS):
+        pytest.skip("missing optional tool: Chromium, which draws the tree walk's picture")
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=lambda p: p.name)
+def test_notebook_is_stored_with_the_outputs_of_a_run(
+    path: Path, run_notebook: Callable[[Path], Run], chromium: None
+) -> None:
+    """As ``./dev notebooks`` leaves it: the outputs a run gives now, of the same kinds and
+    formats (their values may differ: this database holds other tests' jobs too), kept in
+    :func:`stored_form` (no timings, no versions)."""
+    stored = nbformat.read(path, as_version=4)
+    nbformat.validate(stored)
+    fresh, _, _ = run_notebook(path)
+    assert outline(stored) == outline(stored_form(fresh)), "refresh them: ./dev notebooks"
+    assert nbformat.writes(stored) == nbformat.writes(stored_form(stored))
+    printed = [out.get("text", "") for cell in stored.cells for out in cell.get("outputs", [])]
+    assert not [text for text in printed if "/tmp/" in text]  # file names, not temporary paths
+
+
+def test_the_tree_walk_is_stored_as_it_runs(
+    run_notebook: Callable[[Path], Run], chromium: None
+) -> None:
+    """The tree walk reads job 685000 only, so a run shows exactly what is stored, its
+    picture included (whose bytes depend on the Chromium that drew it)."""
+    fresh, _, _ = run_notebook(TREE_WALK)
+    stored, fresh = nbformat.read(TREE_WALK, as_version=4), stored_form(fresh)
+    assert len(pictures(stored)) == len(pictures(fresh)) == 1
+    for picture in pictures(stored) + pictures(fresh):
+        picture["data"]["image/png"] = "a PNG"
+    assert nbformat.writes(stored) == nbformat.writes(fresh)
 
 
 def test_query_workbook_shows_epmt_answers(run_notebook: Callable[[Path], Run]) -> None:
@@ -212,7 +226,7 @@ def test_query_workbook_shows_epmt_answers(run_notebook: Callable[[Path], Run]) 
     )  # EPMT's order: by decreasing total duration
     assert out("eq.are_jobs_comparable(jobs),") == "(False, True)"
     scores = out('model["computed"]["modified_z_score"]')
-    assert scores.startswith("{'cpu_time': [10.8055, 113135329")
+    assert scores.startswith("{'cpu_time': (10.8055, 113135329")  # a tuple as made, as EPMT's
     assert out("found == [ident]") == "(True, ['cpu_time', 'duration', 'num_procs'], True)"
     assert out("eq.delete_refmodels(model") == "1"
     assert out("hsmget_op_procs.count()") == "5209"
@@ -243,7 +257,7 @@ def test_outliers_notebook_shows_epmt_answers(run_notebook: Callable[[Path], Run
     """EPMT 5.0.1's answers on its kern-6656 jobs, as recorded in its venv (the literals of
     ``test_outliers.py`` and ``test_outliers_pca.py``; ``fixtures/epmt/explore.json`` for the
     Explore API), and the tree explanation as ``test_explain_outlier.py`` checks it against
-    networkx on the raw papiex rows, as the outlier notebook shows them."""
+    networkx on the raw papiex rows, as a run of the outlier notebook shows them."""
     notebook, _, _ = run_notebook(OUTLIERS)
     out, zero = KERN_OUTLIER, [0.0, 0.0, 0.0]
     refs = dict.fromkeys(KERN_REFS, zero)
@@ -264,21 +278,22 @@ def test_outliers_notebook_shows_epmt_answers(run_notebook: Callable[[Path], Run
         KERN_REFS[2]: 0.0,
     }
     # the reference model of the three normal jobs, and the jobs scored against it
+    # tuples in the model as made, as EPMT's (lists once read back from the database)
     assert ast.literal_eval(result_of(notebook, 'r["computed"]')) == {
         "iqr": {
-            "cpu_time": [0, 449537294.875, 449866128.125],
-            "duration": [0, 541891658.25, 551272593.75],
-            "num_procs": [0, 10600.0, 10600.0],
+            "cpu_time": (0, 449537294.875, 449866128.125),
+            "duration": (0, 541891658.25, 551272593.75),
+            "num_procs": (0, 10600.0, 10600.0),
         },
         "modified_z_score": {
-            "cpu_time": [1.3207, 449914707.0, 444671.0],
-            "duration": [1.0287, 542680315.0, 14860060.0],
-            "num_procs": [0, 10600.0, 0.0],
+            "cpu_time": (1.3207, 449914707.0, 444671.0),
+            "duration": (1.0287, 542680315.0, 14860060.0),
+            "num_procs": (0, 10600.0, 0.0),
         },
         "z_score": {
-            "cpu_time": [1.3338, 449772710.0, 546289.0482],
-            "duration": [1.3003, 545281522.3333, 15429031.3611],
-            "num_procs": [0.0, 10600.0, 0.0],
+            "cpu_time": (1.3338, 449772710.0, 546289.0482),
+            "duration": (1.3003, 545281522.3333, 15429031.3611),
+            "num_procs": (0.0, 10600.0, 0.0),
         },
     }
     trained = result_of(notebook, 'trained_model=r["id"])\ndf')

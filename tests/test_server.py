@@ -128,6 +128,32 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_nothing_is_reported_home(auth_server: tuple[Path, int, int]) -> None:
+    home, bolt, _ = auth_server
+    password = (home / "credentials").read_text().strip()
+    with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{bolt}", auth=("neo4j", password)) as d:
+        config = {
+            r["name"]: r["value"]
+            for r in d.execute_query(
+                "CALL dbms.listConfig() YIELD name, value RETURN name, value"
+            ).records
+        }
+        client = {
+            r["name"]: r["value"]
+            for r in d.execute_query(
+                "CALL dbms.clientConfig() YIELD name, value RETURN name, value"
+            ).records
+        }
+    # the server refuses to start on a setting it does not know: these are 5.26's own names
+    assert config["server.config.strict_validation.enabled"] == "true"
+    assert config["dbms.usage_report.enabled"] == "false"  # the server's usage reports
+    assert config["server.bolt.telemetry.enabled"] == "false"  # drivers' telemetry
+    # what the Neo4j Browser reads: no product analytics, so no consent banner
+    assert config["client.allow_telemetry"] == client["client.allow_telemetry"] == "false"
+    log = (home / "logs" / "neo4j.log").read_text()
+    assert "deprecated setting" not in log
+
+
 def test_missing_java_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))

@@ -2,11 +2,12 @@
 
 A guide is an HTML page of ``<slide>`` sections that the Browser shows as a carousel
 after ``:play <url>``; a click on a ``<pre class="runnable">`` block copies the block into
-the editor. Each step of this guide has two such blocks: its ``:param`` commands, then
-the body of a named ``.cypher`` file, read from the package when the page is built, so
-the guide never diverges from the files. (One block holding both would run as a script,
-whose frame lists the statements instead of showing the table or the graph.) The prose
-of a step is the header comment of its file.
+the editor. The first slide's block applies epmt_graph's style
+(:mod:`epmt_graph.browser.style`), which captions every node. Each step of this guide has
+two such blocks: its ``:param`` commands, then the body of a named ``.cypher`` file, read
+from the package when the page is built, so the guide never diverges from the files. (One
+block holding both would run as a script, whose frame lists the statements instead of
+showing the table or the graph.) The prose of a step is the header comment of its file.
 
 Examples
 --------
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from epmt_graph import cypher
+from epmt_graph.browser.style import style_command
 from epmt_graph.errors import ConfigError
 from epmt_graph.schema import parse_tags, tag_pairs
 
@@ -247,5 +249,9 @@ def _intro_slide(spec: GuideSpec) -> str:
         "<code>epmt_graph/cypher/</code>, and its parameters. Click a block to copy it "
         "into the editor, then run it: first the <code>:param</code> line, which sets the "
         "parameters, then the query, which uses them.</p>\n"
+        "<p>First run this block once: a style for the drawings (GRASS), so that a process "
+        "shows its pid and executable, a job its id. The Browser keeps it; "
+        "<code>:style reset</code> undoes it.</p>\n"
+        f'<pre mode="cypher" class="runnable">{html.escape(style_command())}</pre>\n'
         "</slide>\n"
     )

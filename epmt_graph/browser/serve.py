@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Any
 
 from epmt_graph.browser.guide import GUIDE_PATH, GuideSpec, guide_html
+from epmt_graph.browser.style import STYLE_PATH, grass
 from epmt_graph.errors import ServerError
 
 __all__ = ["DEFAULT_GUIDE_PORT", "GuideServer"]
@@ -35,7 +36,8 @@ DEFAULT_GUIDE_PORT = 7480
 
 
 class GuideServer(ThreadingHTTPServer):
-    """Serves the guide for ``spec`` at ``http://localhost:<port>/epmt-guide.html``.
+    """Serves the guide for ``spec`` at ``http://localhost:<port>/epmt-guide.html``, and
+    the style at ``/epmt-graph.grass``.
 
     Parameters
     ----------
@@ -58,7 +60,9 @@ class GuideServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, spec: GuideSpec | None = None, port: int = DEFAULT_GUIDE_PORT) -> None:
-        self.page = guide_html(spec).encode()
+        page = ("text/html", guide_html(spec).encode())
+        #: What is served, by path: content type and body.
+        self.files = {GUIDE_PATH: page, "/": page, STYLE_PATH: ("text/plain", grass().encode())}
         try:
             super().__init__(("127.0.0.1", port), _GuideHandler)
         except (OSError, OverflowError) as exc:
@@ -73,6 +77,11 @@ class GuideServer(ThreadingHTTPServer):
     def url(self) -> str:
         """The guide's URL, for ``:play``."""
         return f"http://localhost:{self.server_address[1]}{GUIDE_PATH}"
+
+    @property
+    def style_url(self) -> str:
+        """The style's URL, for ``:style``."""
+        return f"http://localhost:{self.server_address[1]}{STYLE_PATH}"
 
     def __enter__(self) -> GuideServer:
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
@@ -108,16 +117,19 @@ class _GuideHandler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_GET(self) -> None:
-        if self.path.split("?")[0] not in (GUIDE_PATH, "/"):
-            self.send_error(HTTPStatus.NOT_FOUND, f"only {GUIDE_PATH} is served here")
+        found = self.server.files.get(self.path.split("?")[0])
+        if found is None:
+            served = " and ".join(path for path in self.server.files if path != "/")
+            self.send_error(HTTPStatus.NOT_FOUND, f"only {served} are served here")
             return
+        kind, body = found
         self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(self.server.page)))
+        self.send_header("Content-Type", f"{kind}; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
         self._allow_cors()
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
-        self.wfile.write(self.server.page)
+        self.wfile.write(body)
 
     def _allow_cors(self) -> None:
         self.send_header("Access-Control-Allow-Origin", "*")

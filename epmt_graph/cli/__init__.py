@@ -2,13 +2,16 @@
 
 User mistakes, and the errors :mod:`epmt_graph.db` translates (an unreachable server, a
 refused password, a failed query), end in one line on stderr and a non-zero exit, never a
-traceback. On a terminal, control characters in the data shown are escaped
-(:mod:`.terminal`).
+traceback. A reader that stops early (``epmt-graph list | head -1``) ends the command
+quietly, with the exit code of a Unix tool killed by SIGPIPE (141). On a terminal, control
+characters in the data shown are escaped (:mod:`.terminal`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -16,7 +19,10 @@ from epmt_graph import __version__
 from epmt_graph.cli import browser, demo, jobs, load, outliers, server, terminal, trees, watch
 from epmt_graph.errors import EpmtGraphError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["BROKEN_PIPE_EXIT", "build_parser", "main"]
+
+#: What a shell reports for a command killed by SIGPIPE.
+BROKEN_PIPE_EXIT = 128 + signal.SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,8 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``epmt-graph`` with ``argv``; returns the exit code."""
     args = build_parser().parse_args(argv)
-    with terminal.guarded():
-        return _run(args)
+    try:
+        with terminal.guarded():
+            code = _run(args)
+        sys.stdout.flush()  # a pipe's buffer: flushed here, so a closed one is caught here
+    except BrokenPipeError:
+        # the reader is gone: what is still buffered goes nowhere, rather than to a second
+        # BrokenPipeError when Python flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE_EXIT
+    return code
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """``epmt-graph browser``: where the Neo4j Browser is, how to log in, the guide, favorites.
 
 The password is never printed: only the file that holds it (or the variable that does).
-``--serve-guide`` serves the guide on loopback until interrupted; see
+``--style FILE`` writes the Browser style (:mod:`epmt_graph.browser.style`).
+``--serve-guide`` serves the guide, and the style, on loopback until interrupted; see
 :mod:`epmt_graph.browser.serve` for why it is not served by Neo4j itself.
 """
 
@@ -16,6 +17,7 @@ from urllib.parse import quote, urlsplit
 from epmt_graph.browser import DEFAULT_GUIDE_PORT, GuideServer, GuideSpec, write_favorites
 from epmt_graph.browser.favorites import FAVORITES_FOLDER, favorite_names
 from epmt_graph.browser.guide import GUIDE_PATH
+from epmt_graph.browser.style import grass
 from epmt_graph.config import server_home
 from epmt_graph.server import LocalServer
 
@@ -41,6 +43,13 @@ def register(commands: Any) -> None:
         metavar="DIR",
         help="write the named queries into DIR as Browser favorites: one .cypher file each, "
         "and a .zip to drop on the Browser to import them all",
+    )
+    parser.add_argument(
+        "--style",
+        type=Path,
+        metavar="FILE",
+        help="write the Browser style (GRASS: a caption on every node) into FILE, to drop on "
+        "the Browser; the guide applies it too",
     )
     parser.add_argument(
         "--serve-guide",
@@ -79,6 +88,9 @@ def _browser(args: argparse.Namespace) -> int:
             f"{archive} on the "
             f"Browser to import them all (folder {FAVORITES_FOLDER})"
         )
+    if args.style is not None:
+        args.style.write_text(grass())
+        print(f"style:       wrote {args.style}; drop it on the Browser to apply it")
     if not args.serve_guide:
         print(
             "guide:       run `epmt-graph browser --serve-guide`, then in the Browser: "
@@ -89,6 +101,7 @@ def _browser(args: argparse.Namespace) -> int:
     try:
         print(f"guide:       in the Browser, :play {server.url}")
         print(f"             or open {browser_url}?cmd=play&arg={quote(server.url, safe=':/')}")
+        print(f"style:       the guide applies it, or :style {server.style_url}")
         print(f"serving the guide to job {spec.jobid} on localhost until Ctrl-C", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import epmt_graph.api as eq
+from epmt_graph.cli.fetching import showing_fetch
 from epmt_graph.config import server_home
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import EpmtGraphError
 from epmt_graph.loader import find_jobs, load_job
 from epmt_graph.samples import SAMPLE_FOLDERS, sample_dir
-from epmt_graph.server import LocalServer
+from epmt_graph.server import LocalServer, provision
 
 __all__ = ["register"]
 
@@ -36,6 +37,8 @@ def register(commands: Any) -> None:
 def _demo(args: argparse.Namespace) -> int:
     if not os.environ.get("NEO4J_URI"):
         server = LocalServer(server_home())
+        with showing_fetch() as show:
+            provision(progress=show)
         if server.start():
             print(f"started the local Neo4j server (home {server.home})")
     samples = sample_dir()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from epmt_graph.cli.fetching import showing_fetch
 from epmt_graph.config import NEO4J_VERSION, server_home
 from epmt_graph.server import LocalServer, ServerSettings, provision
 
@@ -59,6 +60,8 @@ def _start(args: argparse.Namespace) -> int:
         heap=args.heap or old.heap,
         pagecache=args.pagecache or old.pagecache,
     )
+    with showing_fetch() as show:
+        provision(progress=show)
     if server.start(settings):
         print(f"started Neo4j {NEO4J_VERSION} (pid {server.pid()})")
     else:
@@ -85,7 +88,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _provision(args: argparse.Namespace) -> int:
-    print(f"Neo4j {NEO4J_VERSION} jars in {provision()}")
+    with showing_fetch() as show:
+        lib = provision(progress=show)
+    print(f"Neo4j {NEO4J_VERSION} jars in {lib}")
     return 0
 
 

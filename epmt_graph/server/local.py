@@ -101,7 +101,12 @@ class ServerSettings:
             "server.memory.heap.initial_size": self.heap,
             "server.memory.heap.max_size": self.heap,
             "server.memory.pagecache.size": self.pagecache,
+            # nothing leaves the machine: no usage reports from the server, no product
+            # analytics from the Neo4j Browser (nor its consent banner), no driver telemetry
+            # (5.26's names; clients.allow_telemetry is the deprecated spelling)
             "dbms.usage_report.enabled": "false",
+            "client.allow_telemetry": "false",
+            "server.bolt.telemetry.enabled": "false",
             "db.tx_log.rotation.retention_policy": "2 files",
         }
         return "".join(f"{key}={value}\n" for key, value in lines.items())

@@ -10,11 +10,13 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 from epmt_graph.config import NEO4J_VERSION, cache_dir
 from epmt_graph.errors import ServerError
+from epmt_graph.server.maven import Fetch, run_mvn
 
 __all__ = ["find_java", "java_major_version", "provision"]
 
@@ -78,7 +80,12 @@ def find_java() -> str:
     )
 
 
-def provision(version: str = NEO4J_VERSION, *, cache: Path | None = None) -> Path:
+def provision(
+    version: str = NEO4J_VERSION,
+    *,
+    cache: Path | None = None,
+    progress: Callable[[Fetch], None] | None = None,
+) -> Path:
     """Download Neo4j Community ``version`` and the Neo4j Browser with Maven.
 
     Parameters
@@ -87,6 +94,9 @@ def provision(version: str = NEO4J_VERSION, *, cache: Path | None = None) -> Pat
         A Neo4j 5.x version published on Maven Central.
     cache : Path, optional
         Where jars are kept; default :func:`epmt_graph.config.cache_dir`.
+    progress : callable, optional
+        Called with what Maven has fetched so far (a :class:`~epmt_graph.server.maven.Fetch`)
+        while it runs, at least twice a second; never called when the jars are there.
 
     Returns
     -------
@@ -110,11 +120,14 @@ def provision(version: str = NEO4J_VERSION, *, cache: Path | None = None) -> Pat
     lib.mkdir(parents=True, exist_ok=True)
     pom = lib.parent / "pom.xml"
     pom.write_text(resources.files("epmt_graph.server").joinpath("pom.xml").read_text())
-    command = [mvn, "-B", "-q", "-f", str(pom), f"-Dneo4j.version={version}", f"-Dlib.dir={lib}"]
-    result = subprocess.run([*command, "package"], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip()[-2000:]
-        raise ServerError(f"Maven could not fetch Neo4j {version}:\n{output}")
+    command = [mvn, "-B", "-f", str(pom), f"-Dneo4j.version={version}", f"-Dlib.dir={lib}"]
+    try:
+        code, fetch, tail = run_mvn([*command, "package"], progress)
+    except OSError as exc:
+        raise ServerError(f"cannot run {mvn!r}: {exc}") from exc
+    if code != 0:
+        output = "\n".join(fetch.problems) or tail
+        raise ServerError(f"Maven could not fetch Neo4j {version}:\n{output[-2000:]}")
     if not any(lib.glob(f"neo4j-{version}.jar")):
         raise ServerError(f"Maven finished but {lib} holds no neo4j-{version}.jar")
     (lib / _MARKER).write_text(version + "\n")
