@@ -15,11 +15,13 @@ __all__ = [
     "FieldTypeError",
     "ModelError",
     "NotFoundError",
+    "OutlierError",
     "QueryError",
     "QueryTypeError",
     "RenderError",
     "ServerError",
     "ServerUnavailableError",
+    "UnknownExperimentError",
     "UnknownJobError",
     "UnknownModelError",
     "UnknownProcessError",
@@ -106,6 +108,12 @@ class UnknownJobError(NotFoundError):
     """A job id names no loaded job (where EPMT raises ``KeyError``, or fails on ``None``)."""
 
 
+class UnknownExperimentError(NotFoundError):
+    """No loaded job is tagged with the experiment named (``exp_name``), or with one of the
+    components of it asked for (``exp_component``); the Explore API's, where EPMT returns
+    ``False`` or nothing, or fails on an empty selection."""
+
+
 class UnknownProcessError(NotFoundError):
     """A process id names no loaded process."""
 
@@ -128,6 +136,16 @@ class ModelError(EpmtGraphError, RuntimeError):
     """A reference model cannot be built or used: no usable feature, or the model is disabled.
 
     It is also a :class:`RuntimeError`, what EPMT raises in those cases.
+    """
+
+
+class OutlierError(QueryError, RuntimeError):
+    """Outlier detection cannot run on what it was given: too few jobs for its classifiers
+    without a reference model, a feature that is not numeric, a model built on other
+    features or without the operations asked for.
+
+    It is a :class:`QueryError` (so a :class:`ValueError`) and a :class:`RuntimeError`,
+    what EPMT raises for too few jobs and for no usable feature.
     """
 
 

@@ -1508,6 +1508,59 @@ def only_deletes(args):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def only_explore(args):
+    """Load the test graph's sample jobs, record explore_answers.STEPS; add EPMT's
+    outliers_nb jobs, record explore_answers.NB_STEPS."""
+    import epmt.epmt_exp_explore as exp
+    import numpy as np
+    from epmt.epmtlib import get_install_root
+    from explore_answers import ARCHIVES, NB_ARCHIVES, NB_STEPS, STEPS, record
+
+    out = Path(args.out or DEFAULT_OUT.with_name("explore.json"))
+    tmp = Path(tempfile.mkdtemp(prefix="epmt_ref_"))
+    try:
+        eq, settings = bootstrap_epmt(tmp, verbose=-1)
+        import importlib.metadata as md
+
+        subs = {rel: submit_one(stage_copy(rel, tmp / "samples"), settings) for rel in ARCHIVES}
+        post_process_all()
+        loaded = eq.get_jobs(fmt="terse")
+        steps = record(exp, np, J, STEPS)
+        wheel_data = Path(get_install_root()) / "test" / "data"
+        for rel in NB_ARCHIVES:
+            staged = tmp / "samples" / rel
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(wheel_data / rel, staged)
+            subs[rel] = submit_one(str(staged), settings)
+        post_process_all()
+        result = {
+            "_about": {
+                "epmt_version": md.version("epmt"),
+                "python_version": platform.python_version(),
+                "numpy_version": md.version("numpy"),
+                "scipy_version": md.version("scipy"),
+                "generator": "benchmarks/epmt_ref/answers.py --only explore "
+                "(benchmarks/epmt_ref/explore_answers.py, PYTHONHASHSEED=0)",
+                "archives": ARCHIVES,
+                "nb_archives": NB_ARCHIVES,
+                "conventions": "a step: its call's answer (an OrderedDict as its [key, value] "
+                "items), or error ('<Type>: <message>') with the builtin classes of the error; "
+                "what it printed; the warnings EPMT logged",
+            },
+            "loaded_jobs": loaded,
+            "nb_loaded_jobs": eq.get_jobs(fmt="terse"),
+            "refused": {k: v for k, v in subs.items() if not v["ok"]},
+            "steps": steps,
+            "nb_steps": record(exp, np, J, NB_STEPS),
+        }
+        write_fixture(out, result, refused=result["refused"])
+    finally:
+        if args.keep_tmp:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_fixture(out, result, **report):
     """Write ``result`` to ``out`` (pretty JSON) and print where, its size and ``report``."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -1528,16 +1581,19 @@ def main(argv=None):
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (DB + copies)")
     ap.add_argument(
         "--only",
-        choices=["refmodels", "api_gaps", "deletes", "records"],
+        choices=["refmodels", "api_gaps", "deletes", "records", "explore"],
         help="record one section alone into its own file (refmodels: "
         "tests/fixtures/epmt/refmodels.json; api_gaps, on the query jobs: api_gaps.json; "
-        "deletes, on its own jobs: deletes.json; records, on the query jobs: records.json)",
+        "deletes, on its own jobs: deletes.json; records, on the query jobs: records.json; "
+        "explore, on the test graph's jobs and EPMT's outliers_nb jobs: explore.json)",
     )
     args = ap.parse_args(argv)
     if args.only == "refmodels":
         return only_refmodels(args)
     if args.only == "deletes":
         return only_deletes(args)
+    if args.only == "explore":
+        return only_explore(args)
 
     tmp = Path(tempfile.mkdtemp(prefix="epmt_ref_"))
     try:

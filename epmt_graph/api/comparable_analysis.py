@@ -12,7 +12,7 @@ from epmt_graph.api.comparable import COMPARABLE_KEYS, partition_rows
 from epmt_graph.api.jobs import get_jobs
 from epmt_graph.api.refmodel_state import model_metrics
 from epmt_graph.api.refmodels import get_refmodels
-from epmt_graph.api.stats import CLASSIFIERS, FEATURES, features_of, outlier_partitions
+from epmt_graph.api.stats import classifiers, features_of, outlier_partitions, settings
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import ModelError, QueryError
 
@@ -34,11 +34,13 @@ def analyze_comparable_jobs(
     """Detect outliers among comparable jobs and store the result as each job's analyses.
 
     The models used are those whose tags hold the first job's values of ``keys``. Each
-    enabled model scores the jobs on ``duration``, ``cpu_time`` and ``num_procs`` (those
-    of its active metrics) with its classifiers and thresholds; without a model, 4 or more
-    jobs are scored with ``iqr``, ``modified_z_score`` and ``z_score`` at their default
-    thresholds. Every job's analyses become ``{'outlier_detection': [{'model_id': id or
-    None, 'results': {feature: [inliers, outliers]}}, ...]}`` (job ids sorted).
+    enabled model scores the jobs on EPMT's ``settings.outlier_features`` (default
+    ``duration``, ``cpu_time``, ``num_procs``; those of its active metrics) with the
+    ``settings.univariate_classifiers`` it has and its thresholds; without a model, 4 or
+    more jobs are scored with those classifiers at ``settings.outlier_thresholds``
+    (:mod:`epmt_graph.outliers.settings`, read at each call). Every job's analyses become
+    ``{'outlier_detection': [{'model_id': id or None, 'results': {feature: [inliers,
+    outliers]}}, ...]}`` (job ids sorted).
 
     Parameters
     ----------
@@ -88,18 +90,19 @@ def analyze_comparable_jobs(
     disabled = [m["id"] for m in models if not m["enabled"]]
     if disabled:
         raise ModelError(f"Trained model(s) {disabled} disabled: enable with refmodel_set_enabled")
+    wanted, methods = settings().outlier_features, classifiers(None)
     results = []
     for model in models:
-        methods = [name for name in CLASSIFIERS if name in model["computed"]]
-        if not methods:
+        used = [name for name in methods if name in model["computed"]]
+        if not used:
             _log.warning("model %s has no job-level classifier; skipped", model["id"])
             continue
         active = model_metrics(model, active_only=True)
-        features = features_of(list(FEATURES), frame, allowed=active)
-        parts = outlier_partitions(frame, features, methods, model["computed"])
+        features = features_of(wanted, frame, allowed=active)
+        parts = outlier_partitions(frame, features, used, model["computed"])
         results.append({"model_id": model["id"], "results": parts})
     if not models and len(ids) >= MIN_JOBS_WITHOUT_MODEL:
-        parts = outlier_partitions(frame, features_of(list(FEATURES), frame), list(CLASSIFIERS))
+        parts = outlier_partitions(frame, features_of(wanted, frame), methods)
         results.append({"model_id": None, "results": parts})
     if not models and len(ids) < MIN_JOBS_WITHOUT_MODEL:
         _log.warning("%s: no trained model, and too few jobs for outlier detection (need 4)", ids)

@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -52,6 +53,8 @@ _NEGATED = {
     "not in": "in",
     "is null": "is not null",
     "is not null": "is null",
+    "like": "not like",
+    "not like": "like",
 }
 
 
@@ -212,6 +215,23 @@ class Field:
     def in_(self, values: Iterable[Any]) -> Condition:
         """Whether the field's value is one of ``values``."""
         return Atom(self.prop, "in", [self.convert(v) for v in values], self.slot)
+
+    def like(self, pattern: str) -> Condition:
+        """Whether the field's text matches an SQL ``LIKE`` pattern (``%``: any text,
+        ``_``: one character; case-sensitive), as SQLAlchemy's ``Job.jobid.like('%x%')``;
+        it is sent as a regular expression.
+
+        Examples
+        --------
+        >>> from epmt_graph.api.models import Job
+        >>> [(a["op"], a["v"]) for a in (~Job.jobid.like("%outlier_")).dnf()[0]]
+        [('not like', '.*outlier.')]
+        """
+        if not isinstance(pattern, str):
+            raise QueryError(f"like() takes a text pattern such as '%outlier%', not {pattern!r}")
+        parts = re.split(r"([%_])", pattern)
+        regex = "".join({"%": ".*", "_": "."}.get(part, re.escape(part)) for part in parts)
+        return Atom(self.prop, "like", regex, self.slot)
 
     def desc(self) -> Order:
         """Descending order on this field."""

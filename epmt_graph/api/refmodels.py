@@ -205,7 +205,8 @@ def create_refmodel(
     op_tags : str, dict, list of them, or ``'*'`` (every process tag of the jobs), optional
         Build per-operation scores over ``get_op_metrics`` rows instead of whole jobs.
     methods : list of classifiers (names or functions of :mod:`epmt_graph.api.stats`)
-        Default: ``iqr``, ``modified_z_score``, ``z_score``.
+        Default: EPMT's ``settings.univariate_classifiers`` (``iqr``, ``modified_z_score``,
+        ``z_score``; :mod:`epmt_graph.outliers.settings`, read at each call).
     features : list of str, or ``'*'``/``[]`` for every numeric job column
         Default: ``duration``, ``cpu_time``, ``num_procs``.
     exact_tag_only : bool

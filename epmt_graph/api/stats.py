@@ -13,13 +13,17 @@ Each classifier takes a vector of values (one per job or operation) and, for a m
   standard deviation to 4 places, a zero ``std`` giving 0 (or the largest float).
 
 A value is an outlier when its score exceeds the model's ``max`` (``params[0]``), or
-without a model the default threshold (:data:`THRESHOLDS`; 0 for the ``iqr`` mask).
+without a model the classifier's threshold (EPMT's ``settings.outlier_thresholds``; 0 for
+the ``iqr`` mask): :func:`classify`, the one place of that rule. The default classifiers
+and thresholds are read, when a function is called, from
+:mod:`epmt_graph.outliers.settings` (:func:`settings`), as EPMT reads ``epmt_settings``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import ModuleType
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,21 +34,22 @@ from epmt_graph.errors import ModelError, QueryError
 __all__ = [
     "CLASSIFIERS",
     "FEATURES",
-    "THRESHOLDS",
+    "Verdict",
     "classifier_name",
     "classifiers",
+    "classify",
     "features_of",
     "iqr",
+    "is_feature",
     "model_scores",
     "modified_z_score",
     "outlier_partitions",
+    "settings",
     "z_score",
 ]
 
-#: EPMT's default outlier features (``settings.outlier_features``).
+#: ``create_refmodel``'s default features (EPMT's, written there, not read from settings).
 FEATURES: tuple[str, ...] = ("duration", "cpu_time", "num_procs")
-#: EPMT's default thresholds (``settings.outlier_thresholds``); ``iqr`` returns a mask.
-THRESHOLDS: dict[str, float] = {"modified_z_score": 3.5, "z_score": 3.0}
 
 
 def iqr(ys: Iterable[float], params: Sequence[float] = ()) -> tuple[Any, ...]:
@@ -120,6 +125,19 @@ CLASSIFIERS: dict[str, Classifier] = {
 }
 
 
+def settings() -> ModuleType:
+    """EPMT's outlier settings (:mod:`epmt_graph.outliers.settings`), to be read now.
+
+    Examples
+    --------
+    >>> settings().univariate_classifiers
+    ['iqr', 'modified_z_score', 'z_score']
+    """
+    from epmt_graph.outliers import settings as module  # the package above: read at call time
+
+    return module
+
+
 def classifier_name(method: Any) -> str:
     """The name of a classifier given as a name or a function (ours or EPMT's).
 
@@ -138,9 +156,10 @@ def classifier_name(method: Any) -> str:
 
 
 def classifiers(methods: Any) -> list[str]:
-    """Classifier names for ``methods`` (every classifier for None or ``[]``)."""
+    """Classifier names for ``methods`` (for None or ``[]``: EPMT's
+    ``settings.univariate_classifiers``, read now)."""
     if not methods:
-        return list(CLASSIFIERS)
+        methods = settings().univariate_classifiers
     if isinstance(methods, str) or callable(methods):
         methods = [methods]
     return list(dict.fromkeys(classifier_name(m) for m in methods))
@@ -166,11 +185,70 @@ def features_of(
         wanted = set(features) & set(frame.columns)
     if allowed is not None:
         wanted &= set(allowed)
-    numeric = {c for c in wanted - FEATURES_BLACKLIST if pd.api.types.is_numeric_dtype(frame[c])}
-    usable = {c for c in numeric if not pd.api.types.is_bool_dtype(frame[c])}
+    usable = {c for c in wanted if is_feature(frame, c)}
     if not usable:
         raise ModelError("Need a non-empty list of features for outlier detection")
     return sorted(usable)
+
+
+def is_feature(frame: pd.DataFrame, column: str) -> bool:
+    """Whether a column of ``frame`` can be a feature: numbers (not booleans), and not in
+    :data:`~epmt_graph.api.jobs.FEATURES_BLACKLIST`.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"jobid": ["a"], "duration": [1.5], "ok": [True]})
+    >>> [is_feature(frame, c) for c in frame.columns]
+    [False, True, False]
+    """
+    series = frame[column]
+    return (
+        column not in FEATURES_BLACKLIST
+        and pd.api.types.is_numeric_dtype(series)
+        and not pd.api.types.is_bool_dtype(series)
+    )
+
+
+class Verdict(NamedTuple):
+    """What a classifier says of a vector: ``flags`` (one bool a value), its ``scores`` and
+    the ``threshold`` they were held against."""
+
+    flags: np.ndarray
+    scores: Sequence[float]
+    threshold: float
+
+    @property
+    def excess(self) -> Any:
+        """How far the highest score passes the threshold (0 if it does not): EPMT's
+        measure of how much an operation is out of line. Of the scores' type (a numpy
+        number for ``iqr`` and ``z_score``), as EPMT sums and rounds it."""
+        return max(max(self.scores) - self.threshold, 0)
+
+
+def classify(
+    name: str,
+    values: Iterable[float],
+    params: Sequence[float] = (),
+    thresholds: Mapping[str, float] | None = None,
+) -> Verdict:
+    """Score ``values`` with the classifier ``name`` and flag the outliers: a value is one
+    when its absolute score exceeds the model's ``params[0]`` (the highest score over the
+    model's jobs), or without ``params`` the classifier's threshold in ``thresholds``
+    (default: EPMT's settings, read now; 0 for a classifier without one, as ``iqr``).
+
+    Examples
+    --------
+    >>> verdict = classify("modified_z_score", [10, 11, 12, 100])
+    >>> verdict.flags.tolist(), verdict.threshold, float(round(verdict.excess, 4))
+    ([False, False, False, True], 3.5, 56.1932)
+    >>> classify("z_score", [10, 11, 12, 100], params=(1.0, 11.0, 1.0)).flags.tolist()
+    [False, False, False, True]
+    """
+    scores = CLASSIFIERS[name](list(values), params)[0]
+    limits = settings().outlier_thresholds if thresholds is None else thresholds
+    threshold = params[0] if params else limits.get(name, 0)
+    flags = np.abs(np.asarray(scores, dtype=float)) > threshold
+    return Verdict(flags, scores, threshold)
 
 
 def model_scores(frame: pd.DataFrame, methods: list[str], features: list[str]) -> dict[str, Any]:
@@ -192,17 +270,14 @@ def outlier_partitions(
     computed: dict[str, Any] | None = None,
 ) -> dict[str, list[list[str]]]:
     """Per feature, ``[inliers, outliers]`` (sorted job ids) of the rows of ``frame``: a
-    row is an outlier for a feature if any classifier scores it above its threshold (the
-    model's ``computed`` values if given, else :data:`THRESHOLDS`), as EPMT's
-    ``detect_outlier_jobs``."""
+    row is an outlier for a feature if any classifier flags it (:func:`classify`, against
+    the model's ``computed`` values if given), as EPMT's ``detect_outlier_jobs``."""
     out = {}
     for feature in features:
         hits = np.zeros(len(frame), dtype=int)
         for name in methods:
             params = (computed or {}).get(name, {}).get(feature, ())
-            scores = CLASSIFIERS[name](frame[feature].tolist(), params)[0]
-            threshold = params[0] if params else THRESHOLDS.get(name, 0)
-            hits += np.abs(np.asarray(scores, dtype=float)) > threshold
+            hits += classify(name, frame[feature].tolist(), params).flags
         ids = frame["jobid"].tolist()
         out[feature] = [
             sorted(j for j, h in zip(ids, hits, strict=True) if not h),

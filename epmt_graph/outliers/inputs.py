@@ -1,0 +1,179 @@
+"""What every outlier detector checks before it scores, once: the jobs (loaded, enough of
+them), the reference model (known, enabled), the classifiers, and what is not supported yet.
+
+Without a reference model, jobs are compared among themselves: at least :data:`MIN_JOBS`
+of them (EPMT's rule). With one (``trained_model=``, an id or a model from
+``create_refmodel``), each classifier scores against the values the model kept. Bad input
+is refused before anything is scored, with a typed error (:mod:`epmt_graph.errors`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+
+from epmt_graph.api.comparable import warn_incomparable
+from epmt_graph.api.comparable_analysis import MIN_JOBS_WITHOUT_MODEL
+from epmt_graph.api.jobs import get_jobs
+from epmt_graph.api.params import jobids
+from epmt_graph.api.refmodels import model_rows
+from epmt_graph.api.stats import classifier_name, settings
+from epmt_graph.db import Graph
+from epmt_graph.errors import ModelError, OutlierError, QueryError, UnknownJobError
+from epmt_graph.outliers.stat import get_classifier_name, is_classifier_mv
+
+__all__ = [
+    "MIN_JOBS",
+    "check_enough",
+    "job_frame",
+    "job_rows",
+    "load_model",
+    "refuse_unsupported",
+    "split_methods",
+]
+
+#: Fewest jobs outlier detection compares among themselves, without a model (EPMT's rule).
+MIN_JOBS = MIN_JOBS_WITHOUT_MODEL
+
+_log = logging.getLogger(__name__)
+
+
+def _missing(ids: list[str], loaded: set[str]) -> None:
+    missing = [j for j in ids if j not in loaded]
+    if missing:
+        raise UnknownJobError(f"jobs not loaded: {missing}")
+
+
+def job_frame(graph: Graph, jobs: Any, sanity_check: bool = False) -> pd.DataFrame:
+    """The jobs as ``get_jobs(fmt='pandas')`` rows (one query), or the DataFrame given
+    (it needs a ``jobid`` column); with ``sanity_check``, warn if they are not comparable.
+
+    Raises
+    ------
+    QueryError
+        No jobs, or a DataFrame without ``jobid``.
+    UnknownJobError
+        A job id names no loaded job.
+    """
+    if isinstance(jobs, pd.DataFrame):
+        if jobs.empty or "jobid" not in jobs.columns:
+            raise QueryError("a DataFrame of jobs needs rows and a 'jobid' column")
+        frame = jobs
+    else:
+        ids = jobids(graph, jobs)
+        frame = get_jobs(ids, fmt="pandas", graph=graph)
+        _missing(ids, set() if frame.empty else set(frame["jobid"]))
+    if sanity_check:
+        if {"tags", "duration"} <= set(frame.columns):
+            columns = ["jobid", "tags", "duration"]
+            warn_incomparable(
+                [dict(zip(columns, row, strict=True)) for row in frame[columns].values]
+            )
+        else:
+            warn_incomparable(job_rows(graph, frame))
+    return frame
+
+
+def job_rows(graph: Graph, jobs: Any, sanity_check: bool = False) -> list[dict[str, Any]]:
+    """The jobs' light rows (``jobid``, ``tags``, ``duration``, ...; one query), in the
+    order given; with ``sanity_check``, warn if they are not comparable.
+
+    Raises
+    ------
+    QueryError
+        No jobs.
+    UnknownJobError
+        A job id names no loaded job.
+    """
+    ids = jobids(graph, jobs)
+    rows = {r["jobid"]: r for r in get_jobs(ids, fmt="orm", graph=graph).summaries()}
+    _missing(ids, set(rows))
+    if sanity_check:
+        warn_incomparable(list(rows.values()))
+    return [rows[j] for j in ids]
+
+
+def check_enough(count: int) -> None:
+    """Refuse fewer than :data:`MIN_JOBS` jobs (or operations' rows) without a model."""
+    if count < MIN_JOBS:
+        raise OutlierError(
+            f"Too few jobs to do outlier detection without a trained model: {count}; "
+            f"need at least {MIN_JOBS}"
+        )
+
+
+def load_model(graph: Graph, trained_model: Any) -> dict[str, Any]:
+    """The reference model's dict (``computed`` nested), by id or as a model.
+
+    Raises
+    ------
+    UnknownModelError
+        No such model (also a ``KeyError``).
+    ModelError
+        The model is disabled (EPMT's RuntimeError).
+    QueryError
+        The model was built with PCA (not supported yet).
+    """
+    model = model_rows(graph, trained_model)
+    if not model["enabled"]:
+        raise ModelError(
+            f"Trained model {model['id']} is disabled: enable it with "
+            f"refmodel_set_enabled({model['id']}, True) and try again"
+        )
+    if model["info_dict"].get("pca"):
+        raise QueryError(f"model {model['id']} was built with PCA, which is not supported yet")
+    return model
+
+
+def split_methods(methods: Any) -> tuple[list[str], list[Any]]:
+    """The classifiers given (default: EPMT's ``settings.univariate_classifiers``, read
+    now) as ``(univariate names, multivariate classifiers)``.
+
+    Raises
+    ------
+    QueryError
+        An unknown classifier, or univariate and multivariate ones together (as EPMT).
+
+    Examples
+    --------
+    >>> from epmt_graph.outliers.stat import iqr
+    >>> split_methods([iqr, "z_score"]), split_methods(None)[0]
+    ((['iqr', 'z_score'], []), ['iqr', 'modified_z_score', 'z_score'])
+    """
+    if not methods:
+        given = list(settings().univariate_classifiers)
+    elif isinstance(methods, str) or callable(methods):
+        given = [methods]
+    else:
+        given = list(methods)
+    multivariate = [m for m in given if is_classifier_mv(m)]
+    univariate = [classifier_name(get_classifier_name(m)) for m in given if not is_classifier_mv(m)]
+    if univariate and multivariate:
+        raise QueryError("OD using both UV and MV classifiers together is unsupported")
+    return list(dict.fromkeys(univariate)), multivariate
+
+
+def refuse_unsupported(pca: Any, multivariate: list[Any], model: Any) -> None:
+    """Where PCA and multivariate (pyod) classifiers plug in: refused for now, with EPMT's
+    rules first (multivariate classifiers need a model and exclude PCA).
+
+    Raises
+    ------
+    QueryError
+        For ``pca`` or any multivariate classifier.
+    """
+    if multivariate:
+        names = [get_classifier_name(m) for m in multivariate]
+        if model is None:
+            raise QueryError(
+                "Multivariate classifiers require a trained model for outlier detection"
+            )
+        if pca:
+            raise QueryError(
+                "Multivariate classifiers use with PCA is neither advisable nor supported"
+            )
+        raise QueryError(f"multivariate classifiers {names} are not supported yet")
+    if pca:
+        raise QueryError(f"pca={pca!r} is not supported yet: call with pca=False")

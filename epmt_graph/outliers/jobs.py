@@ -1,0 +1,166 @@
+"""Outlier jobs: ``detect_outlier_jobs`` and ``partition_jobs``, as EPMT 5.0.1's.
+
+The jobs' features are their sums over processes, stored on each Job node when it is
+loaded: one ``get_jobs(fmt='pandas')`` query for any number of jobs. Each feature is
+scored by each univariate classifier (:func:`epmt_graph.api.stats.classify`), among the
+jobs or against a reference model; a job's count for a feature is how many classifiers
+call it an outlier.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from epmt_graph.api.stats import classify, settings
+from epmt_graph.db import Graph, default_graph
+from epmt_graph.errors import OutlierError
+from epmt_graph.outliers.features import choose_features
+from epmt_graph.outliers.inputs import (
+    check_enough,
+    job_frame,
+    load_model,
+    refuse_unsupported,
+    split_methods,
+)
+
+__all__ = ["detect_outlier_jobs", "partition_jobs", "partitions"]
+
+_log = logging.getLogger(__name__)
+
+Partitions = dict[str, tuple[set[str], set[str]]]
+
+
+def partitions(counts: pd.DataFrame, features: list[str]) -> Partitions:
+    """Per feature, ``(ids of the rows no classifier flagged, ids of the others)`` of a
+    frame of counts with a ``jobid`` column.
+
+    Examples
+    --------
+    >>> counts = pd.DataFrame({"jobid": ["a", "b"], "duration": [0, 2]})
+    >>> partitions(counts, ["duration"])
+    {'duration': ({'a'}, {'b'})}
+    """
+    return {
+        f: (set(counts.loc[counts[f] == 0, "jobid"]), set(counts.loc[counts[f] > 0, "jobid"]))
+        for f in features
+    }
+
+
+def detect_outlier_jobs(
+    jobs: Any,
+    trained_model: Any = None,
+    features: Any = None,
+    methods: Any = None,
+    thresholds: Any = None,
+    sanity_check: bool = True,
+    pca: Any = False,
+    *,
+    graph: Graph | None = None,
+) -> tuple[pd.DataFrame, Partitions]:
+    """Outlier jobs, feature by feature (EPMT's ``detect_outlier_jobs``).
+
+    Parameters
+    ----------
+    jobs : job ids, Job records, a query, or a DataFrame of jobs (with ``jobid``)
+        At least 4 without ``trained_model``.
+    trained_model : int or model, optional
+        A reference model (``create_refmodel``): the jobs are scored against the values
+        it kept, and a job is an outlier where it scores above the model's jobs.
+    features : list of str, or ``'*'``/``[]`` for every feature, optional
+        Default: EPMT's ``settings.outlier_features``, read now (duration, cpu_time,
+        num_procs). With a model, only those it has scores for (its active metrics).
+    methods : list of classifiers (functions or names), optional
+        Default: ``settings.univariate_classifiers``. With a model, those it lacks are
+        skipped (with a warning).
+    thresholds : dict, optional
+        Per classifier, the score above which a value is an outlier without a model.
+        Default: ``settings.outlier_thresholds``, read now.
+    sanity_check : bool
+        Warn (on stderr) when the jobs are not comparable.
+    pca : False
+        PCA is not supported yet.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        ``jobid`` and one column per feature (sorted): how many classifiers call the job
+        an outlier for it; and per feature ``(inlier ids, outlier ids)`` as sets.
+
+    Raises
+    ------
+    OutlierError
+        Fewer than 4 jobs without a model (also a RuntimeError, as EPMT), a feature that
+        is not numeric, a model without the features or classifiers asked for.
+    UnknownModelError, ModelError
+        An unknown or disabled model.
+    QueryError
+        No jobs, an unknown classifier, ``pca`` or a multivariate classifier;
+        ``UnknownJobError`` for a job not loaded.
+
+    Examples
+    --------
+    >>> jobs = ["685000", "685003", "685016", "692544"]
+    >>> df, parts = detect_outlier_jobs(jobs, sanity_check=False)
+    >>> df
+        jobid  cpu_time  duration  num_procs
+    0  685000         0         0          0
+    1  685003         0         0          2
+    2  685016         0         0          0
+    3  692544         0         2          0
+    >>> parts["duration"][1], parts["cpu_time"][1]
+    ({'692544'}, set())
+    """
+    graph = graph or default_graph()
+    frame = job_frame(graph, jobs, sanity_check)
+    model = None if trained_model is None else load_model(graph, trained_model)
+    if model is None:
+        check_enough(len(frame))
+    univariate, multivariate = split_methods(methods)
+    if model is not None:
+        lacking = [name for name in univariate if name not in model["computed"]]
+        if lacking:
+            _log.warning("Skipping classifiers %s: not in trained model %s", lacking, model["id"])
+        univariate = [name for name in univariate if name not in lacking]
+        if not univariate and not multivariate:
+            raise OutlierError(
+                f"model {model['id']} has scores for the classifiers {sorted(model['computed'])}"
+                f", not for {lacking}"
+            )
+    refuse_unsupported(pca, multivariate, model)
+    requested = settings().outlier_features if features is None else features
+    chosen = choose_features(requested, frame, model)
+    counts = {f: np.zeros(len(frame), dtype=np.int64) for f in chosen}
+    for feature in chosen:
+        values = frame[feature].tolist()
+        for name in univariate:
+            params = model["computed"][name].get(feature, ()) if model else ()
+            counts[feature] += classify(name, values, params, thresholds).flags
+    out = pd.DataFrame({"jobid": frame["jobid"].to_numpy(), **counts}, index=frame.index)
+    return out, partitions(out, chosen)
+
+
+def partition_jobs(
+    jobs: Any,
+    features: Any = None,
+    methods: Any = None,
+    thresholds: Any = None,
+    *,
+    graph: Graph | None = None,
+) -> Partitions:
+    """Per feature, the jobs split into ``(reference jobs, outlier jobs)`` sets (EPMT's
+    ``partition_jobs``): :func:`detect_outlier_jobs`'s second answer.
+
+    Examples
+    --------
+    >>> parts = partition_jobs(["685000", "685003", "685016", "692544"],
+    ...                        features=["duration"], methods=["iqr"])
+    >>> sorted(parts["duration"][0]), parts["duration"][1]
+    (['685000', '685003', '685016'], {'692544'})
+    """
+    return detect_outlier_jobs(
+        jobs, features=features, methods=methods, thresholds=thresholds, graph=graph
+    )[1]
