@@ -33,15 +33,17 @@ ran (the target may still fail).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib
 import json
+import os
 import shlex
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
@@ -68,6 +70,26 @@ CALLS = {
 }
 #: The reference models, as EPMT's script names and builds them (op_tags per model).
 MODELS = {"jobs": None, "ops": "*"}
+
+
+@contextlib.contextmanager
+def heap_bound(heap: str) -> Iterator[None]:
+    """Within: JVMs started get ``-Xms``/``-Xmx`` ``heap`` (through ``JAVA_TOOL_OPTIONS``).
+
+    ``LocalServer`` starts Neo4j's entry point with ``java`` directly, and the heap size
+    it writes to ``neo4j.conf`` is read only by Neo4j's own launcher script: without this,
+    the JVM takes a quarter of the machine's memory (6 GB here, where several helpers' servers
+    share 23 GB; ours was OOM-killed twice).
+    """
+    before = os.environ.get("JAVA_TOOL_OPTIONS")
+    os.environ["JAVA_TOOL_OPTIONS"] = f"{before or ''} -Xms{heap} -Xmx{heap}".strip()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["JAVA_TOOL_OPTIONS"]
+        else:
+            os.environ["JAVA_TOOL_OPTIONS"] = before
 
 
 class EpmtWorker:
@@ -121,7 +143,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0, help="first seed tried (0)")
     ap.add_argument("--repeat", type=int, default=5, help="timed rounds (5)")
     ap.add_argument("--target", type=float, default=5.0, help="speed-up wanted (5)")
-    ap.add_argument("--heap", default="1g", help="heap of our Neo4j (1g)")
+    ap.add_argument("--heap", default="2g", help="heap of our Neo4j (2g)")
     ap.add_argument("--pagecache", default="1g", help="page cache of our Neo4j (1g)")
     ap.add_argument("--epmt-python", help="EPMT venv python (default: from setup_venv.sh)")
     ap.add_argument("--out-dir", type=Path, default=REPO / "benchmarks")
@@ -216,10 +238,12 @@ def ours_side(
 ) -> None:
     """Load our server, start EPMT's worker, warm both, time the rounds, compare answers."""
     module = our_module()
-    with (
-        throwaway_server(heap=args.heap, pagecache=args.pagecache) as (connection, server),
-        Graph(connection) as graph,
-    ):
+    with contextlib.ExitStack() as stack:
+        with heap_bound(args.heap):
+            connection, server = stack.enter_context(
+                throwaway_server(heap=args.heap, pagecache=args.pagecache)
+            )
+        graph = stack.enter_context(Graph(connection))
         res["server"] = server
         print(f"neo4j up in {server['start_seconds']} s; loading the set ...", file=sys.stderr)
         t0 = time.perf_counter()
