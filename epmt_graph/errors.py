@@ -13,6 +13,7 @@ __all__ = [
     "EpmtGraphError",
     "FieldError",
     "FieldTypeError",
+    "MissingDependencyError",
     "ModelError",
     "NotFoundError",
     "OutlierError",
@@ -136,6 +137,14 @@ class ModelError(EpmtGraphError, RuntimeError):
     """A reference model cannot be built or used: no usable feature, or the model is disabled.
 
     It is also a :class:`RuntimeError`, what EPMT raises in those cases.
+    """
+
+
+class MissingDependencyError(EpmtGraphError, ImportError):
+    """An optional package a call needs is not installed (pyod for EPMT's multivariate
+    classifiers); the message names the extra that installs it.
+
+    It is also an :class:`ImportError`, what EPMT raises when pyod is missing.
     """
 
 

@@ -305,6 +305,9 @@ def test_hostile_values_are_only_data(loaded_graph: Graph) -> None:
         assert eq.get_jobs(Q, tags=f"exp_name:{value}", exact_tag_only=True, fmt="terse") == []
         assert eq.get_jobs(Q, hosts=[value], fmt="terse") == []
         assert eq.get_jobs(Q, fltr=eq.Job.jobname == value, fmt="terse") == []
+        assert eq.get_jobs(Q, fltr=eq.Job.jobname.like(f"%{value}%"), fmt="terse") == []
+        everyone = eq.get_jobs(Q, fmt="terse")
+        assert eq.get_jobs(Q, fltr=~eq.Job.jobid.like(value), fmt="terse") == everyone
         assert eq.get_jobs(Q, annotations={value: value}, fmt="terse") == []
         assert eq.get_job_tags(Q, tag_filter={value: "1"}) == {}
     assert counts(loaded_graph) == before

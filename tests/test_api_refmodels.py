@@ -178,8 +178,9 @@ def test_refused_creates_write_nothing(created: dict[str, Any]) -> None:
         with pytest.raises(error):
             call()
     assert isinstance(ModelError("x"), RuntimeError)
-    with pytest.raises(QueryError, match="pca"):
-        eq.create_refmodel(Q, pca=True)
+    for pca in (1.5, -1, "yes"):  # neither a number of components nor a variance ratio
+        with pytest.raises(QueryError, match="pca"):
+            eq.create_refmodel(Q, pca=pca)
     with pytest.raises(QueryError, match="classifier"):
         eq.create_refmodel(Q, methods=["knn"])
     assert eq.get_refmodels(fmt="terse") == before

@@ -205,6 +205,7 @@ class _Blocks(HTMLParser):
 
 #: The only string literals the read-only named queries hold: operators and defaults.
 QUERY_LITERALS = {"=", "<>", "<", "<=", ">", ">=", "in", "not in", "is null", "is not null"}
+QUERY_LITERALS |= {"like", "not like"}
 QUERY_LITERALS |= {"UTC", "{}"}
 
 

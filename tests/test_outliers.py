@@ -23,6 +23,7 @@ import pytest
 import epmt_graph.api as eq
 import epmt_graph.outliers as eod
 import epmt_graph.outliers.stat as es
+from epmt_graph.api import stats
 from epmt_graph.api.refmodel_state import remove_models_of_jobs
 from epmt_graph.db import Graph
 from epmt_graph.errors import (
@@ -425,9 +426,11 @@ class TestBadInput:
         with pytest.raises(OutlierError, match="built on other features"):
             eod.detect_outlier_jobs(KERN, trained_model=model)
 
-    def test_model_of_whole_jobs_for_operations(self, models: list[int]) -> None:
+    def test_model_of_the_other_kind(self, models: list[int]) -> None:
         with pytest.raises(OutlierError, match="op_tags"):
             eod.detect_outlier_ops(KERN, trained_model=_model(models, REF))
+        with pytest.raises(OutlierError, match="detect_outlier_ops"):
+            eod.detect_outlier_jobs(KERN, trained_model=_model(models, REF, op_tags="*"))
 
     def test_disabled_model(self, models: list[int]) -> None:
         model = _model(models, REF, enabled=False)
@@ -444,10 +447,10 @@ class TestBadInput:
         with pytest.raises(QueryError, match="unknown classifier"):
             eod.detect_outlier_jobs(KERN, methods=["median"])
 
-    def test_pca_and_multivariate_not_yet(self, models: list[int]) -> None:
+    def test_bad_pca_and_multivariate_rules(self, models: list[int]) -> None:
         pyod_model = type("KNN", (), {"__module__": "pyod.models.knn"})()
         with pytest.raises(QueryError, match="pca"):
-            eod.detect_outlier_jobs(KERN, pca=True)
+            eod.detect_outlier_jobs(KERN, pca=1.5)  # neither components nor a variance ratio
         with pytest.raises(QueryError, match="require a trained model"):
             eod.detect_outlier_jobs(KERN, methods=[pyod_model])
         with pytest.raises(QueryError, match="together"):
@@ -455,6 +458,19 @@ class TestBadInput:
 
 
 # ------------------------------------------------------------ settings, queries, plot
+
+
+def test_settings_start_as_epmts_defaults() -> None:
+    assert settings.outlier_features == ["duration", "cpu_time", "num_procs"]
+    assert (
+        settings.outlier_thresholds
+        == dict(stats.THRESHOLDS)
+        == {
+            "modified_z_score": 3.5,
+            "z_score": 3.0,
+        }
+    )
+    assert settings.univariate_classifiers == ["iqr", "modified_z_score", "z_score"]
 
 
 @pytest.mark.usefixtures("kern")

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import re
 import shutil
+import xml.etree.ElementTree as ET
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -257,6 +258,23 @@ def test_picture_is_offline_and_escaped(trees: dict[str, ProcessTree], tmp_path:
     )  # fmt: skip
     page = picture(hostile).html
     assert "<script>alert" not in page and "<b>sh" not in page and "https://" not in page
+
+
+def test_picture_svg_is_well_formed_whatever_the_names() -> None:
+    names = ["<b>sh</b>", "esc\x1b]0;x\x07", "nul\x00", "ünï ✓ \u202e"]
+    rows = [
+        {"id": str(i), "parent": None if i == 0 else "0", "pid": i, "exename": n, "cpu_time": 1}
+        for i, n in enumerate(names)
+    ]
+    drawing = picture(ProcessTree.from_rows(rows), highlight={"1": -4.0}).svg
+    root = ET.fromstring(drawing)
+    labels = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert labels[:4] == [
+        "<b>sh</b> [0]  0.000 s",
+        "esc\ufffd]0;x\ufffd [1]  0.000 s  score -4.0",
+        "nul\ufffd [2]  0.000 s",
+        "ünï ✓ \u202e [3]  0.000 s",
+    ]
 
 
 @pytest.mark.skipif(

@@ -1561,6 +1561,68 @@ def only_explore(args):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def only_outliers(args):
+    """Load outliers_answers.ARCHIVES and the kern jobs alone and record each of its STEPS."""
+    import hashlib
+    import time
+
+    import epmt.epmt_outliers as eod
+    import epmt.epmt_stat as es
+    from epmt.epmtlib import get_install_root
+    from epmt.orm import Job, Process
+    from epmt.orm.sqlalchemy.general import Session
+    from outliers_answers import ARCHIVES, CONVENTIONS, KERN, KERN_TZ, namespace, record
+
+    out = Path(args.out or DEFAULT_OUT.with_name("outliers.json"))
+    tmp = Path(tempfile.mkdtemp(prefix="epmt_ref_"))
+    began = time.monotonic()
+    try:
+        eq, settings = bootstrap_epmt(tmp, verbose=-1)
+        import importlib.metadata as md
+
+        subs = {rel: submit_one(stage_copy(rel, tmp / "samples"), settings) for rel in ARCHIVES}
+        kern_dir = Path(get_install_root()) / "test" / "data" / "outliers"
+        os.environ["EPMT_TZ"] = KERN_TZ
+        try:
+            for name in KERN:
+                subs[f"{name}.tgz"] = submit_one(str(kern_dir / f"{name}.tgz"), settings)
+        finally:
+            del os.environ["EPMT_TZ"]
+        post_process_all()
+        loaded = time.monotonic()
+        steps = record(namespace(eq, eod, es, Job, Process), err, Session.rollback)
+        seconds = {"load": round(loaded - began, 1), "steps": round(time.monotonic() - loaded, 1)}
+        result = {
+            "_about": {
+                "epmt_version": md.version("epmt"),
+                "python_version": platform.python_version(),
+                "pandas_version": md.version("pandas"),
+                "generator": "benchmarks/epmt_ref/answers.py --only outliers "
+                "(benchmarks/epmt_ref/outliers_answers.py, PYTHONHASHSEED=0)",
+                "archives": ARCHIVES,
+                "kern": KERN,
+                "kern_tz": KERN_TZ,
+                "kern_sha256": {
+                    name: hashlib.sha256((kern_dir / f"{name}.tgz").read_bytes()).hexdigest()
+                    for name in KERN
+                },
+                "conventions": CONVENTIONS,
+            },
+            "loaded_jobs": eq.get_jobs(fmt="terse"),
+            "refused": {k: v for k, v in subs.items() if not v["ok"]},
+            "kern_start_end": {
+                j["jobid"]: [J(j["start"]), J(j["end"])] for j in eq.get_jobs(KERN, fmt="dict")
+            },
+            "steps": steps,
+        }
+        write_fixture(out, result, refused=result["refused"], seconds=seconds)
+    finally:
+        if args.keep_tmp:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_fixture(out, result, **report):
     """Write ``result`` to ``out`` (pretty JSON) and print where, its size and ``report``."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -1581,11 +1643,12 @@ def main(argv=None):
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (DB + copies)")
     ap.add_argument(
         "--only",
-        choices=["refmodels", "api_gaps", "deletes", "records", "explore"],
+        choices=["refmodels", "api_gaps", "deletes", "records", "explore", "outliers"],
         help="record one section alone into its own file (refmodels: "
         "tests/fixtures/epmt/refmodels.json; api_gaps, on the query jobs: api_gaps.json; "
         "deletes, on its own jobs: deletes.json; records, on the query jobs: records.json; "
-        "explore, on the test graph's jobs and EPMT's outliers_nb jobs: explore.json)",
+        "explore, on the test graph's jobs and EPMT's outliers_nb jobs: explore.json; "
+        "outliers, on the kern and query/submit jobs: outliers.json)",
     )
     args = ap.parse_args(argv)
     if args.only == "refmodels":
@@ -1594,6 +1657,8 @@ def main(argv=None):
         return only_deletes(args)
     if args.only == "explore":
         return only_explore(args)
+    if args.only == "outliers":
+        return only_outliers(args)
 
     tmp = Path(tempfile.mkdtemp(prefix="epmt_ref_"))
     try:

@@ -38,6 +38,7 @@ __all__ = [
     "asc",
     "desc",
     "field_value",
+    "like_regex",
     "orders",
     "stored_value",
 ]
@@ -216,22 +217,23 @@ class Field:
         """Whether the field's value is one of ``values``."""
         return Atom(self.prop, "in", [self.convert(v) for v in values], self.slot)
 
-    def like(self, pattern: str) -> Condition:
-        """Whether the field's text matches an SQL ``LIKE`` pattern (``%``: any text,
-        ``_``: one character; case-sensitive), as SQLAlchemy's ``Job.jobid.like('%x%')``;
-        it is sent as a regular expression.
+    def like(self, pattern: str, escape: str | None = None) -> Condition:
+        """SQL's ``LIKE``: whether the field's value, as text, matches ``pattern`` whole,
+        where ``%`` stands for any run of characters and ``_`` for any one character
+        (``escape`` makes the character after it stand for itself). Case-sensitive, as
+        PostgreSQL's ``LIKE`` (SQLite's ignores the case of ASCII letters).
 
         Examples
         --------
         >>> from epmt_graph.api.models import Job
-        >>> [(a["op"], a["v"]) for a in (~Job.jobid.like("%outlier_")).dnf()[0]]
-        [('not like', '.*outlier.')]
+        >>> [a["v"] for a in Job.jobid.like("%outlier%").dnf()[0]]
+        ['(?s).*outlier.*']
+        >>> eq.get_jobs(["685000", "685003", "685016"], fltr=~Job.jobid.like("%16"), fmt="terse")
+        ['685000', '685003']
         """
-        if not isinstance(pattern, str):
-            raise QueryError(f"like() takes a text pattern such as '%outlier%', not {pattern!r}")
-        parts = re.split(r"([%_])", pattern)
-        regex = "".join({"%": ".*", "_": "."}.get(part, re.escape(part)) for part in parts)
-        return Atom(self.prop, "like", regex, self.slot)
+        if not isinstance(pattern, str) or (escape is not None and len(escape) != 1):
+            raise QueryError(f"like() takes a text pattern and a 1-character escape: {pattern!r}")
+        return Atom(self.prop, "like", like_regex(pattern, escape), self.slot)
 
     def desc(self) -> Order:
         """Descending order on this field."""
@@ -256,6 +258,28 @@ class Order:
     def spec(self) -> dict[str, Any]:
         """The ordering as query data (one entry of the ``$order`` parameter)."""
         return {"f": self.field.prop, "i": self.field.slot, "desc": self.descending}
+
+
+def like_regex(pattern: str, escape: str | None = None) -> str:
+    """An SQL ``LIKE`` pattern as the regular expression that matches the same texts whole
+    (what Cypher's ``=~`` takes): every character but ``%`` and ``_`` stands for itself.
+
+    Examples
+    --------
+    >>> like_regex("kern%out_"), like_regex("100!%", escape="!")
+    ('(?s)kern.*out.', '(?s)100%')
+    """
+    parts = []
+    literal = False
+    for char in pattern:
+        if literal or char not in ("%", "_", escape):
+            parts.append(re.escape(char))
+            literal = False
+        elif char == escape:
+            literal = True
+        else:
+            parts.append(".*" if char == "%" else ".")
+    return "(?s)" + "".join(parts)
 
 
 def desc(field: Field) -> Order:

@@ -26,10 +26,10 @@ from epmt_graph.api.formats import check_fmt
 from epmt_graph.api.jobquery import moment
 from epmt_graph.api.jobs import get_jobs
 from epmt_graph.api.models import RecordList
-from epmt_graph.api.opmetrics import get_op_metrics
 from epmt_graph.api.paging import NO_LIMIT
 from epmt_graph.api.params import jobids, paging, tags_param
-from epmt_graph.api.stats import FEATURES, classifiers, features_of, model_scores
+from epmt_graph.api.refmodel_scores import ModelSpec, model_contents, pca_desired
+from epmt_graph.api.stats import FEATURES, features_of, partition_classifiers
 from epmt_graph.api.tags import job_proc_tags, tag_list
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import DatabaseError, QueryError, UnknownModelError
@@ -151,32 +151,6 @@ def _op_tags(op_tags: Any, ids: list[str], graph: Graph) -> list[dict[str, Any]]
     return [dict(t) for t in tag_list(op_tags)]
 
 
-def _computed(
-    graph: Graph,
-    ids: list[str],
-    frame: pd.DataFrame,
-    ops: list[dict[str, Any]],
-    methods: list[str],
-    features: list[str],
-    exact_tag_only: bool,
-) -> dict[str, Any]:
-    if not ops:
-        return model_scores(frame, methods, features)
-    rows = get_op_metrics(ids, tags=ops, exact_tags_only=exact_tag_only, fmt="pandas", graph=graph)
-    if rows is None or rows.empty:
-        raise QueryError(f"the jobs {ids} have no processes with the op_tags given")
-    missing = sorted(set(features) - set(rows.columns))
-    if missing:
-        raise QueryError(f"features {missing} are not operation metrics")
-    computed = {}
-    for tag in ops:
-        selected = rows[[row == tag for row in rows["tags"]]]
-        if selected.empty:
-            raise QueryError(f"no process of the jobs has the op tag {tag}")
-        computed[json.dumps(tag, sort_keys=True)] = model_scores(selected, methods, features)
-    return computed
-
-
 def create_refmodel(
     jobs: Any,
     name: str | None = None,
@@ -204,9 +178,12 @@ def create_refmodel(
         them).
     op_tags : str, dict, list of them, or ``'*'`` (every process tag of the jobs), optional
         Build per-operation scores over ``get_op_metrics`` rows instead of whole jobs.
-    methods : list of classifiers (names or functions of :mod:`epmt_graph.api.stats`)
-        Default: EPMT's ``settings.univariate_classifiers`` (``iqr``, ``modified_z_score``,
-        ``z_score``; :mod:`epmt_graph.outliers.settings`, read at each call).
+    methods : list of classifiers, optional
+        Univariate ones (names or functions of :mod:`epmt_graph.api.stats`) and
+        multivariate pyod objects (:func:`epmt_graph.outliers.mvod.mvod_classifiers`,
+        with pyod installed). Default: EPMT's ``settings.univariate_classifiers``
+        (``iqr``, ``modified_z_score``, ``z_score``; :mod:`epmt_graph.outliers.settings`,
+        read at each call).
     features : list of str, or ``'*'``/``[]`` for every numeric job column
         Default: ``duration``, ``cpu_time``, ``num_procs``.
     exact_tag_only : bool
@@ -218,17 +195,24 @@ def create_refmodel(
         Warn (on stderr) when the jobs are not comparable.
     enabled : bool
         Whether outlier detection may use the model.
-    pca : False
-        PCA is not supported.
+    pca : bool, int or float
+        Score the features' principal components instead (``pca_01``, ...): ``True`` for
+        as many as explain 85% of the variance, an int for that many, a float below 1 for
+        that share of the variance. The model's ``info_dict['pca']`` names the input
+        features and the components (outlier detection then redoes the PCA).
 
     Raises
     ------
     QueryError
         No jobs, fewer than 3, a job not loaded, a name in use, an unknown classifier or
-        format, or ``pca``; nothing is written. (EPMT returns None or False for the first
-        three and raises IntegrityError for a name in use.)
+        format, a bad ``pca``, or more PCA components than jobs or features; nothing is
+        written. (EPMT returns None or False for the first three and raises IntegrityError
+        for a name in use.)
     ModelError
-        If no requested feature is a numeric job column (EPMT's RuntimeError).
+        If no requested feature is a numeric job column (EPMT's RuntimeError), or no
+        multivariate classifier could score the jobs.
+    MissingDependencyError
+        For multivariate classifiers without pyod installed.
 
     Examples
     --------
@@ -242,11 +226,10 @@ def create_refmodel(
     1
     """
     check_fmt(fmt)
-    if pca:
-        raise QueryError("pca is not supported: create the model with pca=False")
+    desired = pca_desired(pca) if pca else None
     graph = graph or default_graph()
     model_tags = parse_tags(tag) if tag else {}
-    names = classifiers(methods)
+    univariate, multivariate = partition_classifiers(methods)
     ids = jobids(graph, jobs)
     frame = get_jobs(ids, fmt="pandas", graph=graph)
     loaded = [] if frame.empty else [str(j) for j in frame["jobid"]]
@@ -259,14 +242,15 @@ def create_refmodel(
         warn_incomparable(get_jobs(loaded, fmt="orm", graph=graph).summaries())
     chosen = features_of(list(FEATURES) if features is None else features, frame)
     ops = _op_tags(op_tags, loaded, graph) if op_tags else []
-    computed = _computed(graph, loaded, frame, ops, names, chosen, exact_tag_only)
+    spec = ModelSpec(loaded, frame, ops, univariate, multivariate, chosen, exact_tag_only, desired)
+    computed, info = model_contents(graph, spec)
     props = {
         "name": name,
         "tags": tag_string(model_tags),
         "tag_pairs": tag_pairs(model_tags),
         "op_tags_json": json.dumps(ops),
         "computed_json": json.dumps(computed),
-        "info_json": "{}",
+        "info_json": json.dumps(info),
         "enabled": bool(enabled),
         "created": _now(),
         "jobids": sorted(loaded),

@@ -17,12 +17,16 @@ without a model the classifier's threshold (EPMT's ``settings.outlier_thresholds
 the ``iqr`` mask): :func:`classify`, the one place of that rule. The default classifiers
 and thresholds are read, when a function is called, from
 :mod:`epmt_graph.outliers.settings` (:func:`settings`), as EPMT reads ``epmt_settings``.
+
+EPMT's multivariate classifiers are pyod objects (``epmt_graph.outliers.mvod``), named by
+their module (``pyod.models.cof``) as EPMT names them: :func:`is_classifier_mv` tells them
+apart and :func:`partition_classifiers` splits a list of classifiers into both kinds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -34,22 +38,29 @@ from epmt_graph.errors import ModelError, QueryError
 __all__ = [
     "CLASSIFIERS",
     "FEATURES",
+    "THRESHOLDS",
     "Verdict",
     "classifier_name",
     "classifiers",
     "classify",
     "features_of",
     "iqr",
+    "is_classifier_mv",
     "is_feature",
     "model_scores",
     "modified_z_score",
     "outlier_partitions",
+    "partition_classifiers",
     "settings",
     "z_score",
 ]
 
 #: ``create_refmodel``'s default features (EPMT's, written there, not read from settings).
 FEATURES: tuple[str, ...] = ("duration", "cpu_time", "num_procs")
+#: EPMT's default thresholds (``epmt_default_settings``), as EPMT's ``outliers_uv`` binds
+#: them when imported; outlier detection reads the live ``settings.outlier_thresholds``
+#: (:func:`settings`), which start as these.
+THRESHOLDS: Mapping[str, float] = MappingProxyType({"modified_z_score": 3.5, "z_score": 3.0})
 
 
 def iqr(ys: Iterable[float], params: Sequence[float] = ()) -> tuple[Any, ...]:
@@ -139,20 +150,43 @@ def settings() -> ModuleType:
 
 
 def classifier_name(method: Any) -> str:
-    """The name of a classifier given as a name or a function (ours or EPMT's).
+    """The name of a classifier given as a name or a function (ours or EPMT's), or of a
+    multivariate pyod classifier object (its module, ``pyod.models.cof``, as EPMT names it).
 
     Raises
     ------
     QueryError
-        For anything else (EPMT's multivariate pyod classifiers are not supported).
+        For anything else.
+
+    Examples
+    --------
+    >>> classifier_name("iqr"), classifier_name(z_score)
+    ('iqr', 'z_score')
     """
+    if is_classifier_mv(method):
+        return str(type(method).__module__)
     name = method if isinstance(method, str) else getattr(method, "__name__", None)
     if name not in CLASSIFIERS:
         raise QueryError(
             f"unknown classifier {method!r}: use one of {', '.join(CLASSIFIERS)} "
-            "(as names or functions of epmt_graph.api.stats)"
+            "(as names or functions of epmt_graph.api.stats) or pyod classifier objects "
+            "(epmt_graph.outliers.mvod.mvod_classifiers())"
         )
     return str(name)
+
+
+def is_classifier_mv(method: Any) -> bool:
+    """Whether ``method`` is a multivariate classifier: a pyod classifier object (EPMT's rule:
+    it has no ``__name__`` and its module is pyod's).
+
+    Examples
+    --------
+    >>> is_classifier_mv(z_score), is_classifier_mv("iqr")
+    (False, False)
+    """
+    if isinstance(method, str) or hasattr(method, "__name__"):
+        return False
+    return str(getattr(type(method), "__module__", "")).startswith("pyod")
 
 
 def classifiers(methods: Any) -> list[str]:
@@ -163,6 +197,34 @@ def classifiers(methods: Any) -> list[str]:
     if isinstance(methods, str) or callable(methods):
         methods = [methods]
     return list(dict.fromkeys(classifier_name(m) for m in methods))
+
+
+def partition_classifiers(methods: Any) -> tuple[list[str], list[Any]]:
+    """EPMT's ``partition_classifiers_uv_mv``, in the order given and without repeats (by
+    name): the univariate classifiers' names and the multivariate (pyod) classifier
+    objects. None or ``[]``: the default univariate ones (:func:`classifiers`).
+
+    Raises
+    ------
+    QueryError
+        For a classifier that is neither.
+
+    Examples
+    --------
+    >>> partition_classifiers(["z_score", iqr, "z_score"])
+    (['z_score', 'iqr'], [])
+    """
+    if not methods:
+        return classifiers(methods), []
+    if isinstance(methods, str) or callable(methods) or is_classifier_mv(methods):
+        methods = [methods]
+    named: dict[str, Any] = {}
+    for method in methods:
+        named.setdefault(classifier_name(method), method)
+    return (
+        [n for n, m in named.items() if not is_classifier_mv(m)],
+        [m for m in named.values() if is_classifier_mv(m)],
+    )
 
 
 def features_of(

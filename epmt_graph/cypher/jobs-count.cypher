@@ -32,8 +32,8 @@ WHERE ($within IS NULL OR j.jobid IN $within)
           WHEN 'not in' THEN NOT j[a.f] IN a.v
           WHEN 'is null' THEN j[a.f] IS NULL
           WHEN 'is not null' THEN j[a.f] IS NOT NULL
-          WHEN 'like' THEN j[a.f] =~ a.v
-          WHEN 'not like' THEN NOT j[a.f] =~ a.v
+          WHEN 'like' THEN toStringOrNull(j[a.f]) =~ a.v
+          WHEN 'not like' THEN NOT toStringOrNull(j[a.f]) =~ a.v
         END))
 WITH j, coalesce(j.tz, 'UTC') AS zone, $window AS w
 WHERE (w.whenStart IS NULL

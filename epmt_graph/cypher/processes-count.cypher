@@ -23,7 +23,7 @@ WHERE p.jobid = jobid AND p.version = version
           WHEN 'not in' THEN NOT v IN a.v
           WHEN 'is null' THEN v IS NULL
           WHEN 'is not null' THEN v IS NOT NULL
-          WHEN 'like' THEN v =~ a.v
-          WHEN 'not like' THEN NOT v =~ a.v
+          WHEN 'like' THEN toStringOrNull(v) =~ a.v
+          WHEN 'not like' THEN NOT toStringOrNull(v) =~ a.v
         END)))
 RETURN count(p) AS n

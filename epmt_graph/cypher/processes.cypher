@@ -5,8 +5,8 @@
 //            a process matches one alternative when it has all its pairs (or, with exact,
 //            exactly that canonical tag string; "" selects untagged processes)
 //   $filter  list of conjunctions of {f: property, i: slot, op: "=" "<>" "<" "<=" ">" ">="
-//            "in" "not in" "is null" "is not null" "like" "not like" (v: a regular
-//            expression), v: value}; [[]] selects everything.
+//            "in" "not in" "is null" "is not null" "like" "not like", v: value (for like,
+//            a regular expression matching the whole text)}; [[]] selects everything.
 //            A metric kept in the node's `metrics` list is named by its slot there, i
 //            (the order of (:Job).metric_names); i is null for any other property
 //   $when    null, or a map jobid -> {start, end} in microseconds: processes running at
@@ -39,8 +39,8 @@ WHERE p.jobid = jobid AND p.version = version
           WHEN 'not in' THEN NOT v IN a.v
           WHEN 'is null' THEN v IS NULL
           WHEN 'is not null' THEN v IS NOT NULL
-          WHEN 'like' THEN v =~ a.v
-          WHEN 'not like' THEN NOT v =~ a.v
+          WHEN 'like' THEN toStringOrNull(v) =~ a.v
+          WHEN 'not like' THEN NOT toStringOrNull(v) =~ a.v
         END)))
 WITH p, j
 ORDER BY

@@ -3,13 +3,17 @@ as eod``.
 
 Outlier jobs, operations, processes and threads; partitions of jobs into reference and
 outlier sets; root-cause analysis of a job or one of its operations; feature
-distributions and a scatter plot. Without a reference model the given jobs are compared
-among themselves (at least 4); with ``trained_model=`` (``eq.create_refmodel``) they are
-scored against the values the model kept. Feature values come from the graph through
-named queries, one for many jobs (job sums, operation sums per tag, process and thread
-metrics). EPMT's settings (:mod:`~epmt_graph.outliers.settings`) are read at each call;
-EPMT's ``epmt_stat`` names are in :mod:`~epmt_graph.outliers.stat`. PCA and multivariate
-(pyod) classifiers are refused for now (``QueryError``).
+distributions and a scatter plot; and, new, :func:`explain_outlier`: where in its
+process tree an outlier job differs from reference jobs. Without a reference model the
+given jobs are compared among themselves (at least 4); with ``trained_model=``
+(``eq.create_refmodel``) they are scored against the values the model kept. Feature
+values come from the graph through named queries, one for many jobs (job sums, operation
+sums per tag, process and thread metrics). EPMT's settings
+(:mod:`~epmt_graph.outliers.settings`) are read at each call; EPMT's ``epmt_stat`` names
+are in :mod:`~epmt_graph.outliers.stat`. ``pca=`` scores the features' principal
+components (:mod:`~epmt_graph.outliers.pca`, scikit-learn); EPMT's multivariate
+classifiers (:mod:`~epmt_graph.outliers.mvod`) need pyod
+(``pip install epmt-graph[pyod]``) and a reference model built with them.
 
 Examples
 --------
@@ -19,9 +23,16 @@ Examples
 {'685003'}
 """
 
+from epmt_graph.outliers.explain import OutlierExplanation, explain_outlier
 from epmt_graph.outliers.features import get_feature_distributions, sanitize_features
 from epmt_graph.outliers.jobs import detect_outlier_jobs, partition_jobs
 from epmt_graph.outliers.ops import detect_outlier_ops, partition_jobs_by_ops
+from epmt_graph.outliers.pca import (
+    _pca_weighted_score,
+    pca_feature_combine,
+    pca_feature_rank,
+    pca_weighted_score,
+)
 from epmt_graph.outliers.plots import feature_scatter_plot
 from epmt_graph.outliers.rootcause import detect_rootcause, detect_rootcause_op
 from epmt_graph.outliers.rows import (
@@ -31,6 +42,8 @@ from epmt_graph.outliers.rows import (
 )
 
 __all__ = [
+    "OutlierExplanation",
+    "_pca_weighted_score",
     "detect_outlier_jobs",
     "detect_outlier_ops",
     "detect_outlier_processes",
@@ -38,9 +51,13 @@ __all__ = [
     "detect_outliers",
     "detect_rootcause",
     "detect_rootcause_op",
+    "explain_outlier",
     "feature_scatter_plot",
     "get_feature_distributions",
     "partition_jobs",
     "partition_jobs_by_ops",
+    "pca_feature_combine",
+    "pca_feature_rank",
+    "pca_weighted_score",
     "sanitize_features",
 ]

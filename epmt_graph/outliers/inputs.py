@@ -1,5 +1,6 @@
 """What every outlier detector checks before it scores, once: the jobs (loaded, enough of
-them), the reference model (known, enabled), the classifiers, and what is not supported yet.
+them), the reference model (known, enabled), the classifiers, and EPMT's rules for
+multivariate (pyod) classifiers.
 
 Without a reference model, jobs are compared among themselves: at least :data:`MIN_JOBS`
 of them (EPMT's rule). With one (``trained_model=``, an id or a model from
@@ -113,8 +114,6 @@ def load_model(graph: Graph, trained_model: Any) -> dict[str, Any]:
         No such model (also a ``KeyError``).
     ModelError
         The model is disabled (EPMT's RuntimeError).
-    QueryError
-        The model was built with PCA (not supported yet).
     """
     model = model_rows(graph, trained_model)
     if not model["enabled"]:
@@ -122,8 +121,6 @@ def load_model(graph: Graph, trained_model: Any) -> dict[str, Any]:
             f"Trained model {model['id']} is disabled: enable it with "
             f"refmodel_set_enabled({model['id']}, True) and try again"
         )
-    if model["info_dict"].get("pca"):
-        raise QueryError(f"model {model['id']} was built with PCA, which is not supported yet")
     return model
 
 
@@ -156,24 +153,15 @@ def split_methods(methods: Any) -> tuple[list[str], list[Any]]:
 
 
 def refuse_unsupported(pca: Any, multivariate: list[Any], model: Any) -> None:
-    """Where PCA and multivariate (pyod) classifiers plug in: refused for now, with EPMT's
-    rules first (multivariate classifiers need a model and exclude PCA).
+    """Refuse what EPMT refuses of multivariate (pyod) classifiers: they need a reference
+    model (they score rows against the rows it kept), and exclude PCA.
 
     Raises
     ------
     QueryError
-        For ``pca`` or any multivariate classifier.
+        Multivariate classifiers without a model, or with ``pca``.
     """
-    if multivariate:
-        names = [get_classifier_name(m) for m in multivariate]
-        if model is None:
-            raise QueryError(
-                "Multivariate classifiers require a trained model for outlier detection"
-            )
-        if pca:
-            raise QueryError(
-                "Multivariate classifiers use with PCA is neither advisable nor supported"
-            )
-        raise QueryError(f"multivariate classifiers {names} are not supported yet")
-    if pca:
-        raise QueryError(f"pca={pca!r} is not supported yet: call with pca=False")
+    if multivariate and model is None:
+        raise QueryError("Multivariate classifiers require a trained model for outlier detection")
+    if multivariate and pca:
+        raise QueryError("Multivariate classifiers use with PCA is neither advisable nor supported")

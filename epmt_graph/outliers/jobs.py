@@ -4,7 +4,9 @@ The jobs' features are their sums over processes, stored on each Job node when i
 loaded: one ``get_jobs(fmt='pandas')`` query for any number of jobs. Each feature is
 scored by each univariate classifier (:func:`epmt_graph.api.stats.classify`), among the
 jobs or against a reference model; a job's count for a feature is how many classifiers
-call it an outlier.
+call it an outlier. With ``pca=`` the features' principal components are scored instead,
+and with multivariate (pyod) classifiers the jobs are scored against the rows a model
+kept (:mod:`epmt_graph.outliers.multivariate`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from epmt_graph.outliers.inputs import (
     refuse_unsupported,
     split_methods,
 )
+from epmt_graph.outliers.multivariate import model_pca, mvod_job_counts, pca_job_counts
 
 __all__ = ["detect_outlier_jobs", "partition_jobs", "partitions"]
 
@@ -60,7 +63,7 @@ def detect_outlier_jobs(
     pca: Any = False,
     *,
     graph: Graph | None = None,
-) -> tuple[pd.DataFrame, Partitions]:
+) -> Any:
     """Outlier jobs, feature by feature (EPMT's ``detect_outlier_jobs``).
 
     Parameters
@@ -74,21 +77,31 @@ def detect_outlier_jobs(
         Default: EPMT's ``settings.outlier_features``, read now (duration, cpu_time,
         num_procs). With a model, only those it has scores for (its active metrics).
     methods : list of classifiers (functions or names), optional
-        Default: ``settings.univariate_classifiers``. With a model, those it lacks are
-        skipped (with a warning).
+        Default: ``settings.univariate_classifiers``. Or multivariate pyod classifiers
+        (``mvod_classifiers()``), with a model built with them. With a model, those it
+        lacks are skipped (with a warning).
     thresholds : dict, optional
         Per classifier, the score above which a value is an outlier without a model.
         Default: ``settings.outlier_thresholds``, read now.
     sanity_check : bool
         Warn (on stderr) when the jobs are not comparable.
-    pca : False
-        PCA is not supported yet.
+    pca : bool, int or float
+        Score the features' principal components instead (``True``: as many as explain
+        85% of the variance; an int: that many; a float below 1: that share); best with
+        ``features=[]``. A model built with PCA turns it on. With a model, its jobs are
+        added to fit the components, and a job is an outlier where it scores above them.
 
     Returns
     -------
     (DataFrame, dict)
         ``jobid`` and one column per feature (sorted): how many classifiers call the job
-        an outlier for it; and per feature ``(inlier ids, outlier ids)`` as sets.
+        an outlier for it; and per feature ``(inlier ids, outlier ids)`` as sets. With
+        ``pca``, the features are the components, after a ``pca_weighted`` column (the
+        counts weighted by the components' variance ratios, EPMT's
+        :func:`~epmt_graph.outliers.pca.pca_weighted_score`).
+    DataFrame, or (DataFrame, dict)
+        With multivariate classifiers: ``jobid`` and ``outlier`` (how many classifiers
+        call the job one); with more than one classifier, each one's 0/1 vector too.
 
     Raises
     ------
@@ -98,8 +111,10 @@ def detect_outlier_jobs(
     UnknownModelError, ModelError
         An unknown or disabled model.
     QueryError
-        No jobs, an unknown classifier, ``pca`` or a multivariate classifier;
-        ``UnknownJobError`` for a job not loaded.
+        No jobs, an unknown classifier, a bad ``pca``, multivariate classifiers without a
+        model or with ``pca``; ``UnknownJobError`` for a job not loaded.
+    MissingDependencyError
+        Multivariate classifiers without pyod.
 
     Examples
     --------
@@ -113,6 +128,14 @@ def detect_outlier_jobs(
     3  692544         0         2          0
     >>> parts["duration"][1], parts["cpu_time"][1]
     ({'692544'}, set())
+    >>> df, parts = detect_outlier_jobs(jobs, features=[], pca=2, methods=["z_score"],
+    ...                                 thresholds={"z_score": 1.5}, sanity_check=False)
+    >>> df
+        jobid  pca_weighted  pca_01  pca_02
+    0  685000           1.0       0       1
+    1  685003           0.0       0       0
+    2  685016           0.0       0       0
+    3  692544           0.0       0       0
     """
     graph = graph or default_graph()
     frame = job_frame(graph, jobs, sanity_check)
@@ -120,6 +143,10 @@ def detect_outlier_jobs(
     if model is None:
         check_enough(len(frame))
     univariate, multivariate = split_methods(methods)
+    if model is not None and model["op_tags"]:
+        raise OutlierError(
+            f"model {model['id']} was built on operations (op_tags): use detect_outlier_ops"
+        )
     if model is not None:
         lacking = [name for name in univariate if name not in model["computed"]]
         if lacking:
@@ -130,9 +157,15 @@ def detect_outlier_jobs(
                 f"model {model['id']} has scores for the classifiers {sorted(model['computed'])}"
                 f", not for {lacking}"
             )
+    pca = model_pca(model, pca)
     refuse_unsupported(pca, multivariate, model)
     requested = settings().outlier_features if features is None else features
     chosen = choose_features(requested, frame, model)
+    if multivariate and model is not None:
+        return mvod_job_counts(frame, chosen, multivariate, model)
+    if pca:
+        found = pca_job_counts(graph, frame, chosen, univariate, thresholds, model, pca)
+        return found.weighted(), partitions(found.counts, found.names)
     counts = {f: np.zeros(len(frame), dtype=np.int64) for f in chosen}
     for feature in chosen:
         values = frame[feature].tolist()
@@ -161,6 +194,7 @@ def partition_jobs(
     >>> sorted(parts["duration"][0]), parts["duration"][1]
     (['685000', '685003', '685016'], {'692544'})
     """
-    return detect_outlier_jobs(
+    parts: Partitions = detect_outlier_jobs(
         jobs, features=features, methods=methods, thresholds=thresholds, graph=graph
     )[1]
+    return parts

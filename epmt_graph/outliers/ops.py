@@ -31,6 +31,7 @@ from epmt_graph.outliers.inputs import (
     refuse_unsupported,
     split_methods,
 )
+from epmt_graph.outliers.multivariate import added_model_jobs, mvod_op_counts, pca_op_counts
 from epmt_graph.outliers.stat import modified_z_score
 
 __all__ = ["detect_outlier_ops", "partition_jobs_by_ops"]
@@ -98,7 +99,8 @@ def detect_outlier_ops(
         A reference model built with ``op_tags``: each tag's rows are scored against the
         values it kept for that tag; only its tags (holding one of ``tags``) are scored.
     features, methods, thresholds, sanity_check, pca
-        As :func:`~epmt_graph.outliers.jobs.detect_outlier_jobs`.
+        As :func:`~epmt_graph.outliers.jobs.detect_outlier_jobs` (a model built with PCA
+        does not turn ``pca`` on here, as in EPMT).
 
     Returns
     -------
@@ -109,6 +111,13 @@ def detect_outlier_ops(
         summed over the classifiers; the tags, most deviating first; the features, most
         deviating first (the order of the frames' columns). False when no operation of
         the jobs matches the tags (as EPMT).
+    DataFrame
+        With ``pca``: ``jobid``, ``tags``, ``pca_weighted`` and the components' counts,
+        in the operations' order (of the jobs asked for only, with a model).
+    (DataFrame, dict)
+        With multivariate classifiers: ``jobid``, ``tags`` and ``outlier`` (how many
+        classifiers call the row one), in the operations' order; per tag (its JSON,
+        sorted keys) each classifier's 0/1 vector over the tag's rows.
 
     Raises
     ------
@@ -133,6 +142,12 @@ def detect_outlier_ops(
     ([{'op': 'hsmget'}], ['num_procs', 'duration', 'cpu_time'], 42.692)
     >>> detect_outlier_ops(jobs, tags={"op": "missing"}, sanity_check=False)
     False
+    >>> detect_outlier_ops(jobs, tags="op:hsmget", features=[], pca=2, sanity_check=False)
+        jobid              tags  pca_weighted  pca_01  pca_02
+    0  685000  {'op': 'hsmget'}           0.0       0       0
+    1  685003  {'op': 'hsmget'}           1.0       0       1
+    2  685016  {'op': 'hsmget'}           0.0       0       0
+    3  692544  {'op': 'hsmget'}           0.0       0       0
     """
     graph = graph or default_graph()
     ids = [r["jobid"] for r in job_rows(graph, jobs, sanity_check)]
@@ -143,12 +158,18 @@ def detect_outlier_ops(
     refuse_unsupported(pca, multivariate, model)
     job_tags = job_proc_tags(ids, fold=False, graph=graph)
     use = _operations(tag_list(tags) if tags else [], job_tags, model)
-    ops = get_op_metrics(ids, tags=use, graph=graph) if use else None
+    added = added_model_jobs(model, ids) if pca else []  # PCA fits on the model's jobs too
+    ops = get_op_metrics(ids + added, tags=use, graph=graph) if use else None
     if ops is None or ops.empty:
         _log.warning("no matching tags found in the tag set: %s", use)
         return False
     requested = settings().outlier_features if features is None else features
     chosen = choose_features(requested, ops, model)
+    if multivariate and model is not None:
+        return mvod_op_counts(ops, use, chosen, multivariate, model)
+    if pca:
+        found = pca_op_counts(ops, use, chosen, univariate, thresholds, model, pca, added)
+        return found.weighted(index=2)
     return _score(ops, use, chosen, univariate, thresholds, model)
 
 

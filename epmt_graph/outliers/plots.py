@@ -1,14 +1,16 @@
-"""``feature_scatter_plot``: jobs on two features, drawn with matplotlib (imported by the
-function), as EPMT 5.0.1's picture (which it draws with plotly)."""
+"""``feature_scatter_plot``: jobs on two features (or on the two principal components of
+more), drawn with matplotlib (imported by the function), as EPMT 5.0.1's picture (which it
+draws with plotly)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from epmt_graph.db import Graph, default_graph
-from epmt_graph.errors import OutlierError, QueryError
+from epmt_graph.errors import OutlierError
 from epmt_graph.outliers.features import choose_features
 from epmt_graph.outliers.inputs import job_frame
+from epmt_graph.outliers.pca import pca_feature_combine
 
 __all__ = ["feature_scatter_plot"]
 
@@ -26,9 +28,10 @@ def feature_scatter_plot(
     Parameters
     ----------
     jobs : jobs in any form ``get_jobs`` takes, or their ``pandas`` DataFrame
-    features : list of two feature names, optional
-        More (the default ``[]`` means every feature) would take a 2-component PCA
-        first, which is not supported yet.
+    features : list of feature names, optional
+        With more than two (the default ``[]`` means every feature), the jobs are drawn
+        on the first two principal components (``pca_01``, whose axis says its weight:
+        its variance ratio over the second's, and ``pca_02``).
     outfile : str, optional
         Also write the picture there (its format from the suffix: ``.png``, ``.svg``,
         ``.pdf``). EPMT 5.0.1 writes nothing and prints that it cannot.
@@ -43,7 +46,7 @@ def feature_scatter_plot(
     Raises
     ------
     OutlierError
-        Fewer than two features; ``QueryError`` for more (PCA), no jobs.
+        Fewer than two features; ``QueryError`` for no jobs.
 
     Examples
     --------
@@ -56,17 +59,20 @@ def feature_scatter_plot(
     True
     >>> [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
     ['685000', '685003', '685016']
+    >>> figure = feature_scatter_plot(["685000", "685003", "685016"],
+    ...                               features=["cpu_time", "duration", "num_procs"])
+    >>> figure.axes[0].get_xlabel(), figure.axes[0].get_ylabel()
+    ('pca_01 (weight: 3.8)', 'pca_02')
     """
     from matplotlib.figure import Figure
 
     graph = graph or default_graph()
     frame = job_frame(graph, jobs)
     chosen = choose_features([] if features is None else features, frame)
+    weight = ""
     if len(chosen) > 2:
-        raise QueryError(
-            f"{len(chosen)} features would need a 2-component PCA first, which is not "
-            "supported yet: give two features"
-        )
+        frame, variances, chosen, _ = pca_feature_combine(frame, chosen, desired=2)
+        weight = f" (weight: {round(variances[0] / variances[1], 1)})"
     if len(chosen) != 2:
         raise OutlierError(f"a scatter plot needs two features, got {chosen}")
     x, y = chosen
@@ -82,7 +88,7 @@ def feature_scatter_plot(
                 ha="center",
                 textcoords="offset points",
             )
-    axes.set_xlabel(x)
+    axes.set_xlabel(x + weight)
     axes.set_ylabel(y)
     axes.set_title("2-feature plot")
     axes.legend(title="jobid")

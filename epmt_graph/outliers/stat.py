@@ -5,8 +5,10 @@ The classifiers ``iqr``, ``modified_z_score`` and ``z_score`` are those of
 and sorting classifiers (:func:`get_classifier_name`, :func:`is_classifier_mv`,
 :func:`partition_classifiers_uv_mv`, :func:`uvod_classifiers`), root-cause analysis of one
 entity against reference rows (:func:`rca`), and EPMT's helpers on vectors
-(:func:`check_dist`, :func:`get_modes`, :func:`normalize`, :func:`standardize`). scipy and
-scikit-learn are imported by the functions that use them.
+(:func:`check_dist`, :func:`get_modes`, :func:`normalize`, :func:`standardize`); the
+multivariate classifiers and PCA of :mod:`~epmt_graph.outliers.mvod` and
+:mod:`~epmt_graph.outliers.pca` under EPMT's names. scipy, scikit-learn and pyod are
+imported by the functions that use them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from epmt_graph.api.stats import (
     z_score,
 )
 from epmt_graph.errors import OutlierError, QueryError
+from epmt_graph.outliers.mvod import mvod_classifiers, mvod_scores, mvod_scores_using_model
+from epmt_graph.outliers.pca import pca_stat
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -36,8 +40,12 @@ __all__ = [
     "iqr",
     "is_classifier_mv",
     "modified_z_score",
+    "mvod_classifiers",
+    "mvod_scores",
+    "mvod_scores_using_model",
     "normalize",
     "partition_classifiers_uv_mv",
+    "pca_stat",
     "rca",
     "standardize",
     "uvod_classifiers",

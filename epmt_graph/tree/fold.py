@@ -19,10 +19,13 @@ Row(level=0, proc='a', processes=4, cpu=46, parent=None)
 Row(level=1, proc='b', processes=2, cpu=40, parent=0)
 Row(level=2, proc='c', processes=1, cpu=30, parent=1)
 Row(level=1, proc=None, processes=1, cpu=1, parent=0)
+>>> [row.proc for row in fold(tree, threshold=20e-6, keep={"d"})]  # d stays
+['a', 'b', 'c', 'd']
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from epmt_graph.errors import QueryError
@@ -75,7 +78,7 @@ def subtree_sizes(tree: ProcessTree) -> dict[str, int]:
     return size
 
 
-def fold(tree: ProcessTree, threshold: float = 0.0) -> list[Row]:
+def fold(tree: ProcessTree, threshold: float = 0.0, keep: Collection[str] = ()) -> list[Row]:
     """The rows of a tree view in depth-first order, siblings by start.
 
     Parameters
@@ -84,6 +87,8 @@ def fold(tree: ProcessTree, threshold: float = 0.0) -> list[Row]:
     threshold : float
         Seconds of inclusive CPU time: sibling subtrees below it fold into one row.
         0 (the default) shows every process.
+    keep : collection of str
+        Process ids always shown, with their ancestors, whatever their CPU time.
 
     Raises
     ------
@@ -95,15 +100,22 @@ def fold(tree: ProcessTree, threshold: float = 0.0) -> list[Row]:
     limit = threshold * 1e6
     inclusive = tree.values("inclusive_cpu_time")
     size = subtree_sizes(tree)
+    up = tree.values("parent")
+    shown: set[str] = set()
+    for proc_id in keep:  # each kept process and its ancestors, each walked once
+        step: str | None = proc_id
+        while step is not None and step in tree and step not in shown:
+            shown.add(step)
+            step = up[step]
     rows: list[Row] = []
     # each entry: (level, parent row, a process to show or the siblings to fold)
     stack: list[tuple[int, int | None, str | list[str]]] = []
 
     def push(siblings: list[str], level: int, parent: int | None) -> None:
-        folded = [s for s in siblings if inclusive[s] < limit]
-        if folded:
-            stack.append((level, parent, folded))
-        stack.extend((level, parent, s) for s in reversed(siblings) if inclusive[s] >= limit)
+        small = {s for s in siblings if inclusive[s] < limit and s not in shown}
+        if small:
+            stack.append((level, parent, [s for s in siblings if s in small]))
+        stack.extend((level, parent, s) for s in reversed(siblings) if s not in small)
 
     push(tree.roots, 0, None)
     while stack:

@@ -6,9 +6,13 @@ external script, style sheet, font or image, and a Content-Security-Policy of
 left to right by level, children by start time; a circle's area grows with inclusive CPU
 time, its heat with exclusive CPU time. Scroll zooms, dragging pans, clicking a process
 folds or unfolds its subtree, hovering shows its args, CPU times and tags. Subtrees below a
-threshold fold into one grey "… N processes" node, as in the text tree.
+threshold fold into one grey "… N processes" node, as in the text tree. Given
+``highlight`` (process id → score), those processes get a ring, red for a positive score
+and blue for a negative one, labelled with it; their subtrees are outlined in the same
+colour, a legend explains it, and nothing of theirs is folded away.
 
-:meth:`Picture.save_png` takes a screenshot of the page with a headless Chromium.
+:meth:`Picture.save_png` takes a screenshot of the page with a headless Chromium;
+:attr:`Picture.svg` is the drawing alone, a standalone SVG document.
 
 Examples
 --------
@@ -20,14 +24,19 @@ Examples
 >>> page = picture(tree, title="tiny").html
 >>> page.count('<g class="n'), "&lt;cc&gt; [2]" in page, "http://" in page
 (2, True, False)
+>>> marked = picture(tree, highlight={"b": 4.5})  # b's ring, and the legend's
+>>> "score +4.5" in marked.svg, marked.svg.count(UP), marked.svg.startswith("<?xml")
+(True, 2, True)
 """
 
 from __future__ import annotations
 
 import html
+import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,17 +45,24 @@ from epmt_graph.errors import RenderError
 from epmt_graph.tree.fold import Row, fold
 from epmt_graph.tree.frame import ProcessTree
 
-__all__ = ["BROWSERS", "Picture", "picture"]
+__all__ = ["BROWSERS", "DOWN", "UP", "Picture", "picture"]
 
 #: Headless browsers :meth:`Picture.save_png` looks for on the PATH, in order.
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 _DX, _DY, _LABEL_ROOM = 200, 18, 320
 _POLICY = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
+#: The colours of highlighted subtrees: a positive score, a negative one.
+UP, DOWN = "#d62728", "#1f77b4"
+_SVG_NAMESPACE = "http://www.w3.org/2000/svg"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-_STYLE = """
+_PAGE_STYLE = """
 html, body { margin: 0; height: 100%; overflow: hidden; font: 12px sans-serif; }
 #head { position: fixed; top: 6px; left: 8px; background: #fffe; padding: 2px 6px; }
 svg { width: 100vw; height: 100vh; cursor: grab; user-select: none; }
+"""
+_STYLE = """
+svg { font: 12px sans-serif; }
 path.e { fill: none; stroke: #999; stroke-width: 1; }
 circle { stroke: #733; stroke-width: 1; cursor: pointer; }
 g.fold > circle { fill: #ddd; stroke: #888; stroke-dasharray: 2 2; }
@@ -89,8 +105,9 @@ svg.addEventListener("click", (e) => {
 
 def _text(value: object) -> str:
     """``value`` escaped for HTML text and attributes; "/" as ``&#47;`` (renders the same) so
-    a URL in the data cannot look like a reference in the page source."""
-    return html.escape(str(value)).replace("/", "&#47;")
+    a URL in the data cannot look like a reference in the page source; characters XML does
+    not allow (C0 controls but tab and line ends) as U+FFFD, so the SVG stays well-formed."""
+    return _NOT_XML.sub("\ufffd", html.escape(str(value)).replace("/", "&#47;"))
 
 
 def _seconds(micros: int) -> str:
@@ -105,9 +122,12 @@ class Picture:
     ----------
     html : str
         The self-contained page.
+    svg : str
+        The drawing alone: a standalone SVG document with its style (no script).
     """
 
     html: str
+    svg: str = ""
 
     def __repr__(self) -> str:
         return f"<Picture: {len(self.html):,} characters of self-contained HTML>"
@@ -124,6 +144,12 @@ class Picture:
         """Write the page to ``path`` (UTF-8) and return the path."""
         path = Path(path)
         path.write_text(self.html, encoding="utf-8")
+        return path
+
+    def save_svg(self, path: str | Path) -> Path:
+        """Write :attr:`svg` to ``path`` (UTF-8) and return the path."""
+        path = Path(path)
+        path.write_text(self.svg, encoding="utf-8")
         return path
 
     def save_png(
@@ -216,17 +242,48 @@ def _node(row: Row, procs: dict[str, dict[str, Any]]) -> tuple[str, str, str]:
     return "n", f"{name}  {_seconds(row.cpu)}", "\n".join(t for t in tip if t)
 
 
-def _svg(tree: ProcessTree, rows: list[Row]) -> str:
-    """The SVG: one nested group per row, so hiding a group hides its subtree."""
+def _tints(rows: list[Row], highlight: Mapping[str, float]) -> list[str | None]:
+    """The colour of each row: its own score's if highlighted, else its parent row's."""
+    tints: list[str | None] = []
+    for row in rows:
+        if row.proc is not None and row.proc in highlight:
+            tints.append(UP if highlight[row.proc] >= 0 else DOWN)
+        else:
+            tints.append(None if row.parent is None else tints[row.parent])
+    return tints
+
+
+def _legend(y: float) -> list[str]:
+    """What the colours mean, from ``y`` down."""
+    lines = [
+        (UP, "a subtree above the references (score > 0)"),
+        (DOWN, "a subtree below the references (score < 0)"),
+    ]
+    parts = ['<g class="legend">']
+    for step, (colour, words) in enumerate(lines):
+        at = y + step * _DY
+        parts.append(
+            f'<circle cx="0" cy="{at}" r="6" style="fill: #fff; stroke: {colour}; '
+            f'stroke-width: 4"/><text x="12" y="{at}">{_text(words)}</text>'
+        )
+    parts.append("</g>")
+    return parts
+
+
+def _svg(tree: ProcessTree, rows: list[Row], highlight: Mapping[str, float]) -> tuple[str, str]:
+    """The SVG's viewBox and body: one nested group per row, so hiding a group hides its
+    subtree; then the legend, if anything is highlighted."""
     spots = _layout(rows)
     frame = tree.frame
     procs = dict(zip(frame.index, frame.to_dict("records"), strict=True))
     cpu = tree.values("cpu_time")
+    tints = _tints(rows, highlight)
     top = max((row.cpu for row in rows), default=0) or 1
     hottest = max((cpu[row.proc] for row in rows if row.proc is not None), default=0) or 1
     width = max((x for x, _ in spots), default=0) + _DX + _LABEL_ROOM
-    height = max((y for _, y in spots), default=0) + 4 * _DY
-    parts = [f'<svg viewBox="-20 -{3 * _DY} {width} {height}">']
+    bottom = max((y for _, y in spots), default=0)
+    height = bottom + (7 if highlight else 4) * _DY
+    parts = []
     for index, row in enumerate(rows):
         x, y = spots[index]
         kind, label, tip = _node(row, procs)
@@ -236,20 +293,34 @@ def _svg(tree: ProcessTree, rows: list[Row]) -> str:
         if row.parent is not None:
             px, py = spots[row.parent]
             middle = (px + x) / 2
-            parts.append(f'<path class="e" d="M{px},{py} C{middle},{py} {middle},{y} {x},{y}"/>')
-        fill = f"hsl(15, 90%, {92 - 50 * heat:.0f}%)"
+            stroke = f' style="stroke: {tints[row.parent]}"' if tints[row.parent] else ""
+            parts.append(
+                f'<path class="e" d="M{px},{py} C{middle},{py} {middle},{y} {x},{y}"{stroke}/>'
+            )
+        style = f"fill: hsl(15, 90%, {92 - 50 * heat:.0f}%)"
+        if row.proc is not None and row.proc in highlight:
+            style += f"; stroke: {tints[index]}; stroke-width: 4"
+            label += f"  score {highlight[row.proc]:+.1f}"
+        elif tints[index]:
+            style += f"; stroke: {tints[index]}; stroke-width: 2"
         parts.append(
-            f'<circle cx="{x}" cy="{y}" r="{radius:.1f}" style="fill: {fill}">'
+            f'<circle cx="{x}" cy="{y}" r="{radius:.1f}" style="{style}">'
             f"<title>{_text(tip)}</title></circle>"
             f'<text x="{x + radius + 4:.1f}" y="{y}">{_text(label)}</text>'
         )
         following = rows[index + 1].level if index + 1 < len(rows) else 0
         parts.append("</g>" * (row.level - following + 1))
-    parts.append("</svg>")
-    return "\n".join(parts)
+    if highlight:
+        parts.extend(_legend(bottom + 3 * _DY))
+    return f"-20 -{3 * _DY} {width} {height}", "\n".join(parts)
 
 
-def picture(tree: ProcessTree, threshold: float = 0.0, title: str = "process tree") -> Picture:
+def picture(
+    tree: ProcessTree,
+    threshold: float = 0.0,
+    title: str = "process tree",
+    highlight: Mapping[str, float] | None = None,
+) -> Picture:
     """The interactive, offline picture of a tree.
 
     Parameters
@@ -259,22 +330,32 @@ def picture(tree: ProcessTree, threshold: float = 0.0, title: str = "process tre
         Seconds of inclusive CPU time; sibling subtrees below it are drawn as one grey node.
     title : str
         Shown at the top left, with the number of processes.
+    highlight : mapping of process id to float, optional
+        Processes whose subtrees to colour, each with its score (its sign picks the colour:
+        :data:`UP` or :data:`DOWN`); they and their ancestors are never folded. Ids not in
+        the tree are ignored.
 
     Returns
     -------
     Picture
-        ``.html`` is the page; ``.save(path)``, ``.save_png(path)``; Jupyter shows it.
+        ``.html`` is the page, ``.svg`` the drawing alone; ``.save(path)``,
+        ``.save_svg(path)``, ``.save_png(path)``; Jupyter shows it.
     """
-    rows = fold(tree, threshold)
+    marked = {p: float(v) for p, v in (highlight or {}).items() if p in tree}
+    rows = fold(tree, threshold, keep=marked)
     head = (
         f"{_text(title)}: {len(tree)} processes, {len(rows)} shown. "
         "Scroll: zoom; drag: pan; click: fold or unfold; hover: details."
     )
+    box, body = _svg(tree, rows, marked)
     return Picture(
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_POLICY}">\n'
-        f"<title>{_text(title)}</title>\n<style>{_STYLE}</style></head>\n"
-        f'<body><div id="head">{head}</div>\n{_svg(tree, rows)}\n'
-        f"<script>{_SCRIPT}</script></body></html>\n"
+        f"<title>{_text(title)}</title>\n<style>{_PAGE_STYLE}{_STYLE}</style></head>\n"
+        f'<body><div id="head">{head}</div>\n<svg viewBox="{box}">\n{body}\n</svg>\n'
+        f"<script>{_SCRIPT}</script></body></html>\n",
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<svg xmlns="{_SVG_NAMESPACE}" viewBox="{box}">\n<title>{_text(title)}</title>\n'
+        f"<style>{_STYLE}</style>\n{body}\n</svg>\n",
     )

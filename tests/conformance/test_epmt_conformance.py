@@ -1,9 +1,9 @@
 """EPMT 5.0.1's own query-API tests, ``epmt/test/test_query.py``, unmodified, on the graph.
 
-The file comes from the ``epmt==5.0.1`` wheel (``pip download --no-deps``, never installed:
-it pins numpy 1.26, pandas 1.5 and SQLAlchemy 1.4), checked by sha256, and runs under
-pytest in a subprocess with import aliases only (``epmt_aliases.py``; the README's section
-"EPMT's own tests" lists them). It runs against a Neo4j server of its own, started here:
+The file comes from the ``epmt==5.0.1`` wheel, checked by sha256, and runs under pytest in
+a subprocess with import aliases only (``epmt_run.py`` runs it; ``epmt_aliases.py`` holds
+the aliases, which the README's section "EPMT's own tests" lists). It runs against a Neo4j
+server of its own, started here:
 the file deletes and reloads jobs 685000/685003/685016, which the session's shared graph
 holds too, and counts every job in its database (``test_zz_delete_jobs_force`` expects 3);
 Community has a single user database per server, so a second, empty one is a second server.
@@ -17,41 +17,20 @@ that passes, or fails otherwise than listed, fails here, so the lists stay true)
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
-import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from epmt_run import EpmtFile, Outcome, judge, run_file, unpack
 from graph_fixtures import throwaway_server
 from oracle import process_tree, raw_processes
 
-import epmt_graph
 import epmt_graph.api as eq
 from epmt_graph.config import Connection
 from epmt_graph.db import Graph
 from epmt_graph.loader import load
-from epmt_graph.samples import epmt_wheel
 
-#: sha256 of ``epmt/test/test_query.py`` in the epmt 5.0.1 wheel.
-TEST_QUERY_SHA256 = "203980b00ff2c13a69d8c21778b93b3f82c30506bb07c8e276f9f658f243257f"
-TEST_QUERY = "epmt/test/test_query.py"
-#: What is unpacked from the wheel: the test file, its data, and the ``epmt`` package's own
-#: ``__init__``, ``epmtlib`` and ``epmt_settings`` (stdlib only), which the file imports.
-WHEEL_FILES = (
-    "epmt/__init__.py",
-    "epmt/epmtlib.py",
-    "epmt/epmt_settings.py",
-    "epmt/epmt_default_settings.py",
-    "epmt/settings.py",
-    TEST_QUERY,
-)
 QUERY_DATA = "epmt/test/data/query/"
 
 #: EPMT's tests in test_query.py (pytest runs them in this, alphabetical, order).
@@ -86,6 +65,13 @@ EPMT_TESTS = (
     "test_zz_delete_jobs_force",
     "test_zz_delete_jobs_force_before_after_ags",
 )
+#: ``epmt/test/test_query.py`` in the epmt 5.0.1 wheel, with its sha256 and data.
+TEST_QUERY = EpmtFile(
+    "epmt/test/test_query.py",
+    "203980b00ff2c13a69d8c21778b93b3f82c30506bb07c8e276f9f658f243257f",
+    (QUERY_DATA,),
+    EPMT_TESTS,
+)
 
 #: Why EPMT's setUpModule fails today (a fragment of its error), or None once it runs.
 #: While it fails, every test errors at setup: each must, with this error.
@@ -101,7 +87,7 @@ DELIBERATE = {
     "(EPMT 5.0.1 drops them: it looks for op roots among processes with a parent only)",
 }
 
-#: test_op_roots's calls and expected pids (its text is pinned by TEST_QUERY_SHA256).
+#: test_op_roots's calls and expected pids (its text is pinned by TEST_QUERY's sha256).
 OP_ROOTS_CALLS = (
     (["685000", "685003"], "op_sequence:4", {11023, 11185, 11187, 32160, 32328, 32330}),
     (
@@ -113,23 +99,10 @@ OP_ROOTS_CALLS = (
 )
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """One EPMT test's result, from the run's JUnit XML."""
-
-    status: str  # passed, failure, error, skipped
-    message: str
-
-
 @pytest.fixture(scope="module")
 def unpacked(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder holding :data:`WHEEL_FILES` and the query jobs, from the wheel."""
-    folder = tmp_path_factory.mktemp("epmt-wheel")
-    with zipfile.ZipFile(epmt_wheel()) as wheel:
-        names = [n for n in wheel.namelist() if n in WHEEL_FILES or n.startswith(QUERY_DATA)]
-        wheel.extractall(folder, names)
-    digest = hashlib.sha256((folder / TEST_QUERY).read_bytes()).hexdigest()
-    assert digest == TEST_QUERY_SHA256, f"{TEST_QUERY} changed: sha256 {digest}"
+    """A folder holding test_query.py, the query jobs and the ``epmt`` package's own files."""
+    folder = unpack(tmp_path_factory.mktemp("epmt-wheel"), TEST_QUERY)
     assert len(list((folder / QUERY_DATA).glob("*.tgz"))) == 3
     return folder
 
@@ -144,33 +117,7 @@ def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connection]
 @pytest.fixture(scope="module")
 def outcomes(unpacked: Path, own_server: Connection) -> dict[str, Outcome]:
     """Run the unmodified test file with the aliases; each test's outcome, by name."""
-    junit = unpacked / "junit.xml"
-    (unpacked / "pytest.ini").write_text("[pytest]\n")
-    paths = [unpacked, Path(__file__).parent, Path(epmt_graph.__file__).parents[1]]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "PYTEST_"))}
-    env["NEO4J_URI"] = own_server.uri
-    env["PYTHONPATH"] = os.pathsep.join([*map(str, paths), env.get("PYTHONPATH", "")])
-    command = [sys.executable, "-m", "pytest", str(unpacked / TEST_QUERY)]
-    options = ["-c", str(unpacked / "pytest.ini"), "--rootdir", str(unpacked)]
-    plugins = ["-p", "no:cacheprovider", "-p", "epmt_aliases", f"--junitxml={junit}", "-q"]
-    run = subprocess.run(
-        [*command, *options, *plugins],
-        cwd=unpacked,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert junit.exists(), f"pytest wrote no report:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
-    found = {}
-    for case in ET.parse(junit).iter("testcase"):
-        result = next(iter(case), None)
-        status = "passed" if result is None else result.tag
-        found[case.get("name", "")] = Outcome(
-            status, "" if result is None else result.get("message", "")
-        )
-    return found
+    return run_file(unpacked, TEST_QUERY, own_server)
 
 
 @pytest.fixture(scope="module")
@@ -238,13 +185,7 @@ def _first_call_extras(message: str) -> set[int] | None:
 def test_epmt(name: str, outcomes: dict[str, Outcome], query_jobs: Graph, unpacked: Path) -> None:
     """EPMT's test ``name`` passed, or failed as SETUP_GAP, EXPECTED_GAPS or DELIBERATE say."""
     outcome = outcomes[name]
-    if SETUP_GAP is not None:
-        assert outcome.status == "error" and SETUP_GAP in outcome.message, (
-            f"EPMT's setUpModule no longer fails with {SETUP_GAP!r}: set SETUP_GAP = None "
-            f"({name}: {outcome.status} {outcome.message})"
-        )
-        pytest.xfail(f"not yet: setUpModule: {SETUP_GAP}")
-    if name == "test_op_roots":
+    if SETUP_GAP is None and name == "test_op_roots":
         op_roots_differ_only_by_parentless(query_jobs, unpacked)
         jobids, tag, epmt_pids = OP_ROOTS_CALLS[0]
         ours = eq.op_roots(jobids, tag, fmt="dict", graph=query_jobs)
@@ -252,12 +193,4 @@ def test_epmt(name: str, outcomes: dict[str, Outcome], query_jobs: Graph, unpack
         assert outcome.status == "failure", f"{name}: {outcome.status}"
         assert _first_call_extras(outcome.message) == extras, outcome.message
         pytest.xfail(f"deliberate: {DELIBERATE[name]}")
-    if name in EXPECTED_GAPS:
-        missing, fragment = EXPECTED_GAPS[name]
-        assert outcome.status != "passed", f"{name} passes now: remove it from EXPECTED_GAPS"
-        assert fragment in outcome.message, (
-            f"{name} fails otherwise than EXPECTED_GAPS says ({fragment!r}): "
-            f"{outcome.status} {outcome.message}"
-        )
-        pytest.xfail(f"not yet: {missing}")
-    assert outcome.status == "passed", outcome.message
+    judge(name, outcome, EXPECTED_GAPS, SETUP_GAP)
