@@ -88,6 +88,17 @@ def _epmt_outliers(res: dict[str, Any]) -> list[str]:
     ]
 
 
+def _load_note(res: dict[str, Any]) -> list[str]:
+    probes = [v["cpu_probe_ms"] for v in res["snapshots"].values()]
+    if max(probes) < 2 * min(probes):
+        return []
+    return [
+        f"The machine's load changed during the run (CPU probe {min(probes)} to "
+        f"{max(probes)} ms; twice the ms = about half the CPU): both sides' calls alternate, "
+        "so they share it, but single figures are noisier than on a quiet machine."
+    ]
+
+
 def _profile(res: dict[str, Any]) -> list[str]:
     profile = res.get("profile") or {}
     if not profile:
@@ -187,8 +198,8 @@ def section(res: dict[str, Any]) -> list[str]:
     lines += _agreement(res)
     lines += _epmt_outliers(res)
     lines += _profile(res)
-    lines += [f"- {note}" for note in res.get("notes") or []]
-    return lines
+    lines += [f"- {note}" for note in [*_load_note(res), *(res.get("notes") or [])]]
+    return [*lines, ""] if lines[-1] else lines
 
 
 def write_results_md(out_dir: Path, results: Path | None = None) -> list[str]:
