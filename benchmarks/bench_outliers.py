@@ -52,7 +52,7 @@ import outliers_data
 from bench_outliers_profile import profile_call
 from bench_outliers_report import write_results_md
 from bench_util import REPO, git_state, machine_info, other_jvms, snapshot, throwaway_server
-from outliers_answers import compare, summarize
+from outliers_summary import compare, summarize
 
 import epmt_graph.api as eq
 from epmt_graph.db import Graph

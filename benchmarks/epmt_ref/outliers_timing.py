@@ -19,7 +19,7 @@ drives it. ``SET`` is a job set's cache directory (``benchmarks/outliers_data.py
         each call once untimed (warm-up), prints one JSON line ({"ready": ...}), then
         answers the commands read from stdin, one JSON line each:
           time CALL     seconds of one call (CALL: jobs, ops, jobs_model, ops_model)
-          answers       what each call answered in its warm-up (benchmarks/outliers_answers.py:
+          answers       what each call answered in its warm-up (benchmarks/outliers_summary.py:
                         outlier flags per job and feature, the outlier jobs per feature or op
                         tag, the op tags' order and scores)
           quit
@@ -45,7 +45,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the summaries
 from answers import post_process_all, submit_one
-from outliers_answers import summarize
+from outliers_summary import summarize
 
 MODEL = "bench-outliers"
 #: The two reference models, by the calls they serve: EPMT keeps a model's job-level
