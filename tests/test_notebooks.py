@@ -1,5 +1,6 @@
 """Every notebook in ``notebooks/`` runs end to end (nbclient) against the test server, leaves
-the database as it found it, and the query workbook shows EPMT's published answers.
+the database as it found it, and the query workbook and the outlier notebook show EPMT's
+published answers.
 
 The kernel is ``python3`` from a kernel spec made here for the interpreter running the tests
 (the project's venv), so the notebooks import the ``epmt_graph`` under test. It reaches the
@@ -9,6 +10,7 @@ sample archives through ``EPMT_SAMPLES``.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 from collections.abc import Callable
@@ -29,6 +31,12 @@ from epmt_graph.loader import delete_job, find_jobs, load_job
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 QUERY_API = NOTEBOOKS / "query-api.ipynb"
+OUTLIERS = NOTEBOOKS / "outliers.ipynb"
+#: EPMT's answers for the Explore API's calls on the sample jobs (``test_explore.py``).
+EXPLORE_ANSWERS = Path(__file__).parent / "fixtures" / "epmt" / "explore.json"
+#: EPMT's outlier sample jobs (the wheel's ``test/data/outliers``), by start time.
+KERN_REFS = ["kern-6656-20190614-190245", "kern-6656-20190614-191138", "kern-6656-20190614-194024"]
+KERN_OUTLIER = "kern-6656-20190614-192044-outlier"
 #: Seconds a single cell may take.
 CELL_TIMEOUT = 300
 
@@ -116,11 +124,53 @@ def text_of(cell: nbformat.NotebookNode) -> str:
     return "\n".join(parts).strip()
 
 
-def output_of(notebook: nbformat.NotebookNode, snippet: str) -> str:
-    """The output of the one code cell whose source contains ``snippet``."""
+def cell_of(notebook: nbformat.NotebookNode, snippet: str) -> nbformat.NotebookNode:
+    """The one code cell whose source contains ``snippet``."""
     cells = [c for c in notebook.cells if c.cell_type == "code" and snippet in c.source]
     assert len(cells) == 1, f"{len(cells)} code cells contain {snippet!r}"
-    return text_of(cells[0])
+    return cells[0]
+
+
+def output_of(notebook: nbformat.NotebookNode, snippet: str) -> str:
+    """The output of the one code cell whose source contains ``snippet``."""
+    return text_of(cell_of(notebook, snippet))
+
+
+def result_of(notebook: nbformat.NotebookNode, snippet: str, kind: str = "text/plain") -> str:
+    """The result (``kind``) of the one code cell whose source contains ``snippet``."""
+    found = [
+        o["data"][kind]
+        for o in cell_of(notebook, snippet).get("outputs", [])
+        if o["output_type"] in ("execute_result", "display_data") and kind in o["data"]
+    ]
+    assert len(found) == 1, f"{len(found)} {kind} results of the cell with {snippet!r}"
+    return str(found[0])
+
+
+def printed_of(notebook: nbformat.NotebookNode, snippet: str) -> str:
+    """What the one code cell whose source contains ``snippet`` printed on stdout."""
+    outputs = cell_of(notebook, snippet).get("outputs", [])
+    return "".join(o["text"] for o in outputs if o.get("name") == "stdout")
+
+
+def frame_rows(text: str) -> list[list[str]]:
+    """The lines of a DataFrame's plain text, header first, split at whitespace; pandas
+    wraps a wide frame into blocks of columns (blank-line separated, each row's index
+    repeated, ending in ``\\``), joined again here."""
+    blocks = [block.splitlines() for block in text.strip().split("\n\n")]
+    rows = []
+    for number, (line, *more) in enumerate(zip(*blocks, strict=True)):
+        cells = line.split()
+        for rest in more:  # the header has no index
+            cells += rest.split()[0 if number == 0 else 1 :]
+        rows.append([cell for cell in cells if cell != "\\"])
+    return rows
+
+
+def by_job(text: str) -> tuple[list[str], dict[str, list[float]]]:
+    """A printed frame of ``jobid`` and numbers: its columns, and each job's numbers."""
+    header, *rows = frame_rows(text)
+    return header, {row[1]: [float(v) for v in row[2:]] for row in rows}
 
 
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
@@ -187,3 +237,156 @@ def test_query_workbook_shows_epmt_answers(run_notebook: Callable[[Path], Run]) 
     assert out("eq.delete_jobs(annotated)") == "1"
     assert out("eq.delete_jobs(analyzed[:2], force=True)") == "2"
     assert out("eq.delete_jobs(analyzed, force=True, before=-30)") == "2"
+
+
+def test_outliers_notebook_shows_epmt_answers(run_notebook: Callable[[Path], Run]) -> None:
+    """EPMT 5.0.1's answers on its kern-6656 jobs, as recorded in its venv (the literals of
+    ``test_outliers.py`` and ``test_outliers_pca.py``; ``fixtures/epmt/explore.json`` for the
+    Explore API), and the tree explanation as ``test_explain_outlier.py`` checks it against
+    networkx on the raw papiex rows, as the outlier notebook shows them."""
+    notebook, _, _ = run_notebook(OUTLIERS)
+    out, zero = KERN_OUTLIER, [0.0, 0.0, 0.0]
+    refs = dict.fromkeys(KERN_REFS, zero)
+    # the jobs among themselves, EPMT's default classifiers and features
+    assert by_job(result_of(notebook, "(df, _) = eod.detect_outlier_jobs(jobs)")) == (
+        ["jobid", "cpu_time", "duration", "num_procs"],
+        {**refs, out: [2.0, 2.0, 0.0]},
+    )
+    columns, scores = by_job(result_of(notebook, 'outlier_jobs(jobs, features="*")'))
+    assert printed_of(notebook, 'outlier_jobs(jobs, features="*")') == "29 features\n"
+    twice = {"PERF_COUNT_SW_CPU_CLOCK", "cpu_time", "duration", "invol_ctxsw", "usertime"}
+    twice |= {"rdtsc_duration", "systemtime", "time_oncpu", "time_waiting", "timeslices"}
+    assert set(columns) == {"jobid", "score", "cancelled_write_bytes", "rchar", *twice}
+    assert {job: row[-1] for job, row in scores.items()} == {
+        KERN_REFS[0]: 1.0,  # rchar
+        KERN_REFS[1]: 0.0,
+        out: 2.0 * len(twice) + 1,  # and cancelled_write_bytes
+        KERN_REFS[2]: 0.0,
+    }
+    # the reference model of the three normal jobs, and the jobs scored against it
+    assert ast.literal_eval(result_of(notebook, 'r["computed"]')) == {
+        "iqr": {
+            "cpu_time": [0, 449537294.875, 449866128.125],
+            "duration": [0, 541891658.25, 551272593.75],
+            "num_procs": [0, 10600.0, 10600.0],
+        },
+        "modified_z_score": {
+            "cpu_time": [1.3207, 449914707.0, 444671.0],
+            "duration": [1.0287, 542680315.0, 14860060.0],
+            "num_procs": [0, 10600.0, 0.0],
+        },
+        "z_score": {
+            "cpu_time": [1.3338, 449772710.0, 546289.0482],
+            "duration": [1.3003, 545281522.3333, 15429031.3611],
+            "num_procs": [0.0, 10600.0, 0.0],
+        },
+    }
+    trained = result_of(notebook, 'trained_model=r["id"])\ndf')
+    assert by_job(trained)[1] == {**refs, out: [3.0, 3.0, 0.0]}
+    # multivariate: ABOD, KNN and pyod's PCA cannot score three jobs
+    pyod = ["pyod.models.cof", "pyod.models.hbos", "pyod.models.mcd", "pyod.models.ocsvm"]
+    assert ast.literal_eval(result_of(notebook, 'sorted(mv["computed"])')) == pyod
+    assert ast.literal_eval(printed_of(notebook, "print(per_classifier)")) == {
+        "pyod.models.mcd": [0, 0, 1, 0],
+        "pyod.models.cof": [0, 0, 1, 0],
+        "pyod.models.hbos": [0, 0, 1, 0],
+        "pyod.models.ocsvm": [0, 0, 0, 0],
+    }
+    assert by_job(result_of(notebook, "print(per_classifier)"))[1] == {
+        out: [3.0],
+        **{job: [0.0] for job in KERN_REFS},
+    }
+    # partitions and root causes
+    split = (set(KERN_REFS), {out})
+    parts = ast.literal_eval(result_of(notebook, "eod.partition_jobs("))
+    assert parts == {"cpu_time": split, "duration": split}
+    ratios = ast.literal_eval(result_of(notebook, "flist  # the features"))
+    assert ratios == [
+        ("cpu_time", pytest.approx(204.1563564776255, rel=1e-12)),
+        ("duration", pytest.approx(27.8397978030524, rel=1e-12)),
+        ("num_procs", 0.0),
+    ]
+    ratios = ast.literal_eval(result_of(notebook, "flist  # the build's"))
+    assert ratios == [  # EPMT's, for op_sequence:4: the same processes
+        ("cpu_time", pytest.approx(379.350952249517, rel=1e-12)),
+        ("duration", pytest.approx(56.09397944199707, rel=1e-12)),
+        ("num_procs", 0.0),
+    ]
+    # operations: every one of the outlier's, the build the most deviating
+    flagged = frame_rows(result_of(notebook, "df[df.score > 0]"))[1:]
+    assert {row[1] for row in flagged} == {out}
+    assert {row[3].strip("'}"): row[4:6] for row in flagged} == {
+        "build": ["2", "2"],
+        "clean": ["2", "2"],
+        "configure": ["2", "2"],
+        "extract": ["2", "0"],
+        "download": ["2", "0"],
+    }
+    assert printed_of(notebook, "print(sorted_tags[0]") == (
+        "{'op': 'build'} ['cpu_time', 'duration', 'num_procs']\n"
+    )
+    excess = frame_rows(result_of(notebook, "print(sorted_tags[0]"))[1:]
+    assert [(row[2].strip('"}'), [float(v) for v in row[3:]]) for row in excess] == [
+        ("build", [262.215, 36.964, 0.0]),
+        ("clean", [48.576, 5.064, 0.0]),
+        ("configure", [31.575, 1.912, 0.0]),
+        ("extract", [11.511, 0.0, 0.0]),
+        ("download", [1.418, 0.0, 0.0]),
+    ]
+    trained_ops = 'print([tag["op"] for tag in sorted_tags])'
+    assert printed_of(notebook, trained_ops) == (
+        "['clean', 'build', 'configure', 'extract', 'download']\n"
+    )
+    rows = frame_rows(result_of(notebook, trained_ops))[1:]
+    assert [(row[1], row[-3:]) for row in rows] == [(out, ["3", "3", "0"])] * 5
+    # PCA
+    assert ast.literal_eval(result_of(notebook, "feature_ranks[:8]")) == [
+        ("rssmax", 0.2168),
+        ("timeslices", 0.2117),
+        ("invol_ctxsw", 0.211),
+        ("usertime", 0.2101),
+        ("rdtsc_duration", 0.2101),
+        ("cancelled_write_bytes", 0.21),
+        ("cpu_time", 0.2097),
+        ("time_oncpu", 0.2097),
+    ]
+    assert by_job(result_of(notebook, "pca=True)")) == (
+        ["jobid", "pca_weighted", "pca_01", "pca_02"],
+        {**refs, out: [5.5, 2.0, 0.0]},
+    )
+    for plot in ("(jobs)", '(jobs, features=["cpu_time", "duration"])'):
+        assert result_of(notebook, f"eod.feature_scatter_plot{plot}", "image/png")
+    # the tree explanation: the build's sub-make carries the excess
+    head, _, first, *rows = printed_of(notebook, "print(why)").splitlines()
+    assert head.startswith(f"{out} against 3 reference jobs ({', '.join(KERN_REFS)})")
+    assert first.split()[0] == "duration" and first.split()[5:8] == ["+553.490", "s", "+16.69"]
+    assert first.endswith("  make/make [op:build]")
+    cpu = next(row for row in [first, *rows] if row.startswith("cpu_time"))
+    assert cpu.split()[5:7] == ["+156.164", "s"] and cpu.endswith("  make/make [op:build]")
+    page = result_of(notebook, ".picture(threshold=10)", "text/html")
+    assert page.startswith("<iframe srcdoc=") and page.count("score +16.7") == 28
+    # the Explore API on the sample jobs
+    epmt = {step["call"]: step for step in json.loads(EXPLORE_ANSWERS.read_text())["steps"]}
+    report = epmt["exp.exp_explore(E, 'cpu_time', op=np.mean, limit=3)"]["stdout"]
+    assert printed_of(notebook, 'exp.exp_explore(E, "cpu_time"') == report
+    components = epmt["exp.exp_component_outliers(E)"]["answer"][:3]
+    shown = result_of(notebook, 'exp.exp_component_outliers(E, metric="duration", limit=3)')
+    assert [shown.index(repr(c["jobids"])) for c in components] == sorted(
+        shown.index(repr(c["jobids"])) for c in components
+    )
+    stats = result_of(notebook, "exp.exp_time_segment_stats(E)").removeprefix("OrderedDict(")
+    assert [list(item) for item in ast.literal_eval(stats.removesuffix(")"))] == (
+        epmt["exp.exp_time_segment_stats(E)"]["answer"]
+    )
+    found = epmt[
+        "exp.exp_find_jobs(E, components=['ocean_month_rho2_1x1deg', 'ocean_annual_rho2_1x1deg'])"
+    ]
+    assert ast.literal_eval(result_of(notebook, "exp.exp_find_jobs(")) == found["answer"]
+    missing = epmt[
+        "exp.find_missing_time_segments(E, jobs=['685000', '691201', '692544'], "
+        "time_segments=[18840101, 18890101])"
+    ]
+    assert printed_of(notebook, "exp.find_missing_time_segments(") == missing["stdout"]
+    answer = ast.literal_eval(result_of(notebook, "exp.find_missing_time_segments("))
+    assert answer == missing["answer"]
+    assert printed_of(notebook, "eq.delete_refmodels(models)").startswith("models deleted: 4\n")

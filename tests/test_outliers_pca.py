@@ -646,6 +646,7 @@ def test_detect_outlier_jobs_with_multivariate_classifiers(kern: Graph, models: 
     df, vectors = eod.detect_outlier_jobs(
         KERN, trained_model=model.id, methods=mvod_classifiers(), sanity_check=False
     )
+    assert df.name.endswith(" (cpu_time,duration,num_procs)")  # EPMT's attribute
     df = df.sort_values(by=["jobid"])
     outliers = list(df["outlier"].values)
     assert outliers[0:2] + outliers[3:] == [0, 0, 0]
@@ -659,7 +660,6 @@ def test_detect_outlier_jobs_with_multivariate_classifiers(kern: Graph, models: 
         "pyod.models.hbos": [0, 0, 1, 0],
         "pyod.models.ocsvm": [0, 0, 0, 0],
     }
-    assert df.name.endswith(" (cpu_time,duration,num_procs)")
     # one classifier: the frame alone (EPMT's answer)
     from pyod.models.cof import COF
 

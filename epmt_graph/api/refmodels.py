@@ -219,7 +219,7 @@ def create_refmodel(
     >>> r = create_refmodel(["685000", "685003", "685016"], methods=["modified_z_score"],
     ...                     features=["duration"], sanity_check=False)
     >>> r["computed"]
-    {'modified_z_score': {'duration': [1.6944, 6615525773.0, 155282456.0]}}
+    {'modified_z_score': {'duration': (1.6944, 6615525773.0, 155282456.0)}}
     >>> r["jobs"], r["enabled"], r["tags"]
     (['685000', '685003', '685016'], True, {})
     >>> eq.delete_refmodels(r["id"])  # as it was
@@ -258,7 +258,8 @@ def create_refmodel(
     ident = _store(graph, props)
     if fmt == "terse":
         return ident
-    row = model_rows(graph, ident)
+    # the model as made, as EPMT's: a univariate classifier's values are tuples until read
+    row = {**model_rows(graph, ident), "computed": computed}
     if fmt == "orm":
         return RefModel(row, graph)
     created = _without(row, "updated_at")  # as EPMT's answer: never updated yet

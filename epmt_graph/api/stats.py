@@ -315,10 +315,10 @@ def classify(
 
 def model_scores(frame: pd.DataFrame, methods: list[str], features: list[str]) -> dict[str, Any]:
     """What a model keeps: per classifier, per feature, the classifier's values less the
-    scores (EPMT's ``_refmodel_scores``), as plain floats."""
+    scores (EPMT's ``_refmodel_scores``), a tuple of plain floats (a list once stored)."""
     return {
         name: {
-            feature: [_plain(v) for v in CLASSIFIERS[name](frame[feature].tolist())[1:]]
+            feature: tuple(_plain(v) for v in CLASSIFIERS[name](frame[feature].tolist())[1:])
             for feature in features
         }
         for name in methods

@@ -3,7 +3,8 @@
 :func:`read_job` parses one archive or job directory into :class:`JobRows` (no database);
 :func:`store_job` writes parsed rows, atomically; :func:`load_job` does both for one path and
 :func:`load` for many, a few side by side (:func:`run_ahead`): while the server writes one
-job, the next is parsed.
+job, the next is parsed. :mod:`.watch` loads the archives dropped into a folder, each once
+(``epmt-graph watch``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import ArchiveError
-from epmt_graph.loader.archive import METADATA_NAME
+from epmt_graph.loader.archive import ARCHIVE_SUFFIXES, METADATA_NAME
 from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.pipeline import run_ahead
 from epmt_graph.loader.reader import read_job
@@ -34,8 +35,6 @@ __all__ = [
     "run_ahead",
     "store_job",
 ]
-
-_ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
 
 
 def find_jobs(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
@@ -142,7 +141,7 @@ def load(
 
 def _is_job(path: Path) -> bool:
     if path.is_file():
-        return path.name.endswith(_ARCHIVE_SUFFIXES)
+        return path.name.endswith(ARCHIVE_SUFFIXES)
     return path.is_dir() and (path / METADATA_NAME).exists()
 
 

@@ -27,6 +27,7 @@ from typing import Protocol
 from epmt_graph.errors import ArchiveError
 
 __all__ = [
+    "ARCHIVE_SUFFIXES",
     "MAX_MEMBER_BYTES",
     "MAX_TOTAL_BYTES",
     "METADATA_NAME",
@@ -36,6 +37,8 @@ __all__ = [
     "text_lines",
 ]
 
+#: The names of job archives (as opposed to job directories), as found in folders.
+ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
 #: Cap on the uncompressed size of a whole archive (or the relevant files of a directory).
 MAX_TOTAL_BYTES = 4 * 1024**3
 #: Cap on one member's uncompressed size.

@@ -77,7 +77,7 @@ def delete_version(graph: Graph, jobid: str, version: int, writer: str) -> int:
     return versions.delete_version(graph, jobid, version, writer, BATCH)
 
 
-def delete_stale(graph: Graph, jobid: str, writer: str) -> None:
+def delete_stale(graph: Graph, jobid: str, writer: str) -> int:
     """Delete the unpublished versions of ``jobid`` whose writer is gone
-    (:func:`~epmt_graph.store.versions.delete_stale`)."""
-    versions.delete_stale(graph, jobid, writer, BATCH)
+    (:func:`~epmt_graph.store.versions.delete_stale`); how many there were."""
+    return versions.delete_stale(graph, jobid, writer, BATCH)

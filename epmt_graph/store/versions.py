@@ -210,13 +210,15 @@ def delete_version(graph: Graph, jobid: str, version: int, writer: str, batch: i
     return total
 
 
-def delete_stale(graph: Graph, jobid: str, writer: str, batch: int) -> None:
+def delete_stale(graph: Graph, jobid: str, writer: str, batch: int) -> int:
     """Take over and delete every stale version of ``jobid`` (``job-versions``), once the
     transactions running then have finished: one a writer was deleting after unpublishing
-    it, then left (or held past its lease, waiting for readers), may still be read."""
+    it, then left (or held past its lease, waiting for readers), may still be read.
+    Returns how many versions were taken over."""
     found = [record["version"] for record in graph.read("job-versions", jobid=jobid)]
     taken = [version for version in found if claim(graph, jobid, version, writer)]
     if taken:
         graph.wait_for_readers()
     for version in taken:
         delete_version(graph, jobid, version, writer, batch)
+    return len(taken)
