@@ -60,6 +60,17 @@ def test_password_is_generated_private_and_never_printed(
         assert d.execute_query("RETURN 41 + 1 AS answer").records[0]["answer"] == 42
 
 
+def test_heap_reaches_the_jvm(auth_server: tuple[Path, int, int]) -> None:
+    """``--heap 512m`` is the JVM's heap, initial and most (the JVM's own report, by JMX)."""
+    home, bolt, _ = auth_server
+    password = (home / "credentials").read_text().strip()
+    jmx = "CALL dbms.queryJmx('java.lang:type=Memory') YIELD attributes RETURN attributes"
+    with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{bolt}", auth=("neo4j", password)) as d:
+        attributes = d.execute_query(jmx).records[0]["attributes"]
+    heap = attributes["HeapMemoryUsage"]["value"]["properties"]
+    assert heap["max"] == heap["init"] == 512 * 1024 * 1024
+
+
 def test_wrong_password_is_refused(auth_server: tuple[Path, int, int]) -> None:
     _, bolt, _ = auth_server
     with (

@@ -201,6 +201,10 @@ class LocalServer:
                 [
                     java,
                     *_JVM_OPTIONS,
+                    # neo4j.conf's heap sizes reach the JVM only through Neo4j's launcher
+                    # script, which is not used here: the JVM takes them as flags
+                    f"-Xms{settings.heap}",
+                    f"-Xmx{settings.heap}",
                     "-cp",
                     f"{self.home / 'plugins'}/*:{self.home / 'conf'}/*:{lib}/*",
                     "org.neo4j.server.CommunityEntryPoint",
