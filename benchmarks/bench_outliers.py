@@ -37,13 +37,12 @@ import contextlib
 import datetime as dt
 import importlib
 import json
-import os
 import shlex
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
@@ -70,26 +69,6 @@ CALLS = {
 }
 #: The reference models, as EPMT's script names and builds them (op_tags per model).
 MODELS = {"jobs": None, "ops": "*"}
-
-
-@contextlib.contextmanager
-def heap_bound(heap: str) -> Iterator[None]:
-    """Within: JVMs started get ``-Xms``/``-Xmx`` ``heap`` (through ``JAVA_TOOL_OPTIONS``).
-
-    ``LocalServer`` starts Neo4j's entry point with ``java`` directly, and the heap size
-    it writes to ``neo4j.conf`` is read only by Neo4j's own launcher script: without this,
-    the JVM takes a quarter of the machine's memory (6 GB here, where several helpers' servers
-    share 23 GB; ours was OOM-killed twice).
-    """
-    before = os.environ.get("JAVA_TOOL_OPTIONS")
-    os.environ["JAVA_TOOL_OPTIONS"] = f"{before or ''} -Xms{heap} -Xmx{heap}".strip()
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["JAVA_TOOL_OPTIONS"]
-        else:
-            os.environ["JAVA_TOOL_OPTIONS"] = before
 
 
 class EpmtWorker:
@@ -239,10 +218,9 @@ def ours_side(
     """Load our server, start EPMT's worker, warm both, time the rounds, compare answers."""
     module = our_module()
     with contextlib.ExitStack() as stack:
-        with heap_bound(args.heap):
-            connection, server = stack.enter_context(
-                throwaway_server(heap=args.heap, pagecache=args.pagecache)
-            )
+        connection, server = stack.enter_context(
+            throwaway_server(heap=args.heap, pagecache=args.pagecache)
+        )
         graph = stack.enter_context(Graph(connection))
         res["server"] = server
         print(f"neo4j up in {server['start_seconds']} s; loading the set ...", file=sys.stderr)
