@@ -19,9 +19,11 @@ One run:
 6. growth (``bench_growth``), on its own throwaway Neo4j: the per-job questions on a
    one-job database, then on the database grown to ``--growth-procs`` processes;
 
-then writes ``benchmarks/RESULTS.md`` (tables, targets with PASS/FAIL) and
-``benchmarks/results.json`` (everything). Sample archives are read in place from
-``EPMT_SAMPLES`` or ``<repo>/../shared/data/epmt-samples``; nothing is copied into the repo.
+then writes ``benchmarks/results.json`` (everything) and ``benchmarks/RESULTS.md`` (tables,
+targets with PASS/FAIL; followed by the "Outlier detection" section that
+``bench_outliers.py`` renders from its own ``benchmarks/outliers.json``, if there is one).
+Sample archives are read in place from ``EPMT_SAMPLES`` or
+``<repo>/../shared/data/epmt-samples``; nothing is copied into the repo.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ import bench_growth
 import bench_ingest
 import bench_ours
 import bench_turn
-from bench_report import markdown
+from bench_outliers_report import write_results_md
 from bench_targets import targets
 from bench_util import (
     REPO,
@@ -280,9 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write the results; 0 when it ran (targets may still fail)."""
     args = parse_args(argv)
     if args.render:
-        earlier: dict[str, Any] = json.loads(args.render.read_text())
-        earlier["targets"] = targets(earlier)
-        (args.render.parent / "RESULTS.md").write_text(markdown(earlier))
+        write_results_md(args.render.parent, args.render)
         return 0
     started, t_start = dt.datetime.now().astimezone(), time.perf_counter()
     loads: dict[str, dict[str, Any]] = {"start": snapshot()}
@@ -387,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     res["queries"]["epmt"] = {"latency": epmt.get("latency")}  # the rest is under ingest
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "results.json").write_text(json.dumps(res, indent=1, default=str) + "\n")
-    (args.out_dir / "RESULTS.md").write_text(markdown(res))
+    write_results_md(args.out_dir)  # with the outlier section of bench_outliers.py, if any
     for t in res["targets"]:
         print(f"{t['verdict']:4}  {t['target']}  (ratio {t['ratio']})", file=sys.stderr)
     print(f"wrote {args.out_dir / 'RESULTS.md'} in {res['wall_seconds']:.0f} s", file=sys.stderr)

@@ -27,6 +27,7 @@ __all__ = [
     "get_op_metrics",
     "job_infos",
     "metric_groups",
+    "op_feature_rows",
     "op_metric_rows",
     "op_metrics",
     "ops_costs",
@@ -104,6 +105,39 @@ def metric_groups(
         )
         for r in found
     ]
+
+
+def op_feature_rows(graph: Graph, ids: list[str], tags: list[dict[str, Any]]) -> pd.DataFrame:
+    """The ``jobid``, ``tags``, ``num_procs``, ``duration`` and ``cpu_time`` of the rows
+    ``get_op_metrics(ids, tags)`` gives (its default ``op_duration_method='sum'``), in its
+    order, summed in the database (one query, ``outlier-op-features``): no other metric
+    and no process span is fetched. Empty if no loaded job has processes with the tags.
+
+    Examples
+    --------
+    >>> op_feature_rows(default_graph(), ["685000", "685016"], [{"op": "hsmget"}])
+        jobid              tags  num_procs      duration     cpu_time
+    0  685000  {'op': 'hsmget'}       1781  1.811621e+10   53934101.0
+    1  685016  {'op': 'hsmget'}       1713  7.585973e+09  123305670.0
+    """
+    alternatives = tags_param(tags) if tags else None
+    found = (
+        []
+        if alternatives is None
+        else graph.read("outlier-op-features", jobids=ids, tags=alternatives)
+    )
+    return pd.DataFrame(
+        [
+            {
+                "jobid": r["jobid"],
+                "tags": dict(tags[r["op"]]),
+                "num_procs": r["num_procs"],
+                "duration": r["duration"],
+                "cpu_time": float(r["cpu_time"]),
+            }
+            for r in found
+        ]
+    )
 
 
 def op_metric_rows(

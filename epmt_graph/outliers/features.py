@@ -17,7 +17,7 @@ from epmt_graph.api.refmodels import model_rows
 from epmt_graph.api.stats import features_of, is_feature
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import ModelError, OutlierError
-from epmt_graph.outliers.inputs import job_frame
+from epmt_graph.outliers.inputs import job_frame, named_features
 from epmt_graph.outliers.stat import DISTRIBUTIONS, check_dist
 
 __all__ = ["choose_features", "get_feature_distributions", "sanitize_features"]
@@ -46,10 +46,7 @@ def choose_features(
     ...
     epmt_graph.errors.OutlierError: features ['jobid'] are not numeric features
     """
-    if isinstance(requested, str):
-        named = [] if requested in ("", "*") else [requested]
-    else:
-        named = [] if requested is None else list(requested)
+    named = named_features(requested)
     bad = [f for f in named if f in frame.columns and not is_feature(frame, f)]
     if bad:
         raise OutlierError(f"features {bad} are not numeric features")
@@ -127,9 +124,10 @@ def get_feature_distributions(
     {'cpu_time': 'norm', 'num_procs': 'norm'}
     """
     graph = graph or default_graph()
-    frame = job_frame(graph, jobs, sanity_check=True)
+    wanted = [] if features is None else features
+    frame = job_frame(graph, jobs, sanity_check=True, features=wanted)
     out = {}
-    for feature in choose_features([] if features is None else features, frame):
+    for feature in choose_features(wanted, frame):
         values = frame[feature].to_numpy(dtype=float)
         out[feature] = "unknown"
         for dist in DISTRIBUTIONS:

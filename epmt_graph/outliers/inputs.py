@@ -26,11 +26,14 @@ from epmt_graph.errors import ModelError, OutlierError, QueryError, UnknownJobEr
 from epmt_graph.outliers.stat import get_classifier_name, is_classifier_mv
 
 __all__ = [
+    "LEAN_FEATURES",
     "MIN_JOBS",
     "check_enough",
     "job_frame",
     "job_rows",
+    "lean",
     "load_model",
+    "named_features",
     "refuse_unsupported",
     "split_methods",
 ]
@@ -38,7 +41,39 @@ __all__ = [
 #: Fewest jobs outlier detection compares among themselves, without a model (EPMT's rule).
 MIN_JOBS = MIN_JOBS_WITHOUT_MODEL
 
+#: The features the light rows carry, of jobs (``JobQuery.summaries``) and of operations
+#: (:func:`~epmt_graph.api.opmetrics.op_feature_rows`): EPMT's default features.
+LEAN_FEATURES = frozenset({"num_procs", "duration", "cpu_time"})
+
 _log = logging.getLogger(__name__)
+
+
+def named_features(requested: Any) -> list[str]:
+    """The feature names ``requested`` spells out: ``[]`` for every feature (``'*'``,
+    ``''``, None or an empty list), a str as one name.
+
+    Examples
+    --------
+    >>> named_features("*"), named_features("duration"), named_features(("a", "b"))
+    ([], ['duration'], ['a', 'b'])
+    """
+    if isinstance(requested, str):
+        return [] if requested in ("", "*") else [requested]
+    return [] if requested is None else list(requested)
+
+
+def lean(requested: Any) -> bool:
+    """Whether the features ``requested`` are all among :data:`LEAN_FEATURES`, so that the
+    light rows answer as the full ones would (any other name, or every feature, needs the
+    full rows).
+
+    Examples
+    --------
+    >>> lean(["duration", "cpu_time"]), lean(["duration", "rssmax"]), lean("*")
+    (True, False, False)
+    """
+    named = named_features(requested)
+    return bool(named) and set(named) <= LEAN_FEATURES
 
 
 def _missing(ids: list[str], loaded: set[str]) -> None:
@@ -47,9 +82,13 @@ def _missing(ids: list[str], loaded: set[str]) -> None:
         raise UnknownJobError(f"jobs not loaded: {missing}")
 
 
-def job_frame(graph: Graph, jobs: Any, sanity_check: bool = False) -> pd.DataFrame:
+def job_frame(
+    graph: Graph, jobs: Any, sanity_check: bool = False, features: Any = "*"
+) -> pd.DataFrame:
     """The jobs as ``get_jobs(fmt='pandas')`` rows (one query), or the DataFrame given
     (it needs a ``jobid`` column); with ``sanity_check``, warn if they are not comparable.
+    When the ``features`` to be used are :func:`lean`, only the jobs' light rows
+    (``jobid``, ``tags``, ``start`` in µs and :data:`LEAN_FEATURES`) are fetched.
 
     Raises
     ------
@@ -64,7 +103,10 @@ def job_frame(graph: Graph, jobs: Any, sanity_check: bool = False) -> pd.DataFra
         frame = jobs
     else:
         ids = jobids(graph, jobs)
-        frame = get_jobs(ids, fmt="pandas", graph=graph)
+        if lean(features):
+            frame = pd.DataFrame(get_jobs(ids, fmt="orm", graph=graph).summaries())
+        else:
+            frame = get_jobs(ids, fmt="pandas", graph=graph)
         _missing(ids, set() if frame.empty else set(frame["jobid"]))
     if sanity_check:
         if {"tags", "duration"} <= set(frame.columns):

@@ -138,7 +138,8 @@ def detect_outlier_jobs(
     3  692544           0.0       0       0
     """
     graph = graph or default_graph()
-    frame = job_frame(graph, jobs, sanity_check)
+    requested = settings().outlier_features if features is None else features
+    frame = job_frame(graph, jobs, sanity_check, requested)
     model = None if trained_model is None else load_model(graph, trained_model)
     if model is None:
         check_enough(len(frame))
@@ -159,7 +160,6 @@ def detect_outlier_jobs(
             )
     pca = model_pca(model, pca)
     refuse_unsupported(pca, multivariate, model)
-    requested = settings().outlier_features if features is None else features
     chosen = choose_features(requested, frame, model)
     if multivariate and model is not None:
         return mvod_job_counts(frame, chosen, multivariate, model)

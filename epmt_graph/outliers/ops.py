@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from epmt_graph.api.opmetrics import get_op_metrics
+from epmt_graph.api.opmetrics import get_op_metrics, op_feature_rows
 from epmt_graph.api.stats import classify, settings
 from epmt_graph.api.tags import job_proc_tags, tag_list
 from epmt_graph.db import Graph, default_graph
@@ -27,6 +27,7 @@ from epmt_graph.outliers.features import choose_features
 from epmt_graph.outliers.inputs import (
     check_enough,
     job_rows,
+    lean,
     load_model,
     refuse_unsupported,
     split_methods,
@@ -159,11 +160,11 @@ def detect_outlier_ops(
     job_tags = job_proc_tags(ids, fold=False, graph=graph)
     use = _operations(tag_list(tags) if tags else [], job_tags, model)
     added = added_model_jobs(model, ids) if pca else []  # PCA fits on the model's jobs too
-    ops = get_op_metrics(ids + added, tags=use, graph=graph) if use else None
+    requested = settings().outlier_features if features is None else features
+    ops = _op_rows(graph, ids + added, use, requested) if use else None
     if ops is None or ops.empty:
         _log.warning("no matching tags found in the tag set: %s", use)
         return False
-    requested = settings().outlier_features if features is None else features
     chosen = choose_features(requested, ops, model)
     if multivariate and model is not None:
         return mvod_op_counts(ops, use, chosen, multivariate, model)
@@ -171,6 +172,14 @@ def detect_outlier_ops(
         found = pca_op_counts(ops, use, chosen, univariate, thresholds, model, pca, added)
         return found.weighted(index=2)
     return _score(ops, use, chosen, univariate, thresholds, model)
+
+
+def _op_rows(graph: Graph, ids: list[str], use: list[Tag], requested: Any) -> Any:
+    """``get_op_metrics(ids, use)``, or only its lean columns when they hold the features
+    ``requested`` (None if no job is loaded, as get_op_metrics)."""
+    if lean(requested):
+        return op_feature_rows(graph, ids, use)
+    return get_op_metrics(ids, tags=use, graph=graph)
 
 
 def _score(
