@@ -354,6 +354,9 @@ def test_cli_explains_and_draws(loaded_graph: Graph, kern: dict[str, Any], tmp_p
     assert page.startswith("<!DOCTYPE html>") and page.count("  score +16.7") == 28
 
 
+@pytest.mark.xfail(
+    strict=True, reason="not yet (issue 17): the CLI table does not parse as one row per job"
+)
 def test_cli_table_is_epmts_detect_outlier_jobs(loaded_graph: Graph, kern: dict[str, Any]) -> None:
     """Runs once ``epmt_graph.outliers.detect_outlier_jobs`` is there: EPMT's
     ``test_outlier_jobs_multimode`` answer (per feature, how many of the three classifiers
