@@ -51,7 +51,10 @@ DELETE_DELAYS = (0.0, 0.4, 0.8, 1.2, 1.6)
 ROUND_TIMEOUT = 240.0
 
 #: One read of the published version of a job: its head, then everything of that version.
-_HEAD = "MATCH (h:JobHead {jobid: $jobid}) RETURN h.version AS version"
+#: Neo4j reads committed data, not a snapshot: a head deleted (by ``unpublish-job``) while
+#: this read finds it can come back without its properties; the job is then absent, as
+#: ``job-digest`` and the API's reads, which match the version it names, see it.
+_HEAD = "MATCH (h:JobHead {jobid: $jobid}) WHERE h.version IS NOT NULL RETURN h.version AS version"
 _VERSION = (
     "MATCH (p:Process {jobid: $jobid}) WHERE p.version = $version "
     "RETURN p.pid AS pid, p.depth AS depth, p.inclusive_cpu_time AS cpu, "

@@ -42,6 +42,7 @@ from epmt_graph import cypher
 from epmt_graph.browser import GuideServer, GuideSpec, favorite_names, guide_html
 from epmt_graph.browser.favorites import favorite_text, write_favorites
 from epmt_graph.browser.guide import cypher_literal, param_command, query_body, steps
+from epmt_graph.browser.style import style_command
 from epmt_graph.cli import main as cli_main
 from epmt_graph.db import Graph
 from epmt_graph.loader import delete_job
@@ -228,7 +229,7 @@ def test_guide_keeps_hostile_values_inside_literals(graph: Graph, unchanged: Non
     """A guide for a hostile job, operation and process: each ``:param`` value is one
     literal that Neo4j reads back as exactly the value (no line breaks or control
     characters, which the Browser's ``:param`` parser refuses), and the page's blocks hold
-    exactly the commands and the shipped queries."""
+    exactly the style command (the first slide's), then the commands and the shipped queries."""
     for s in TAG_SAFE:
         spec = GuideSpec(jobid=s, op=f"op:{s}", uid=f"{s}:0")
         page = guide_html(spec)
@@ -236,7 +237,7 @@ def test_guide_keeps_hostile_values_inside_literals(graph: Graph, unchanged: Non
         parsed.feed(page)
         assert parsed.slides == 1 + len(steps(spec))
         assert f"<title>{html.escape(f'Walk the process tree of job {s}')}</title>" in page
-        expected_blocks = []
+        expected_blocks = [style_command()]
         for step in steps(spec):
             expected_blocks += [param_command(step), query_body(step.query)]
         assert parsed.blocks == expected_blocks

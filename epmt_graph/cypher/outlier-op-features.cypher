@@ -25,7 +25,7 @@ CALL (jobid, version) {
                ELSE tags = $tags[op].exact END] AS op
   UNWIND group AS q
   RETURN op, count(*) AS num_procs, sum(q[2]) AS cpu_time,
-         sum((toFloat(q[1] - q[0]) / 1000000.0) * 1000000.0) AS duration
+         sum((toFloat(q[1] - q[0]) / 1e6) * 1e6) AS duration
 }
 RETURN op, jobid, num_procs, cpu_time, duration
 ORDER BY op, jobid
