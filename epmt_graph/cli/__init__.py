@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from epmt_graph import __version__
-from epmt_graph.cli import browser, demo, jobs, load, server, terminal, trees
+from epmt_graph.cli import browser, demo, jobs, load, migrate, server, terminal, trees
 from epmt_graph.errors import EpmtGraphError
 
 __all__ = ["build_parser", "main"]
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"epmt-graph {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (server, load, jobs, trees, demo, browser):
+    for module in (server, load, migrate, jobs, trees, demo, browser):
         module.register(commands)
     return parser
 
