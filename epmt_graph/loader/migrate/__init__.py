@@ -118,15 +118,19 @@ def migrate(
     epmt_graph.errors.SourceError: mysql://db.example/epmt: not an SQLite or PostgreSQL URL
     """
     summary = Summary()
+    chosen = None if jobs is None else list(jobs)
+    wanted = None if chosen is None else set(chosen)
     with Source(url) as source:
         if on_total is not None:
-            on_total(source.count(jobs, since))
+            on_total(source.count(chosen, since))
         target = graph or default_graph()
         read = functools.partial(read_stored_job, source, server_tz=server_tz)
         work = functools.partial(
             store_job, graph=target, replace=replace, dry_run=dry_run, progress=progress
         )
-        for jobid, done in run_ahead(source.job_ids(jobs, since), work, read=read, workers=workers):
+        for jobid, done in run_ahead(
+            source.job_ids(chosen, since), work, read=read, workers=workers
+        ):
             try:
                 result: LoadResult | None = done.result()
                 error = None
@@ -143,6 +147,15 @@ def migrate(
                     summary.processes += result.processes
             if on_job is not None:
                 on_job(jobid, result, error)
+            if wanted is not None:
+                wanted.discard(jobid)
+        for jobid in sorted(wanted or ()):
+            later = "" if since is None else f", or it starts before {since}"
+            error = f"job {jobid}: not in {source.label}{later}"
+            summary.jobs["failed"] += 1
+            summary.failed.append((jobid, error))
+            if on_job is not None:
+                on_job(jobid, None, error)
         summary.models = list(migrate_models(source, target, server_tz, dry_run=dry_run))
     return summary
 
