@@ -52,12 +52,19 @@ FILL_TIMEOUT = 1800
 
 @dataclass(frozen=True)
 class EpmtSource:
-    """A database EPMT filled: its URL, the jobs it submitted and the changes it made, each
-    ``[function, args, kwargs]`` of ``epmt_query``."""
+    """A database EPMT filled: its URL, the jobs it submitted, the changes it made (each
+    ``[function, args, kwargs]`` of ``epmt_query``) and the zone EPMT's machine was in
+    (``TZ``; None: this machine's), which ``migrate --server-tz`` is told."""
 
     url: str
     submitted: list[str]
     changes: list[list[Any]]
+    server_tz: str | None = None
+
+    @property
+    def options(self) -> list[str]:
+        """The ``migrate`` options this source needs."""
+        return [] if self.server_tz is None else ["--server-tz", self.server_tz]
 
 
 def epmt_python() -> Path:
@@ -83,10 +90,13 @@ def copies(dest: Path) -> list[str]:
     return paths
 
 
-def filled(url: str, workdir: Path) -> EpmtSource:
-    """Fill the database at ``url`` with EPMT (``fill_db.py --changes``) from the samples."""
+def filled(url: str, workdir: Path, server_tz: str | None = None) -> EpmtSource:
+    """Fill the database at ``url`` with EPMT (``fill_db.py --changes``) from the samples,
+    EPMT running in the zone ``server_tz`` (None: this machine's)."""
     paths = copies(workdir / "in")
     env = {**os.environ, "EPMT_DB_URL": url}
+    if server_tz is not None:
+        env["TZ"] = server_tz
     done = subprocess.run(
         [str(epmt_python()), str(FILL), "--changes", *paths],
         capture_output=True,
@@ -99,7 +109,7 @@ def filled(url: str, workdir: Path) -> EpmtSource:
     if done.returncode != 0:
         pytest.fail(f"EPMT could not fill {url}: {done.stderr[-3000:]}")
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    return EpmtSource(url, report["submitted"], report["changes"])
+    return EpmtSource(url, report["submitted"], report["changes"], server_tz)
 
 
 def _key() -> str:

@@ -20,6 +20,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,8 @@ MIGRATION_TIMEOUT = 1500
 BOOKKEEPING = {"post_process_jobs", "compute_process_trees"}
 #: Row fields that say when a version was written, not what the job is.
 VOLATILE = {"created_at", "updated_at", "version"}
+#: The zone of EPMT's machine when it fills the PostgreSQL source (ours is another).
+EPMT_MACHINE_TZ = "Asia/Tokyo"
 #: Jobs migrated before the kill (the kill comes after this many are reported).
 BEFORE_KILL = 2
 
@@ -80,7 +83,9 @@ def source(request: pytest.FixtureRequest, sqlite_filled: EpmtSource) -> Iterato
         return
     with throwaway_postgres() as url:
         work = Path(tempfile.mkdtemp(prefix="epmt_graph_fill_"))
-        yield fill_source(url, work)
+        # EPMT's machine in another zone than ours: the times EPMT writes in its own zone
+        # (created_at, processes moved from the staging table) need --server-tz
+        yield fill_source(url, work, server_tz=EPMT_MACHINE_TZ)
 
 
 @dataclass
@@ -113,10 +118,10 @@ def _visible(graph: Graph, jobids: list[str]) -> dict[str, tuple[int, int]]:
     }
 
 
-def _kill_midway(graph: Graph, url: str) -> list[str]:
+def _kill_midway(graph: Graph, url: str, *options: str) -> list[str]:
     """Start a migration, SIGKILL it once BEFORE_KILL jobs are reported; their lines."""
     child = subprocess.Popen(
-        _cli("migrate", url),
+        _cli("migrate", url, *options),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -137,11 +142,12 @@ def _kill_midway(graph: Graph, url: str) -> list[str]:
 @pytest.fixture(scope="module")
 def migrated(source: EpmtSource) -> Iterator[Migrated]:
     with _server() as graph:
-        dry = run_cli(graph, "migrate", source.url, "--dry-run", "--jobs", "685000,3455")
-        since = run_cli(graph, "migrate", source.url, "--dry-run", "--since", "2020-01-01")
-        before = _kill_midway(graph, source.url)
+        url, options = source.url, source.options
+        dry = run_cli(graph, "migrate", url, *options, "--dry-run", "--jobs", "685000,3455")
+        since = run_cli(graph, "migrate", url, *options, "--dry-run", "--since", "2020-01-01")
+        before = _kill_midway(graph, url, *options)
         after = _visible(graph, source.submitted)
-        rerun = run_cli(graph, "migrate", source.url, timeout=MIGRATION_TIMEOUT)
+        rerun = run_cli(graph, "migrate", url, *options, timeout=MIGRATION_TIMEOUT)
         yield Migrated(source, graph, dry, since, before, after, rerun)
 
 
@@ -162,7 +168,13 @@ def test_a_dry_run_writes_nothing(migrated: Migrated, archive_graph: Graph) -> N
 
 def test_a_job_not_in_the_database_is_an_error(migrated: Migrated) -> None:
     done = run_cli(
-        migrated.graph, "migrate", migrated.source.url, "--dry-run", "--jobs", "3455,nosuch"
+        migrated.graph,
+        "migrate",
+        migrated.source.url,
+        *migrated.source.options,
+        "--dry-run",
+        "--jobs",
+        "3455,nosuch",
     )
     assert done.returncode == 1
     assert f"epmt-graph: error: job nosuch: not in {migrated.source.url}" in done.stderr
@@ -267,7 +279,12 @@ def test_trees_match_the_networkx_oracle(migrated: Migrated, rel: str) -> None:
 
 def test_verify_finds_every_job_equal(migrated: Migrated) -> None:
     done = run_cli(
-        migrated.graph, "migrate", migrated.source.url, "--verify", timeout=MIGRATION_TIMEOUT
+        migrated.graph,
+        "migrate",
+        migrated.source.url,
+        *migrated.source.options,
+        "--verify",
+        timeout=MIGRATION_TIMEOUT,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     rows = [line.split() for line in done.stdout.splitlines()[1:-1]]
@@ -277,7 +294,10 @@ def test_verify_finds_every_job_equal(migrated: Migrated) -> None:
 
 
 def test_a_second_run_migrates_nothing(migrated: Migrated) -> None:
-    done = run_cli(migrated.graph, "migrate", migrated.source.url, timeout=MIGRATION_TIMEOUT)
+    source = migrated.source
+    done = run_cli(
+        migrated.graph, "migrate", source.url, *source.options, timeout=MIGRATION_TIMEOUT
+    )
     assert done.returncode == 0, done.stderr
     jobs = [line for line in done.stdout.splitlines() if line.startswith("job ")]
     assert len(jobs) == len(migrated.source.submitted)
@@ -287,7 +307,7 @@ def test_a_second_run_migrates_nothing(migrated: Migrated) -> None:
 
 
 def test_created_at_is_when_epmt_ingested_the_job(migrated: Migrated) -> None:
-    """EPMT's created_at is naive, in its machine's zone (this one's: the default)."""
+    """EPMT's created_at is naive, in its machine's zone (``--server-tz``, else ours)."""
     url = migrated.source.url
     if url.startswith("sqlite"):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
@@ -296,7 +316,12 @@ def test_created_at_is_when_epmt_ingested_the_job(migrated: Migrated) -> None:
     else:
         with psycopg.connect(url) as db:
             naive = dict(db.execute("SELECT jobid, created_at FROM jobs").fetchall())
-    epmt = {j: round(stamp.astimezone().timestamp() * 1_000_000) for j, stamp in naive.items()}
+    zone = migrated.source.server_tz
+    aware = {
+        j: stamp.astimezone() if zone is None else stamp.replace(tzinfo=zoneinfo.ZoneInfo(zone))
+        for j, stamp in naive.items()
+    }
+    epmt = {j: round(stamp.timestamp() * 1_000_000) for j, stamp in aware.items()}
     jobs = migrated.graph.read("jobs-by-id", jobids=migrated.source.submitted)
     assert {r["j"]["jobid"]: r["j"]["created_at"] for r in jobs} == epmt
 
