@@ -19,7 +19,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,9 +51,8 @@ BEFORE_KILL = 2
 
 
 @contextlib.contextmanager
-def _server() -> Iterator[Graph]:
-    """A Neo4j server of its own, and a graph on it."""
-    home = Path(tempfile.mkdtemp(prefix="epmt_graph_migrate_"))
+def _server(home: Path) -> Iterator[Graph]:
+    """A Neo4j server of its own in ``home``, and a graph on it."""
     with throwaway_server(home) as connection, Graph(connection) as graph:
         graph.ensure_schema()
         yield graph
@@ -66,9 +64,11 @@ def sqlite_filled() -> EpmtSource:
 
 
 @pytest.fixture(scope="module")
-def archive_graph(sqlite_filled: EpmtSource) -> Iterator[Graph]:
+def archive_graph(
+    sqlite_filled: EpmtSource, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Graph]:
     """The sample archives loaded directly, with EPMT's changes made again through our API."""
-    with _server() as graph:
+    with _server(tmp_path_factory.mktemp("archive_graph")) as graph:
         load([SAMPLES / rel for rel in sample_jobs()], graph=graph)
         for name, args, kwargs in sqlite_filled.changes:
             if name not in BOOKKEEPING:
@@ -77,12 +77,16 @@ def archive_graph(sqlite_filled: EpmtSource) -> Iterator[Graph]:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def source(request: pytest.FixtureRequest, sqlite_filled: EpmtSource) -> Iterator[EpmtSource]:
+def source(
+    request: pytest.FixtureRequest,
+    sqlite_filled: EpmtSource,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[EpmtSource]:
     if request.param == "sqlite":
         yield sqlite_filled
         return
     with throwaway_postgres() as url:
-        work = Path(tempfile.mkdtemp(prefix="epmt_graph_fill_"))
+        work = tmp_path_factory.mktemp("postgresql_fill")
         # EPMT's machine in another zone than ours: the times EPMT writes in its own zone
         # (created_at, processes moved from the staging table) need --server-tz
         yield fill_source(url, work, server_tz=EPMT_MACHINE_TZ)
@@ -140,8 +144,8 @@ def _kill_midway(graph: Graph, url: str, *options: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def migrated(source: EpmtSource) -> Iterator[Migrated]:
-    with _server() as graph:
+def migrated(source: EpmtSource, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Migrated]:
+    with _server(tmp_path_factory.mktemp("migrated_graph")) as graph:
         url, options = source.url, source.options
         dry = run_cli(graph, "migrate", url, *options, "--dry-run", "--jobs", "685000,3455")
         since = run_cli(graph, "migrate", url, *options, "--dry-run", "--since", "2020-01-01")

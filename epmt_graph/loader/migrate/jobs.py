@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import operator
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -200,11 +201,32 @@ def _layout(first: StoredRow, metric_names: list[str], ordered: bool) -> _Layout
     return _Layout(tuple(columns), tsv=True)
 
 
-def _fields(row: StoredRow, first: StoredRow, host: str, numtids: int) -> dict[str, Any]:
+def _json(value: Any) -> Any:
+    """A JSON column's value: parsed from its text (SQLite), or as the driver parsed it."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _naive(value: Any) -> dt.datetime:
+    """A time column's naive datetime: from its text (SQLite), or as the driver made it."""
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+class _Tags(dict[Any, str]):
+    """Canonical tag strings by the stored value (text or dict): most processes share a few."""
+
+    def of(self, value: Any) -> str:
+        """The canonical ``"k:v;..."`` string of a stored ``tags`` value."""
+        key = value if isinstance(value, str | None) else tuple(value.items())
+        if key not in self:
+            self[key] = tag_string(parse_tags(_dict(_json(value))))
+        return self[key]
+
+
+def _fields(row: StoredRow, first: StoredRow, host: str, numtids: int, tags: str) -> dict[str, Any]:
     """The per-process fields the loader reads from a process's first papiex row."""
     generation = row["gen"] if row["gen"] is not None else first.get("generation")
     fields = {
-        "tags": tag_string(parse_tags(_dict(row["tags"]))),
+        "tags": tags,
         "hostname": host,
         "exename": row["exename"] or "",
         "path": row["path"] or "",
@@ -234,26 +256,27 @@ def _threads(
 ) -> Iterator[Process]:
     """Each stored process as its host, its layout and its papiex thread rows."""
     layouts: dict[tuple[str, ...], _Layout] = {}
+    tags = _Tags()
     for row in rows:
         try:
-            threads = row["threads_df"]
+            threads = _json(row["threads_df"])
             first = threads[0]
             keys = tuple(first)
             layout = layouts.get(keys) or layouts.setdefault(
                 keys, _layout(first, metric_names, ordered)
             )
             host = str(row["host_id"] or "")
-            fields = _fields(row, first, host, len(threads))
+            fields = _fields(row, first, host, len(threads), tags.of(row["tags"]))
             if isinstance(first.get("start"), int):
                 fields["start"], fields["end"] = first["start"], first["end"]
             else:  # moved from PostgreSQL's staging table: naive, in EPMT's machine's zone
                 fields["start"], fields["end"] = (
-                    micros(row[k], server_tz) for k in ("start", "end")
+                    micros(_naive(row[k]), server_tz) for k in ("start", "end")
                 )
             values = [layout.pick(t) for t in threads]
             if {type(v) for thread in values for v in thread} != {int}:
                 raise ValueError("a thread value is not an integer")
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
             raise ArchiveError(
                 f"process {row['id']}: unreadable threads_df or fields ({exc!r})"
             ) from exc
@@ -276,10 +299,11 @@ def _staged_threads(rows: Iterator[StoredRow], metric_names: list[str]) -> Itera
             if len(flat) != numtids * width:
                 raise ValueError(f"{len(flat)} metric values for {numtids} threads of {width}")
             fields = _fields(
-                {**row, "gen": row["generation"], "tags": parse_tags(row["tags"])},
+                {**row, "gen": row["generation"]},
                 {},
                 str(row["hostname"] or ""),
                 numtids,
+                tag_string(parse_tags(row["tags"])),
             )
             fields["start"], fields["end"] = round(row["start"]), round(row["finish"])
         except (KeyError, TypeError, ValueError) as exc:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from epmt_graph.errors import SourceError
 
-__all__ = ["PAGE", "REQUIRED", "Source", "StoredRow"]
+__all__ = ["PAGE", "RAW", "REQUIRED", "Source", "StoredRow"]
 
 #: A row read, by column name.
 StoredRow = Mapping[Any, Any]
@@ -71,6 +71,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     ),
 }
 _OPTIONAL = ("processes_staging", "refmodels", "refmodel_job_associations")
+#: The ``processes`` columns read without SQLAlchemy's conversion (JSON, times).
+RAW = frozenset({"threads_df", "tags", "start", "end"})
 
 
 def _engine(url: str) -> sa.Engine:
@@ -227,9 +229,14 @@ class Source:
         return row._mapping
 
     def processes(self, jobid: str) -> Iterator[StoredRow]:
-        """The ``processes`` rows of ``jobid``, by host, then by id; streamed."""
+        """The ``processes`` rows of ``jobid``, by host, then by id; streamed. Its JSON and
+        time columns (:data:`RAW`) come as the driver gives them: SQLite's as text, for the
+        reader to parse only what it needs; PostgreSQL's already parsed."""
         table = self.tables["processes"]
-        columns = [table.c[name] for name in REQUIRED["processes"]]
+        columns = [
+            sa.type_coerce(table.c[name], sa.String).label(name) if name in RAW else table.c[name]
+            for name in REQUIRED["processes"]
+        ]
         query = (
             sa.select(*columns).where(table.c.jobid == jobid).order_by(table.c.host_id, table.c.id)
         )
