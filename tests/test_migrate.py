@@ -358,3 +358,18 @@ def test_a_database_that_is_not_epmts_is_refused(migrated: Migrated, tmp_path: P
         done = run_cli(migrated.graph, "migrate", f"sqlite:///{path}")
         assert done.returncode == 1 and says in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_a_malformed_job_fails_alone(
+    sqlite_filled: EpmtSource, archive_graph: Graph, tmp_path: Path
+) -> None:
+    """A job whose row EPMT's schema allows but no job has (no start) is one error line; the
+    other jobs go on (3455, loaded from its archive with the same content: unchanged)."""
+    copy = tmp_path / "epmt.db"
+    copy.write_bytes(Path(sqlite_filled.url.removeprefix("sqlite:///")).read_bytes())
+    with sqlite3.connect(copy) as db:
+        db.execute("UPDATE jobs SET start = NULL WHERE jobid = '2220'")
+    done = run_cli(archive_graph, "migrate", f"sqlite:///{copy}", "--jobs", "2220,3455")
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"epmt-graph: error: sqlite:///{copy}: job 2220: malformed")
+    assert done.stdout.startswith("job 3455: unchanged,")

@@ -117,32 +117,35 @@ def read_stored_job(source: Source, jobid: str, server_tz: dt.tzinfo | None = No
     row = source.job(jobid)
     info = _dict(row["info_dict"])
     staged = None
-    if not info.get("procs_in_process_table", 1) and info.get("procs_staging_ids"):
-        first, last = info["procs_staging_ids"]
-        staged = (int(first), int(last))
-    clock = JobClock(
-        jobid,
-        info.get("tz"),
-        row["start"],
-        lambda: _raw_offset(source, jobid),
-        lambda: _span(source, jobid, staged, server_tz),
-    )
-    meta = StoredJob(
-        jobid=jobid,
-        user=str(row["user_id"] or ""),
-        jobname=str(row["jobname"] or "unknown"),
-        start=clock.micros(row["start"]),
-        end=clock.micros(row["end"]),
-        submit=clock.micros(row["submit"] or row["start"]),
-        zone=clock.name,
-        tz_name=clock.tz_name,
-        env=_dict(row["env_dict"]),
-        env_changes=_dict(row["env_changes_dict"]),
-        annotations=_dict(row["annotations"]),
-        analyses=_dict(row["analyses"]),
-        status=_dict(info.get("status")),
-        tags=parse_tags(_dict(row["tags"])),
-    )
+    try:
+        if not info.get("procs_in_process_table", 1) and info.get("procs_staging_ids"):
+            first, last = info["procs_staging_ids"]
+            staged = (int(first), int(last))
+        clock = JobClock(
+            jobid,
+            info.get("tz"),
+            row["start"],
+            lambda: _raw_offset(source, jobid),
+            lambda: _span(source, jobid, staged, server_tz),
+        )
+        meta = StoredJob(
+            jobid=jobid,
+            user=str(row["user_id"] or ""),
+            jobname=str(row["jobname"] or "unknown"),
+            start=clock.micros(row["start"]),
+            end=clock.micros(row["end"]),
+            submit=clock.micros(row["submit"] or row["start"]),
+            zone=clock.name,
+            tz_name=clock.tz_name,
+            env=_dict(row["env_dict"]),
+            env_changes=_dict(row["env_changes_dict"]),
+            annotations=_dict(row["annotations"]),
+            analyses=_dict(row["analyses"]),
+            status=_dict(info.get("status")),
+            tags=parse_tags(_dict(row["tags"])),
+        )
+    except (AttributeError, TypeError, ValueError) as exc:  # a null or odd start, end, info
+        raise SourceError(f"{source.label}: job {jobid}: malformed jobs row ({exc!r})") from exc
     builder = JobBuilder(meta)
     label = f"{source.label}, job {jobid}"
     metric_names = str(info.get("metric_names") or "").split(",")
