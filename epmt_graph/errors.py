@@ -22,6 +22,7 @@ __all__ = [
     "RenderError",
     "ServerError",
     "ServerUnavailableError",
+    "SourceError",
     "UnknownExperimentError",
     "UnknownJobError",
     "UnknownModelError",
@@ -175,3 +176,9 @@ class FieldTypeError(QueryError, TypeError):
 class CommitError(EpmtGraphError, RuntimeError):
     """Changed records could not be written: a delete or a load of one of their jobs came
     first. Nothing of the commit was written; its pending changes are dropped."""
+
+
+class SourceError(EpmtGraphError):
+    """An EPMT database to migrate from cannot be used: a malformed URL, a database that is
+    not there or refuses the connection, one that is not EPMT's, or a job whose rows cannot
+    make a job (the message names the job)."""

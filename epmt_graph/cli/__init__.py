@@ -16,7 +16,18 @@ import sys
 from collections.abc import Sequence
 
 from epmt_graph import __version__
-from epmt_graph.cli import browser, demo, jobs, load, outliers, server, terminal, trees, watch
+from epmt_graph.cli import (
+    browser,
+    demo,
+    jobs,
+    load,
+    migrate,
+    outliers,
+    server,
+    terminal,
+    trees,
+    watch,
+)
 from epmt_graph.errors import EpmtGraphError
 
 __all__ = ["BROKEN_PIPE_EXIT", "build_parser", "main"]
@@ -33,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"epmt-graph {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (server, load, watch, jobs, trees, outliers, demo, browser):
+    for module in (server, load, watch, migrate, jobs, trees, outliers, demo, browser):
         module.register(commands)
     return parser
 

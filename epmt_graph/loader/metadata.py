@@ -18,7 +18,7 @@ import json
 import os
 import zoneinfo
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from epmt_graph.errors import ArchiveError
 from epmt_graph.schema import parse_tags, tag_string
@@ -26,8 +26,11 @@ from epmt_graph.schema import parse_tags, tag_string
 __all__ = [
     "DEFAULT_TZ",
     "JOB_TAGS_ENV",
+    "JobFacts",
     "JobMeta",
     "dumps",
+    "localize",
+    "zone_for",
 ]
 
 #: Zone of naive metadata timestamps when neither the job nor ``EPMT_TZ`` names one.
@@ -59,20 +62,32 @@ def _json_default(value: Any) -> str:
     return str(value)
 
 
-def _localize(naive: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
-    """Attach ``zone`` as pytz's ``localize(is_dst=False)`` does."""
+def localize(naive: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """Attach ``zone`` as pytz's ``localize(is_dst=False)`` does.
+
+    Examples
+    --------
+    >>> localize(dt.datetime(2019, 11, 3, 1, 30), zoneinfo.ZoneInfo("US/Eastern")).isoformat()
+    '2019-11-03T01:30:00-05:00'
+    """
     first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
     if first.utcoffset() != second.utcoffset() and second.dst() == dt.timedelta(0):
         return second
     return first
 
 
-def _zone_for(stamp: dt.datetime) -> str:
+def zone_for(stamp: dt.datetime) -> str:
     """An IANA zone name that shows ``stamp`` (aware) with its own UTC offset.
 
     ``"UTC"`` for offset 0, ``"Etc/GMT-5"``-style for whole hours, else the first (sorted)
     zone with the same offset and abbreviation at that instant (``IST``, +05:30:
     ``Asia/Calcutta``), else ``"+05:30"``-style.
+
+    Examples
+    --------
+    >>> ist = dt.timezone(dt.timedelta(hours=5, minutes=30), "IST")
+    >>> zone_for(dt.datetime(2020, 6, 29, 17, 31, tzinfo=ist))
+    'Asia/Calcutta'
     """
     key = getattr(stamp.tzinfo, "key", None)
     offset = stamp.utcoffset() or dt.timedelta(0)
@@ -106,8 +121,29 @@ def _tags(value: Any, where: str) -> dict[str, str]:
     return parse_tags(value)
 
 
+class JobFacts(Protocol):
+    """The job-level facts a job's row is made of (:class:`JobMeta` reads them from an
+    archive's ``job_metadata``; the migrator from an EPMT database's ``jobs`` row)."""
+
+    jobid: str
+    user: str
+    jobname: str
+    hostname: str
+    env: dict[str, Any]
+    env_changes: dict[str, Any]
+    annotations: dict[str, Any]
+    analyses: dict[str, Any]
+    status: dict[str, Any]
+    tags: dict[str, str]
+    start: int
+    end: int
+    submit: int
+    zone: str
+    tz_name: str
+
+
 class JobMeta:
-    """What the loader needs from ``job_metadata``.
+    """What the loader needs from ``job_metadata`` (a :class:`JobFacts`).
 
     Parameters
     ----------
@@ -123,6 +159,8 @@ class JobMeta:
     env, env_changes, annotations, status : dict
         Start environment, EPMT's environment changes, annotations (with EPMT's
         ``EPMT_JOB_TAGS`` entry) and ``info_dict['status']``.
+    analyses : dict
+        Empty: an archive holds no analyses.
     tags : dict of str to str
         The job tags.
     start, end, submit : int
@@ -173,6 +211,7 @@ class JobMeta:
             self.tags = from_annotation or self.tags
         elif self.tags:
             self.annotations[JOB_TAGS_ENV] = tag_string(self.tags)
+        self.analyses: dict[str, Any] = {}
         self.status = self._status(meta)
         self.zone, self.tz_name, aware = self._zone(stamps, where)
         self.start, self.end, self.submit = ((s - _EPOCH) // _US for s in aware)
@@ -202,7 +241,7 @@ class JobMeta:
         first = stamps[0].tzinfo
         if first is not None:
             return (
-                _zone_for(stamps[0]),
+                zone_for(stamps[0]),
                 str(first.tzname(None) or stamps[0].tzname()),
                 [s.replace(tzinfo=s.tzinfo or first) for s in stamps],
             )
@@ -212,4 +251,4 @@ class JobMeta:
             info = zoneinfo.ZoneInfo(zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ArchiveError(f"{where}: unknown time zone {zone!r}") from exc
-        return zone, zone, [s if s.tzinfo else _localize(s, info) for s in stamps]
+        return zone, zone, [s if s.tzinfo else localize(s, info) for s in stamps]

@@ -33,6 +33,7 @@ __all__ = [
     "REQUIRED_PROCESS_FIELDS",
     "PapiexFile",
     "ThreadRow",
+    "papiex_file",
     "parse_csv",
     "parse_tsv",
     "process_blocks",
@@ -114,6 +115,28 @@ class PapiexFile:
     columns: tuple[str, ...]
     summed: tuple[str, ...]
     rows: Iterator[ThreadRow]
+
+
+def papiex_file(
+    source: str, columns: tuple[str, ...], rows: Iterator[ThreadRow], *, tsv: bool
+) -> PapiexFile:
+    """A :class:`PapiexFile` of thread ``rows`` with these thread ``columns``, its summed
+    metrics and metric names made by the rules of its format: v1 (CSV) sums every column but
+    ``tid``, ``start``, ``end``, ``num_threads`` and ``starttime``, sorted, and names them;
+    v2 (TSV, ``tsv=True``) sums them in the header's order and names every column.
+
+    Examples
+    --------
+    >>> papiex_file("f", ("tid", "start", "end", "wchar", "rchar"), iter([]), tsv=False).summed
+    ('rchar', 'wchar')
+    >>> papiex_file("f", ("wchar", "starttime", "rchar"), iter([]), tsv=True).metric_names
+    'wchar,starttime,rchar'
+    """
+    if tsv:
+        summed = tuple(m for m in columns if m not in _SKIP_FOR_SUMS)
+        return PapiexFile(source, ",".join(columns), columns, summed, rows)
+    summed = tuple(sorted(n for n in columns if n not in _SKIP_FOR_SUMS))
+    return PapiexFile(source, ",".join(summed), columns, summed, rows)
 
 
 def _fail(source: str, line: int, message: str) -> ArchiveError:
@@ -215,7 +238,6 @@ def parse_csv(lines: Iterable[str], *, source: str) -> PapiexFile:
     index = {name: i for i, name in enumerate(header)}
     thread_columns = [(n, i) for i, n in enumerate(header) if n not in PER_PROCESS_FIELDS]
     columns = tuple(n for n, _ in thread_columns)
-    summed = tuple(sorted(n for n in columns if n not in _SKIP_FOR_SUMS))
     pick = operator.itemgetter(*(i for _, i in thread_columns))
     start_at, end_at = columns.index("start"), columns.index("end")
     numtids_at, ncols = index["numtids"], len(header)
@@ -237,7 +259,7 @@ def parse_csv(lines: Iterable[str], *, source: str) -> PapiexFile:
                 process["start"], process["end"] = values[start_at], values[end_at]
             yield ThreadRow(line, process, values)
 
-    return PapiexFile(source, ",".join(summed), columns, summed, rows())
+    return papiex_file(source, columns, rows(), tsv=False)
 
 
 def _tsv_header(header_text: str, header_source: str) -> tuple[list[str], int, list[str]]:
@@ -314,8 +336,7 @@ def parse_tsv(
                 values = tuple(flat[t * nmetrics : (t + 1) * nmetrics])
                 yield ThreadRow(line, process if t == 0 else None, values)
 
-    summed = tuple(m for m in metrics if m not in _SKIP_FOR_SUMS)
-    return PapiexFile(source, ",".join(metrics), tuple(metrics), summed, rows())
+    return papiex_file(source, tuple(metrics), rows(), tsv=True)
 
 
 def process_blocks(papiex: PapiexFile) -> Iterator[list[ThreadRow]]:

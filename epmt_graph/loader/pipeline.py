@@ -16,7 +16,6 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
 
 from epmt_graph.loader.model import JobRows
@@ -25,6 +24,7 @@ from epmt_graph.loader.reader import read_job
 __all__ = ["WORKERS", "run_ahead"]
 
 R = TypeVar("R")
+P = TypeVar("P")
 
 #: Jobs worked on at once by default: two keep a 2-core machine and its server busy
 #: (see benchmarks/RESULTS.md); each holds one parsed job in memory.
@@ -48,12 +48,13 @@ class _Ticket:
 
 
 def run_ahead(
-    paths: Iterable[Path],
+    paths: Iterable[P],
     work: Callable[[JobRows], R],
     *,
     workers: int = WORKERS,
-) -> Iterator[tuple[Path, Future[R]]]:
-    """Each path with the future of ``work(read_job(path))``, up to ``workers`` at once.
+    read: Callable[[P], JobRows] = read_job,  # type: ignore[assignment]
+) -> Iterator[tuple[P, Future[R]]]:
+    """Each path with the future of ``work(read(path))``, up to ``workers`` at once.
 
     Futures come in the order of ``paths``; a parse error or an error of ``work`` is
     raised by the future's ``result()``, so the caller decides whether to go on. Closing
@@ -61,16 +62,21 @@ def run_ahead(
 
     Parameters
     ----------
-    paths : iterable of Path
-        Job archives or directories (see :func:`epmt_graph.loader.find_jobs`).
+    paths : iterable
+        Job archives or directories (see :func:`epmt_graph.loader.find_jobs`), or whatever
+        else ``read`` takes (the migrator's job ids).
     work : callable
         Called with each parsed job, on a worker thread.
     workers : int
         Jobs parsed or worked on at once (at least 1).
+    read : callable
+        Parses one of ``paths`` (default :func:`~epmt_graph.loader.reader.read_job`); one
+        at a time.
 
     Examples
     --------
     >>> import tempfile
+    >>> from pathlib import Path
     >>> from epmt_graph.synthetic import write_archive
     >>> folder = Path(tempfile.mkdtemp())
     >>> paths = [write_archive(folder / f"{n}.tgz", 50, seed=n, jobid=f"job{n}") for n in (1, 2)]
@@ -81,13 +87,14 @@ def run_ahead(
         raise ValueError(f"workers must be at least 1, not {workers}")
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="epmt-graph-load")
     parsing = threading.Lock()
-    pending: deque[tuple[Path, Future[R]]] = deque()
+    pending: deque[tuple[P, Future[R]]] = deque()
     live: list[_Ticket] = []
     try:
         for path in paths:
             live = [ticket for ticket in live if not ticket.done.is_set()]
             ticket = _Ticket()
-            pending.append((path, pool.submit(_one, path, work, parsing, ticket, list(live))))
+            job = pool.submit(_one, path, read, work, parsing, ticket, list(live))
+            pending.append((path, job))
             live.append(ticket)
             if len(pending) >= workers:
                 yield pending.popleft()
@@ -98,7 +105,8 @@ def run_ahead(
 
 
 def _one(
-    path: Path,
+    path: P,
+    read: Callable[[P], JobRows],
     work: Callable[[JobRows], R],
     parsing: threading.Lock,
     ticket: _Ticket,
@@ -107,7 +115,7 @@ def _one(
     try:
         try:
             with parsing:  # parsing is pure Python: two at once only share the GIL
-                rows = read_job(path)
+                rows = read(path)
             ticket.jobid = rows.jobid
         finally:
             ticket.parsed.set()

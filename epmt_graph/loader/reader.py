@@ -47,7 +47,7 @@ from epmt_graph.loader.keys import (
     link_parents,
     sort_order,
 )
-from epmt_graph.loader.metadata import JobMeta, dumps
+from epmt_graph.loader.metadata import JobFacts, JobMeta, dumps
 from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.papiex import PapiexFile, ThreadRow, parse_csv, parse_tsv, process_blocks
 from epmt_graph.loader.safe_pickle import load_metadata
@@ -55,7 +55,7 @@ from epmt_graph.loader.spill import ProcessRows, RowSpill
 from epmt_graph.loader.totals import FileTotals, job_row
 from epmt_graph.schema import Row, parse_tags, tag_pairs, tag_string, tree_values
 
-__all__ = ["read_job"]
+__all__ = ["JobBuilder", "read_job"]
 
 _HEADER = "-papiex-header.tsv"
 #: Bytes of an early papiex file kept in memory before its copy goes to disk.
@@ -71,10 +71,20 @@ def _header_name(name: str) -> str:
     return f"{_file_host(name)}{_HEADER}"
 
 
-class _Builder:
-    """Build process rows as their files are read, checking each against the job."""
+class JobBuilder:
+    """Build a job's process rows as its papiex files are read, checking each against the
+    job; :meth:`finish` orders, checks and links them into :class:`JobRows`.
 
-    def __init__(self, meta: JobMeta) -> None:
+    :func:`read_job` feeds it an archive's files; the migrator
+    (:mod:`epmt_graph.loader.migrate`) feeds it the rows of an EPMT database, a file per host.
+
+    Parameters
+    ----------
+    meta : JobFacts
+        The job's facts (times, zone, tags, environment, annotations, ...).
+    """
+
+    def __init__(self, meta: JobFacts) -> None:
         self.meta = meta
         self.files: list[FileTotals] = []
         self.spill = RowSpill()
@@ -94,7 +104,13 @@ class _Builder:
         return [json.loads(t) for t in sorted(distinct)]
 
     def add_file(self, name: str, papiex: PapiexFile) -> None:
-        """Add every process of a papiex file, as its rows are parsed."""
+        """Add every process of a papiex file, as its rows are parsed.
+
+        Raises
+        ------
+        ArchiveError
+            A row is malformed, or a process runs outside the job's start and end.
+        """
         file = FileTotals(name, papiex, _file_host(name))
         self.files.append(file)
         for block in process_blocks(papiex):
@@ -152,6 +168,17 @@ class _Builder:
         )
         self.spill.append((number, row))
 
+    def finish(self, source: str) -> JobRows:
+        """The job: its processes ordered, checked and linked, and its row (``source``
+        names where it was read).
+
+        Raises
+        ------
+        ArchiveError
+            No process, a process twice, or parent links that form a cycle.
+        """
+        return _finish(self, source)
+
 
 def _clamp_rdtsc(values: tuple[int, ...], at: int) -> tuple[int, ...]:
     """A thread's values with a negative ``rdtsc_duration`` set to -1, as EPMT does."""
@@ -175,7 +202,7 @@ def _digest(job: Row, procs: ProcessRows, parents: Parents, keys: list[str]) -> 
     return digest.hexdigest()
 
 
-def _finish(builder: _Builder, source: str) -> JobRows:
+def _finish(builder: JobBuilder, source: str) -> JobRows:
     """Order, check and link the processes read, and make the job's row."""
     keys = builder.keys
     if not len(keys):
@@ -266,14 +293,14 @@ def read_job(path: str | os.PathLike[str]) -> JobRows:
 
 
 def _read(source: str) -> JobRows:
-    builder: _Builder | None = None
+    builder: JobBuilder | None = None
     headers: dict[str, str] = {}
     waiting: list[tuple[str, Readable]] = []
     with contextlib.ExitStack() as stack:
         for name, stream in iter_members(source):
             if name == METADATA_NAME:
                 where = os.path.join(source, name)
-                builder = _Builder(JobMeta(load_metadata(stream.read(), source=where), where))
+                builder = JobBuilder(JobMeta(load_metadata(stream.read(), source=where), where))
             elif name.endswith(_HEADER):
                 headers[name] = "".join(text_lines(stream, os.path.join(source, name)))
             elif builder is not None and (name.endswith(".csv") or _header_name(name) in headers):
@@ -284,7 +311,7 @@ def _read(source: str) -> JobRows:
             raise ArchiveError(f"{source}: missing {METADATA_NAME}")
         for name, copy in sorted(waiting, key=operator.itemgetter(0)):
             builder.add_file(name, _parse(source, name, copy, headers))
-    return _finish(builder, source)
+    return builder.finish(source)
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any
 
-from epmt_graph.loader.metadata import JobMeta, dumps
+from epmt_graph.loader.metadata import JobFacts, dumps
 from epmt_graph.loader.papiex import PapiexFile
 from epmt_graph.schema import PAPIEX_FIELDS, Row, tag_pairs, tag_string
 
@@ -72,7 +72,7 @@ def _papiex_annotations(errors: list[tuple[int, int]]) -> dict[str, Any]:
 
 
 def job_row(
-    meta: JobMeta,
+    meta: JobFacts,
     files: list[FileTotals],
     *,
     processes: int,
@@ -118,7 +118,7 @@ def job_row(
         "env_changes_json": dumps(meta.env_changes),
         "info_json": dumps(info),
         "annotations_json": dumps(annotations),
-        "analyses_json": "{}",
+        "analyses_json": dumps(meta.analyses),
         **sums,
         "cpu_time": sums["usertime"] + sums["systemtime"],
         "num_procs": processes,

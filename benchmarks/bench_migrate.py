@@ -1,0 +1,218 @@
+"""Migration against archive loading, in processes per second, same jobs, same run.
+
+    .venv/bin/python benchmarks/bench_migrate.py [--rounds 4] [--write]
+
+The sample jobs (tests/constants.py GOOD_FOLDERS) are submitted by the real EPMT 5.0.1 (its
+venv: benchmarks/epmt_ref/setup_venv.sh; ``fill_db.py`` without changes, so every job's
+content is its archive's) into a SQLite file and, when PostgreSQL's ``initdb``/``pg_ctl``
+are installed, into a throwaway PostgreSQL cluster (where EPMT leaves its CSV v2 jobs in
+the staging table). Filling is not timed. Then, on one fresh Neo4j server, after one untimed
+round of each, rounds in turn: every job deleted, then loaded from its archive with
+``epmt_graph.loader.load`` (what ``epmt-graph load`` does); every job deleted, then migrated
+with ``epmt_graph.loader.migrate.migrate`` (what ``epmt-graph migrate`` does), from each
+source. Prints a Markdown section; ``--write`` puts it in RESULTS.md in place of the last one
+(between its markers). Target: migration at least as fast per process as loading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from bench_util import REPO, load_average, machine_info, median, samples_dir, throwaway_server
+
+from epmt_graph.db import Graph
+from epmt_graph.loader import delete_job, load, read_job
+from epmt_graph.loader.migrate import migrate
+from epmt_graph.loader.migrate.jobs import read_stored_job
+from epmt_graph.loader.migrate.source import Source
+
+sys.path.insert(0, str(REPO / "tests"))
+from migrate_sources import copies, epmt_python, pg_bin, throwaway_postgres
+from oracle import sample_jobs
+
+__all__ = ["main"]
+
+FILL = REPO / "benchmarks" / "epmt_ref" / "fill_db.py"
+RESULTS = REPO / "benchmarks" / "RESULTS.md"
+BEGIN, END = "<!-- bench_migrate: begin -->", "<!-- bench_migrate: end -->"
+
+
+def fill(url: str, work: Path) -> list[str]:
+    """``epmt submit`` of the samples into ``url``; the job ids EPMT reports."""
+    paths = copies(work / "in")
+    done = subprocess.run(
+        [str(epmt_python()), str(FILL), *paths],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "EPMT_DB_URL": url},
+        cwd=work,
+        check=True,
+    )
+    return list(json.loads(done.stdout.strip().splitlines()[-1])["submitted"])
+
+
+@contextlib.contextmanager
+def sources(work: Path) -> Iterator[dict[str, str]]:
+    """The source databases EPMT filled: SQLite, and PostgreSQL when it is installed."""
+    urls = {"SQLite": f"sqlite:///{work / 'epmt.db'}"}
+    fill(urls["SQLite"], work / "sqlite")
+    with contextlib.ExitStack() as stack:
+        if pg_bin() is not None:
+            urls["PostgreSQL"] = stack.enter_context(throwaway_postgres())
+            fill(urls["PostgreSQL"], work / "postgresql")
+        yield urls
+
+
+def clear(graph: Graph, jobids: list[str]) -> None:
+    for jobid in jobids:
+        delete_job(graph, jobid)
+
+
+def round_of(
+    graph: Graph, paths: list[Path], urls: dict[str, str], jobids: list[str], *, flip: bool
+) -> dict[str, float]:
+    """One round: processes per second of loading the archives and of each migration (the
+    archives last when ``flip``, so that a drift of the machine's load favours neither)."""
+
+    def archives() -> int:
+        return sum(r.processes for r in load(paths, graph=graph))
+
+    def migration(url: str) -> int:
+        summary = migrate(url, graph=graph)
+        assert not summary.failed, summary.failed
+        return summary.processes
+
+    sides = [("archives (loader.load)", archives)]
+    sides += [
+        (f"migrate from {name}", functools.partial(migration, url)) for name, url in urls.items()
+    ]
+    rates = {}
+    for name, side in reversed(sides) if flip else sides:
+        clear(graph, jobids)
+        t0 = time.perf_counter()
+        rates[name] = side() / (time.perf_counter() - t0)
+    return {name: rates[name] for name, _ in sides}
+
+
+def reading(paths: list[Path], urls: dict[str, str], jobids: list[str]) -> dict[str, float]:
+    """Processes per second of reading alone (nothing written), best of two: the archives
+    parsed (``read_job``), each source read (``read_stored_job``)."""
+
+    def archives() -> int:
+        return sum(len(read_job(path).processes) for path in paths)
+
+    def stored(url: str) -> int:
+        with Source(url) as source:
+            return sum(len(read_stored_job(source, jobid).processes) for jobid in jobids)
+
+    sides = [("archives (loader.load)", archives)]
+    sides += [
+        (f"migrate from {name}", functools.partial(stored, url)) for name, url in urls.items()
+    ]
+    rates = {}
+    for name, side in sides:
+        best = 0.0
+        for _ in range(2):
+            t0 = time.perf_counter()
+            best = max(best, side() / (time.perf_counter() - t0))
+        rates[name] = best
+    return rates
+
+
+def section(
+    rounds: list[dict[str, float]],
+    reads: dict[str, float],
+    processes: int,
+    jobs: int,
+    info: dict[str, object],
+) -> str:
+    lines = [
+        BEGIN,
+        "## Migration: an EPMT database against the same jobs' archives",
+        "",
+        "```",
+        ".venv/bin/python benchmarks/bench_migrate.py --write",
+        "```",
+        "",
+        f"- **Date**: {time.strftime('%Y-%m-%dT%H:%M:%S%z')}; load average at the start "
+        f"{info['load']}; {info['cores']} cores",
+        f"- **Jobs**: the {jobs} loadable sample jobs ({processes:,} processes), submitted by "
+        "EPMT 5.0.1 (`epmt submit`, not post-processed: as EPMT leaves them) into each source; "
+        "one fresh Neo4j server (heap 1g, page cache 512m); one untimed round, then rounds in "
+        "turn: all jobs deleted, then written again by each side (the archives first in odd "
+        "rounds, last in even ones)",
+        "",
+        "| processes/s | "
+        + " | ".join(f"round {i + 1}" for i in range(len(rounds)))
+        + " | median | / archives | reading alone |",
+        "|---|" + "---|" * (len(rounds) + 3),
+    ]
+    base = median([r["archives (loader.load)"] for r in rounds])
+    for name in rounds[0]:
+        values = [r[name] for r in rounds]
+        cells = " | ".join(f"{v:,.0f}" for v in values)
+        ratio = median(values) / base
+        lines.append(
+            f"| {name} | {cells} | {median(values):,.0f} | {ratio:.2f}x | {reads[name]:,.0f} |"
+        )
+    worst = min(median([r[n] for r in rounds]) / base for n in rounds[0] if n.startswith("migrate"))
+    verdict = "PASS" if worst >= 1.0 else "FAIL"
+    lines += [
+        "",
+        f"Target: migration at least as fast per process as loading the archives: **{verdict}** "
+        f"(slowest source {worst:.2f}x). Reading alone: the archives parsed (`read_job`) or "
+        "each source read into the same rows (`read_stored_job`), nothing written, best of two; "
+        "a migration reads one job while the server writes the one before. The PostgreSQL "
+        "server runs on the same cores as Neo4j and the benchmark.",
+        END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write(text: str) -> None:
+    old = RESULTS.read_text()
+    if BEGIN in old:
+        old = old[: old.index(BEGIN)] + old[old.index(END) + len(END) + 1 :]
+    RESULTS.write_text(old.rstrip("\n") + "\n\n" + text)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=4, help="timed rounds (default 4)")
+    parser.add_argument("--write", action="store_true", help="put the section in RESULTS.md")
+    args = parser.parse_args(argv)
+    info = {"load": load_average(), "cores": machine_info().get("cores")}
+    work = Path(tempfile.mkdtemp(prefix="epmt_graph_bench_migrate_"))
+    server = throwaway_server(heap="1g", pagecache="512m")  # a shared machine: keep it small
+    try:
+        with sources(work) as urls, server as (connection, _), Graph(connection) as graph:
+            paths = [samples_dir() / rel for rel in sample_jobs(samples_dir())]
+            first = load(paths, graph=graph)
+            jobids = [r.jobid for r in first]
+            processes = sum(r.processes for r in first)
+            round_of(graph, paths, urls, jobids, flip=False)  # untimed: the server warms up
+            rounds = [
+                round_of(graph, paths, urls, jobids, flip=bool(i % 2)) for i in range(args.rounds)
+            ]
+            reads = reading(paths, urls, jobids)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    text = section(rounds, reads, processes, len(jobids), info)
+    print(text)
+    if args.write:
+        write(text)
+
+
+if __name__ == "__main__":
+    main()
