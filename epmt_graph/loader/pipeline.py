@@ -31,7 +31,7 @@ __all__ = ["AHEAD", "WORKERS", "made_ahead", "run_ahead"]
 R = TypeVar("R")
 T = TypeVar("T")
 
-#: Items :func:`made_ahead` keeps ready: enough to cover one batch's round trip.
+#: Items :func:`made_ahead` holds at once: the one the server is writing, the next one made.
 AHEAD = 2
 #: Jobs worked on at once by default: two keep a 2-core machine and its server busy
 #: (see benchmarks/RESULTS.md); each holds one parsed job in memory.
@@ -131,13 +131,18 @@ class _Done:
         self.error = error
 
 
-@contextlib.contextmanager
-def made_ahead(items: Iterable[T], depth: int = AHEAD) -> Iterator[Iterator[T]]:
-    """``items``, made on a thread of their own up to ``depth`` ahead of their use.
+_END = object()
 
-    The items come in order; an error raised while making one is raised where it would
-    have been used. Leaving the ``with`` block early stops the thread (after the item it is
-    making) and waits for it.
+
+@contextlib.contextmanager
+def made_ahead(items: Iterable[T], alive: int = AHEAD) -> Iterator[Iterator[T]]:
+    """``items``, made on a thread of their own while the one before is used.
+
+    At most ``alive`` items exist at once: the one in use (until the next is asked for) and
+    those made ahead of it, so memory holds ``alive`` batches, not the job. The items come
+    in order; an error raised while making one is raised where it would have been used.
+    Leaving the ``with`` block early stops the thread (after the item it is making) and
+    waits for it.
 
     Examples
     --------
@@ -149,25 +154,27 @@ def made_ahead(items: Iterable[T], depth: int = AHEAD) -> Iterator[Iterator[T]]:
     Traceback (most recent call last):
     ZeroDivisionError: integer division or modulo by zero
     """
-    ready: queue.Queue[T | _Done] = queue.Queue(maxsize=depth)
+    ready: queue.SimpleQueue[T | _Done] = queue.SimpleQueue()
+    slots = threading.Semaphore(alive)
     stop = threading.Event()
 
-    def put(item: T | _Done) -> bool:
-        while not stop.is_set():
-            with contextlib.suppress(queue.Full):
-                ready.put(item, timeout=0.05)
-                return True
-        return False
-
     def make() -> None:
+        made = iter(items)
         try:
-            for item in items:
-                if not put(item):
+            while True:
+                while not slots.acquire(timeout=0.05):  # a slot first, then the item
+                    if stop.is_set():
+                        return
+                if stop.is_set():
                     return
+                item = next(made, _END)
+                if item is _END:
+                    break
+                ready.put(item)  # type: ignore[arg-type]
         except BaseException as exc:  # handed to the consumer, raised there
-            put(_Done(exc))
+            ready.put(_Done(exc))
             return
-        put(_Done())
+        ready.put(_Done())
 
     def take() -> Iterator[T]:
         while True:
@@ -177,6 +184,7 @@ def made_ahead(items: Iterable[T], depth: int = AHEAD) -> Iterator[Iterator[T]]:
                     raise item.error
                 return
             yield item
+            slots.release()  # the item used is done with: make one more
 
     maker = threading.Thread(target=make, name="epmt-graph-batches", daemon=True)
     maker.start()
