@@ -40,6 +40,7 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "started Neo4j 5.26" in result.stdout
+    assert "warmed up in" in result.stdout, result.stderr
     yield home, bolt, http
     assert epmt_graph("server", "--home", str(home), "stop").stdout.strip() == "stopped"
 
@@ -58,6 +59,17 @@ def test_password_is_generated_private_and_never_printed(
     assert password not in status.stdout + status.stderr
     with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{bolt}", auth=("neo4j", password)) as d:
         assert d.execute_query("RETURN 41 + 1 AS answer").records[0]["answer"] == 42
+
+
+def test_the_warm_up_leaves_only_the_schema(auth_server: tuple[Path, int, int]) -> None:
+    """start loaded a synthetic job and deleted it: no node, no edge, the constraints in place."""
+    home, bolt, _ = auth_server
+    auth = ("neo4j", (home / "credentials").read_text().strip())
+    with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{bolt}", auth=auth) as d:
+        assert d.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"] == 0
+        assert d.execute_query("MATCH ()-[r]->() RETURN count(r) AS n").records[0]["n"] == 0
+        constraints = d.execute_query("SHOW CONSTRAINTS YIELD labelsOrTypes").records
+        assert ["JobHead"] in [c["labelsOrTypes"] for c in constraints]
 
 
 def test_wrong_password_is_refused(auth_server: tuple[Path, int, int]) -> None:

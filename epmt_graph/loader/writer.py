@@ -42,7 +42,7 @@ from epmt_graph.store import jobs as store
 from epmt_graph.store import versions
 from epmt_graph.store.versions import Refusal
 
-__all__ = ["LoadResult", "write_in", "write_job"]
+__all__ = ["LoadResult", "write_job"]
 
 #: The server's answer when a transaction outgrows ``dbms.memory.transaction.total.max``.
 TOO_BIG = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
@@ -216,12 +216,6 @@ def _write(
 
 def _hold(jobid: str, version: int, writer: str, tx: neo4j.ManagedTransaction) -> None:
     versions.hold(tx, jobid, version, writer)
-
-
-def write_in(tx: neo4j.ManagedTransaction, rows: JobRows, version: int, writer: str) -> None:
-    """Run in ``tx`` every statement that writes ``rows`` as ``version``, held by ``writer``
-    (all in one transaction, whatever the job's size: the warm-up's, which is rolled back)."""
-    _run_all(_parts(rows, version, writer, None), tx)
 
 
 def _parts(
