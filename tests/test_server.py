@@ -40,6 +40,7 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "started Neo4j 5.26" in result.stdout
+    assert "warmed up in" in result.stdout, result.stderr
     yield home, bolt, http
     assert epmt_graph("server", "--home", str(home), "stop").stdout.strip() == "stopped"
 
@@ -69,6 +70,17 @@ def test_heap_reaches_the_jvm(auth_server: tuple[Path, int, int]) -> None:
         attributes = d.execute_query(jmx).records[0]["attributes"]
     heap = attributes["HeapMemoryUsage"]["value"]["properties"]
     assert heap["max"] == heap["init"] == 512 * 1024 * 1024
+
+
+def test_the_warm_up_leaves_only_the_schema(auth_server: tuple[Path, int, int]) -> None:
+    """start loaded a synthetic job and deleted it: no node, no edge, the constraints in place."""
+    home, bolt, _ = auth_server
+    auth = ("neo4j", (home / "credentials").read_text().strip())
+    with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{bolt}", auth=auth) as d:
+        assert d.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"] == 0
+        assert d.execute_query("MATCH ()-[r]->() RETURN count(r) AS n").records[0]["n"] == 0
+        constraints = d.execute_query("SHOW CONSTRAINTS YIELD labelsOrTypes").records
+        assert ["JobHead"] in [c["labelsOrTypes"] for c in constraints]
 
 
 def test_wrong_password_is_refused(auth_server: tuple[Path, int, int]) -> None:

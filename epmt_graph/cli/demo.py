@@ -9,6 +9,7 @@ from typing import Any
 
 import epmt_graph.api as eq
 from epmt_graph.cli.fetching import showing_fetch
+from epmt_graph.cli.warming import warm_up_started
 from epmt_graph.config import server_home
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import EpmtGraphError
@@ -41,6 +42,7 @@ def _demo(args: argparse.Namespace) -> int:
             provision(progress=show)
         if server.start():
             print(f"started the local Neo4j server (home {server.home})")
+            warm_up_started(server)
     samples = sample_dir()
     print(f"loading the sample jobs from {samples}")
     graph = default_graph()

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from epmt_graph.cli.fetching import showing_fetch
+from epmt_graph.cli.warming import warm_up_started
 from epmt_graph.config import NEO4J_VERSION, server_home
 from epmt_graph.server import LocalServer, ServerSettings, provision
 
@@ -64,6 +65,7 @@ def _start(args: argparse.Namespace) -> int:
         provision(progress=show)
     if server.start(settings):
         print(f"started Neo4j {NEO4J_VERSION} (pid {server.pid()})")
+        warm_up_started(server)
     else:
         print(f"already running (pid {server.pid()})")
     _describe(server)

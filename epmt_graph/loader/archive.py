@@ -34,6 +34,7 @@ __all__ = [
     "PAPIEX_PATTERN",
     "Readable",
     "iter_members",
+    "text_chunks",
     "text_lines",
 ]
 
@@ -224,11 +225,11 @@ def iter_members(
         raise ArchiveError(f"{src}: no such archive or job directory")
 
 
-def text_lines(stream: Readable, label: str) -> Iterator[str]:
-    """The lines of a UTF-8 member, with their endings, read a chunk at a time.
+def text_chunks(stream: Readable, label: str) -> Iterator[bytes]:
+    """The bytes of a UTF-8 member, a chunk of whole lines at a time.
 
-    Lines end as in ``open(..., newline="")``: at ``\n``, ``\r\n`` or a lone ``\r``,
-    which is what :mod:`csv` expects.
+    Each chunk ends at a ``\n`` (the last one where the member ends); a line longer than a
+    chunk comes whole in a larger one. Nothing is decoded but checked.
 
     Raises
     ------
@@ -242,11 +243,27 @@ def text_lines(stream: Readable, label: str) -> Iterator[str]:
         cut = data.rfind(b"\n") + 1 if chunk else len(data)
         data, rest = data[:cut], data[cut:]
         try:
-            text = data.decode("utf-8")
+            data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = lines + data.count(b"\n", 0, exc.start) + 1
             raise ArchiveError(f"{label}: line {line}: not valid UTF-8") from exc
         lines += data.count(b"\n")
-        yield from io.StringIO(text, newline="")
+        if data:
+            yield data
         if not chunk:
             return
+
+
+def text_lines(stream: Readable, label: str) -> Iterator[str]:
+    """The lines of a UTF-8 member, with their endings, read a chunk at a time.
+
+    Lines end as in ``open(..., newline="")``: at ``\n``, ``\r\n`` or a lone ``\r``,
+    which is what :mod:`csv` expects.
+
+    Raises
+    ------
+    ArchiveError
+        If the text is not UTF-8; the message names ``label`` and the line.
+    """
+    for chunk in text_chunks(stream, label):
+        yield from io.StringIO(chunk.decode("utf-8"), newline="")

@@ -75,6 +75,19 @@ class ProcessKeys:
         for append, value in zip(self._appends, values, strict=True):
             append(value)
 
+    def extend(self, **columns: Ints) -> None:
+        """Append many processes: one array of int64 per column, all of one length.
+
+        >>> keys = ProcessKeys()
+        >>> ones = np.ones(2, dtype=np.int64)
+        >>> keys.extend(**{name: ones for name in ("host", "pid", "ppid", "start", "end")},
+        ...             cpu=ones, file=ones, line=np.array([2, 3]))
+        >>> keys.column("line").tolist()
+        [2, 3]
+        """
+        for name in _COLUMNS:
+            self._columns[name].frombytes(np.ascontiguousarray(columns[name], np.int64).tobytes())
+
     def __len__(self) -> int:
         return len(self._columns["pid"])
 

@@ -1,4 +1,4 @@
-"""Parse papiex output (CSV format v1 and TSV format v2) into typed per-thread rows.
+"""Parse papiex output (CSV format v1 and TSV format v2) into columns of whole processes.
 
 Format v1 (``*-papiex-*.csv``) has one header row and one row per thread. A process
 starts with a row whose ``numtids`` is set and spans that many consecutive rows; in
@@ -10,33 +10,47 @@ process and no header row; the header file names the columns, one of which is a
 ``{metric,...}`` list naming the values packed, thread after thread, into that column's
 ``{v,v,...}`` array. Its ``end`` column is sometimes called ``finish``.
 
-Both parsers read lines (of any size of file: nothing but the current row is held) and
-return the same shape: the columns, read at once, and an iterator of one
-:class:`ThreadRow` per thread, in file order, the first row of each process carrying the
-per-process fields; :func:`process_blocks` groups them into processes. Every error names the
-file and the 1-based line.
+Both parsers read a chunk of lines at a time into columns (:mod:`~epmt_graph.loader.records`),
+check a chunk's values at once, with numpy and pyarrow, and return the same shape: the
+columns, read at once, and an iterator of :class:`Processes`, batches of whole processes in
+file order. Every error names the file and the 1-based line, the first in the file: a
+batch holds the processes whose last row comes before the first bad row, and the
+iterator raises after it.
 """
 
 from __future__ import annotations
 
-import csv
-import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from epmt_graph.errors import ArchiveError
+from epmt_graph.loader.records import (
+    Dialect,
+    Layout,
+    Records,
+    fail,
+    read_header,
+    read_records,
+)
+from epmt_graph.loader.threads import (
+    Processes,
+    Table,
+    blocks,
+    v1_processes,
+    v1_table,
+    v2_processes,
+)
 from epmt_graph.schema import PAPIEX_PROCESS_COLUMNS, PROCESS_METRICS
 
 __all__ = [
     "PER_PROCESS_FIELDS",
     "REQUIRED_PROCESS_FIELDS",
     "PapiexFile",
+    "Processes",
     "ThreadRow",
     "papiex_file",
     "parse_csv",
     "parse_tsv",
-    "process_blocks",
 ]
 
 #: EPMT's ``settings.per_process_fields``: columns that describe the process, not a thread.
@@ -65,6 +79,8 @@ REQUIRED_PROCESS_FIELDS: tuple[str, ...] = tuple(PAPIEX_PROCESS_COLUMNS)
 _SKIP_FOR_SUMS = frozenset({"tid", "start", "end", "num_threads", "starttime"})
 _TEXT_FIELDS = ("tags", "hostname", "exename", "path", "args")
 _INT_PROCESS_FIELDS = tuple(f for f in REQUIRED_PROCESS_FIELDS if f not in _TEXT_FIELDS)
+_CSV = Dialect(",", "\\")
+_TSV = Dialect("\t", None)
 
 
 @dataclass(slots=True)
@@ -99,28 +115,44 @@ class PapiexFile:
     metric_names : str
         The per-thread metric names as EPMT records them in ``info_dict['metric_names']``.
     columns : tuple of str
-        Names of :attr:`ThreadRow.values`: every metric, plus ``tid``, ``start`` and
-        ``end`` in v1 (all columns but the per-process ones).
+        Names of the thread values: every metric, plus ``tid``, ``start`` and ``end`` in
+        v1 (all columns but the per-process ones).
     summed : tuple of str
         The metrics a process sums over its threads (EPMT's ``threads_sums`` keys): every
         column but ``tid``, ``start``, ``end``, ``num_threads`` and ``starttime``. Always
         includes :data:`~epmt_graph.schema.PROCESS_METRICS`.
-    rows : iterator of ThreadRow
-        Every thread, in file order, parsed as it is iterated (which raises on a
-        malformed row).
+    batches : iterator of Processes
+        The file's processes, parsed as they are iterated (which raises on a malformed
+        row, after the batch of the processes before it).
     """
 
     source: str
     metric_names: str
     columns: tuple[str, ...]
     summed: tuple[str, ...]
-    rows: Iterator[ThreadRow]
+    batches: Iterator[Processes]
+
+    @property
+    def rows(self) -> Iterator[ThreadRow]:
+        """Every thread as a :class:`ThreadRow`, in file order (iterates :attr:`batches`)."""
+        for batch in self.batches:
+            first = set(batch.first.tolist())
+            process = -1
+            for at, (line, values) in enumerate(
+                zip(batch.thread_lines.tolist(), map(tuple, batch.threads.tolist()), strict=True)
+            ):
+                fields = None
+                if at in first:
+                    process += 1
+                    fields = {n: v[process] for n, v in batch.texts.items()}
+                    fields.update((n, int(v[process])) for n, v in batch.ints.items())
+                yield ThreadRow(line, fields, values)
 
 
 def papiex_file(
-    source: str, columns: tuple[str, ...], rows: Iterator[ThreadRow], *, tsv: bool
+    source: str, columns: tuple[str, ...], batches: Iterator[Processes], *, tsv: bool
 ) -> PapiexFile:
-    """A :class:`PapiexFile` of thread ``rows`` with these thread ``columns``, its summed
+    """A :class:`PapiexFile` of the processes ``batches`` with these thread ``columns``, its summed
     metrics and metric names made by the rules of its format: v1 (CSV) sums every column but
     ``tid``, ``start``, ``end``, ``num_threads`` and ``starttime``, sorted, and names them;
     v2 (TSV, ``tsv=True``) sums them in the header's order and names every column.
@@ -134,91 +166,59 @@ def papiex_file(
     """
     if tsv:
         summed = tuple(m for m in columns if m not in _SKIP_FOR_SUMS)
-        return PapiexFile(source, ",".join(columns), columns, summed, rows)
+        return PapiexFile(source, ",".join(columns), columns, summed, batches)
     summed = tuple(sorted(n for n in columns if n not in _SKIP_FOR_SUMS))
-    return PapiexFile(source, ",".join(summed), columns, summed, rows)
-
-
-def _fail(source: str, line: int, message: str) -> ArchiveError:
-    return ArchiveError(f"{source}, line {line}: {message}")
+    return PapiexFile(source, ",".join(summed), columns, summed, batches)
 
 
 def _check_columns(names: list[str], required: tuple[str, ...], source: str, line: int = 1) -> None:
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        raise _fail(source, line, f"duplicated columns {', '.join(duplicated)}")
+        raise fail(source, line, f"duplicated columns {', '.join(duplicated)}")
     missing = [n for n in required if n not in names]
     if missing:
-        raise _fail(source, line, f"missing columns {', '.join(missing)}")
+        raise fail(source, line, f"missing columns {', '.join(missing)}")
 
 
-def _records(
-    lines: Iterable[str], source: str, delimiter: str = ",", escapechar: str | None = None
-) -> Iterator[tuple[int, list[str]]]:
-    """``(line, fields)`` of each non-blank record; a CSV syntax error names its line."""
-    reader = csv.reader(lines, delimiter=delimiter, escapechar=escapechar)
-    try:
-        for row in reader:
-            if row:
-                yield reader.line_num, row
-    except csv.Error as exc:
-        raise _fail(source, reader.line_num, f"unreadable record: {exc}") from exc
+def _chunks(pieces: Iterable[bytes] | Iterable[str]) -> Iterator[bytes]:
+    """UTF-8 chunks of whole lines from pieces that end at line ends (lines or chunks)."""
+    gathered: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        data = piece.encode("utf-8") if isinstance(piece, str) else piece
+        gathered.append(data)
+        size += len(data)
+        if size >= 1 << 20:
+            yield b"".join(gathered)
+            gathered, size = [], 0
+    if gathered:
+        yield b"".join(gathered)
 
 
-def _int_error(
-    row: list[str], columns: list[tuple[str, int]], source: str, line: int
-) -> ArchiveError:
-    """Return the error naming the first of ``columns`` in ``row`` that is not an integer."""
-    for name, i in columns:
-        try:
-            int(row[i])
-        except ValueError:
-            return _fail(source, line, f"non-numeric value {row[i]!r} in column {name}")
-    return _fail(source, line, "non-numeric value")
-
-
-class _ProcessFields:
-    """Reads the per-process fields of a row (the columns are found once per file)."""
-
-    def __init__(self, index: dict[str, int]) -> None:
-        self._text = operator.itemgetter(*(index[n] for n in _TEXT_FIELDS))
-        self._int_columns = [(n, index[n]) for n in _INT_PROCESS_FIELDS]
-        self._ints = operator.itemgetter(*(i for _, i in self._int_columns))
-
-    def read(self, row: list[str], source: str, line: int) -> dict[str, Any]:
-        """The typed per-process fields of ``row``."""
-        fields: dict[str, Any] = dict(zip(_TEXT_FIELDS, self._text(row), strict=True))
-        try:
-            fields.update(zip(_INT_PROCESS_FIELDS, map(int, self._ints(row)), strict=True))
-        except ValueError:
-            raise _int_error(row, self._int_columns, source, line) from None
-        if fields["numtids"] < 1:
-            raise _fail(source, line, f"numtids is {fields['numtids']}, must be at least 1")
-        return fields
-
-
-def parse_csv(lines: Iterable[str], *, source: str) -> PapiexFile:
+def parse_csv(lines: Iterable[bytes] | Iterable[str], *, source: str) -> PapiexFile:
     """Parse a papiex CSV (format v1) file.
 
     Parameters
     ----------
-    lines : iterable of str
-        The file's lines with their endings (a file opened with ``newline=""``).
+    lines : iterable of str or bytes
+        The file's lines with their endings (a file opened with ``newline=""``), or its
+        UTF-8 bytes in chunks that end at line ends
+        (:func:`~epmt_graph.loader.archive.text_chunks`).
     source : str
         Label used in error messages.
 
     Returns
     -------
     PapiexFile
-        One row per thread. Repeated copies of the header row (left by concatenating
-        files) and blank lines are skipped.
+        The processes. Repeated copies of the header row (left by concatenating files)
+        and blank lines are skipped.
 
     Raises
     ------
     ArchiveError
         On missing or duplicated columns (here), a row with the wrong number of fields, a
-        non-numeric metric or id, or ``numtids < 1`` (while iterating the rows); the
-        message names file and line.
+        non-numeric metric or id, ``numtids < 1``, or thread rows that do not make whole
+        processes (while iterating the batches); the message names file and line.
 
     Examples
     --------
@@ -229,37 +229,52 @@ def parse_csv(lines: Iterable[str], *, source: str) -> PapiexFile:
     >>> [(row.line, row.process["pid"], row.process["end"]) for row in parsed.rows]
     [(2, 7, 20)]
     """
-    records = _records(lines, source, escapechar="\\")
-    header_line, header = next(records, (1, []))
+    chunks = _chunks(lines)
+    header, header_line, rest, before = read_header(chunks, _CSV, source)
     if not header:
-        raise _fail(source, 1, "empty file, expected a header row")
+        raise fail(source, 1, "empty file, expected a header row")
     required = (*REQUIRED_PROCESS_FIELDS, "tid", "start", "end", *PROCESS_METRICS)
     _check_columns(header, required, source, header_line)
-    index = {name: i for i, name in enumerate(header)}
-    thread_columns = [(n, i) for i, n in enumerate(header) if n not in PER_PROCESS_FIELDS]
-    columns = tuple(n for n, _ in thread_columns)
-    pick = operator.itemgetter(*(i for _, i in thread_columns))
-    start_at, end_at = columns.index("start"), columns.index("end")
-    numtids_at, ncols = index["numtids"], len(header)
-    process_fields = _ProcessFields(index)
+    columns = tuple(n for n in header if n not in PER_PROCESS_FIELDS)
+    layout = Layout(tuple(header), columns, _INT_PROCESS_FIELDS, "numtids")
+    records = read_records(_prepend(rest, chunks), layout, _CSV, source, before)
+    batches = _v1_batches(records, columns, source)
+    return papiex_file(source, columns, batches, tsv=False)
 
-    def rows() -> Iterator[ThreadRow]:
-        for line, row in records:
-            if len(row) != ncols:
-                raise _fail(source, line, f"{len(row)} fields, expected {ncols} as in the header")
-            if row == header:
-                continue
-            try:
-                values = tuple(map(int, pick(row)))
-            except ValueError:
-                raise _int_error(row, thread_columns, source, line) from None
-            process = None
-            if row[numtids_at]:
-                process = process_fields.read(row, source, line)
-                process["start"], process["end"] = values[start_at], values[end_at]
-            yield ThreadRow(line, process, values)
 
-    return papiex_file(source, columns, rows(), tsv=False)
+def _prepend(first: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from chunks
+
+
+def _v1_batches(
+    records: Iterator[Records], columns: tuple[str, ...], source: str
+) -> Iterator[Processes]:
+    """Whole processes of v1 records, a batch per chunk; a process whose rows go on in the
+    next chunk waits for it."""
+    at = (columns.index("start"), columns.index("end"))
+    carry: Table | None = None
+    for chunk in records:
+        table, bad = v1_table(chunk, columns, _INT_PROCESS_FIELDS, _TEXT_FIELDS, source)
+        if carry is not None:
+            table = carry.concat(table)
+            bad = bad.moved(len(carry), table.lines)
+        done, carry = blocks(table, bad)
+        if len(done.first):
+            yield v1_processes(table, done.first, done.count, at)
+        if bad.error is not None:
+            raise bad.error
+        if chunk.error is not None:
+            raise chunk.error
+    if carry is not None and len(carry):
+        numtids = int(carry.ints["numtids"][0])
+        raise fail(
+            source,
+            int(carry.lines[0]),
+            f"process {carry.ints['pid'][0]} declares numtids={numtids} but the file ends "
+            f"after {len(carry)} thread rows",
+        )
 
 
 def _tsv_header(header_text: str, header_source: str) -> tuple[list[str], int, list[str]]:
@@ -267,7 +282,7 @@ def _tsv_header(header_text: str, header_source: str) -> tuple[list[str], int, l
     names = [h.strip() for h in header_text.strip("\r\n").split("\t")]
     packed = [i for i, n in enumerate(names) if n.startswith("{") and n.endswith("}")]
     if len(packed) != 1:
-        raise _fail(header_source, 1, "expected exactly one {metric,...} column")
+        raise fail(header_source, 1, "expected exactly one {metric,...} column")
     at = packed[0]
     metrics = [m.strip() for m in names[at][1:-1].split(",")]
     names = ["end" if n == "finish" else n for n in names]
@@ -277,14 +292,15 @@ def _tsv_header(header_text: str, header_source: str) -> tuple[list[str], int, l
 
 
 def parse_tsv(
-    lines: Iterable[str], header_text: str, *, source: str, header_source: str
+    lines: Iterable[bytes] | Iterable[str], header_text: str, *, source: str, header_source: str
 ) -> PapiexFile:
     """Parse a papiex TSV (format v2) file with its header file.
 
     Parameters
     ----------
-    lines : iterable of str
-        The ``*-papiex.tsv`` lines: one row per process, no header row.
+    lines : iterable of str or bytes
+        The ``*-papiex.tsv`` lines (one row per process, no header row), or its bytes in
+        chunks that end at line ends.
     header_text : str
         The ``*-papiex-header.tsv`` content: the tab-separated column names.
     source, header_source : str
@@ -293,80 +309,43 @@ def parse_tsv(
     Returns
     -------
     PapiexFile
-        One row per thread (the packed thread array expanded), in file order.
+        The processes, their packed thread arrays unpacked.
 
     Raises
     ------
     ArchiveError
         On a malformed header (here), a row with the wrong number of fields, a
         non-numeric value, or a thread array whose length is not ``numtids`` times the
-        number of metrics (while iterating the rows); the message names file and line.
+        number of metrics (while iterating the batches); the message names file and line.
+
+    Examples
+    --------
+    >>> header = "{usertime,systemtime}\\ttags\\thostname\\texename\\tpath\\targs\\texitcode\\t" \\
+    ...     "pid\\tgeneration\\tppid\\tpgid\\tsid\\tnumtids\\tstart\\tend"
+    >>> row = "{1,2,3,4}\\t\\th1\\tsh\\t/bin/sh\\t-c\\t0\\t7\\t0\\t1\\t7\\t7\\t2\\t10\\t20\\n"
+    >>> parsed = parse_tsv([row], header.replace("}", "," + ",".join(PROCESS_METRICS[2:]) + "}"),
+    ...                    source="h1-papiex.tsv", header_source="h1-papiex-header.tsv")
+    >>> parsed.columns[:2]
+    ('usertime', 'systemtime')
     """
     names, packed_at, metrics = _tsv_header(header_text, header_source)
-    index = {name: i for i, name in enumerate(names)}
-    time_columns = [("start", index["start"]), ("end", index["end"])]
-    nmetrics, ncols = len(metrics), len(names)
-    process_fields = _ProcessFields(index)
-
-    def rows() -> Iterator[ThreadRow]:
-        for line, row in _records(lines, source, delimiter="\t"):
-            if len(row) != ncols:
-                raise _fail(source, line, f"{len(row)} fields, expected {ncols} as in the header")
-            process = process_fields.read(row, source, line)
-            try:
-                process["start"], process["end"] = (int(row[i]) for _, i in time_columns)
-            except ValueError:
-                raise _int_error(row, time_columns, source, line) from None
-            packed = row[packed_at].strip("{}").split(",")
-            try:
-                flat = [int(v) for v in packed]
-            except ValueError:
-                bad = _int_error(
-                    packed, [("the metrics array", i) for i in range(len(packed))], source, line
-                )
-                raise bad from None
-            numtids = process["numtids"]
-            if len(flat) != numtids * nmetrics:
-                raise _fail(
-                    source,
-                    line,
-                    f"{len(flat)} metric values, expected numtids ({numtids}) x {nmetrics} metrics",
-                )
-            for t in range(numtids):
-                values = tuple(flat[t * nmetrics : (t + 1) * nmetrics])
-                yield ThreadRow(line, process if t == 0 else None, values)
-
-    return papiex_file(source, tuple(metrics), rows(), tsv=True)
+    start_end = ("start", "end")
+    layout = Layout(tuple(names), (*_INT_PROCESS_FIELDS, *start_end))
+    records = read_records(_chunks(lines), layout, _TSV, source)
+    batches = _v2_batches(records, names[packed_at], len(metrics), source)
+    return papiex_file(source, tuple(metrics), batches, tsv=True)
 
 
-def process_blocks(papiex: PapiexFile) -> Iterator[list[ThreadRow]]:
-    """Split a file's thread rows into processes: runs of ``numtids`` rows.
-
-    The first row of a run must carry the per-process fields; the other rows may leave
-    them empty (collated files) or repeat them for the same ``pid``.
-    """
-    block: list[ThreadRow] = []
-    numtids = 0
-    for row in papiex.rows:
-        if not block:
-            if row.process is None:
-                raise ArchiveError(
-                    f"{papiex.source}, line {row.line}: thread row without a process"
-                )
-            numtids = row.process["numtids"]
-        elif row.process is not None and row.process["pid"] != block[0].process["pid"]:  # type: ignore[index]
-            first = block[0]
-            raise ArchiveError(
-                f"{papiex.source}, line {row.line}: pid {row.process['pid']} inside the "
-                f"{numtids} thread rows of pid {first.process['pid']} (line {first.line})"  # type: ignore[index]
-            )
-        block.append(row)
-        if len(block) == numtids:
-            yield block
-            block = []
-    if block:
-        first = block[0]
-        raise ArchiveError(
-            f"{papiex.source}, line {first.line}: process {first.process['pid']} declares "  # type: ignore[index]
-            f"numtids={numtids} but the file ends after {len(block)} thread rows"
+def _v2_batches(
+    records: Iterator[Records], packed: str, nmetrics: int, source: str
+) -> Iterator[Processes]:
+    for chunk in records:
+        batch, error = v2_processes(
+            chunk, packed, nmetrics, _INT_PROCESS_FIELDS, _TEXT_FIELDS, source
         )
+        if len(batch):
+            yield batch
+        if error is not None:
+            raise error
+        if chunk.error is not None:
+            raise chunk.error

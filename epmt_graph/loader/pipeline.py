@@ -1,9 +1,11 @@
-"""Many jobs at once: each parsed and written on its own thread, a few side by side.
+"""Work made ahead on threads: many jobs side by side, and one job's batches ahead.
 
 Loading a job keeps two processes busy in turn: this one while it parses the archive and
 packs the rows, the server while it runs and commits the write transaction. Working on
-several jobs at once lets both (and both cores of a small machine) work all the time.
-Each job is still written whole or not at all, in its own transactions.
+several jobs at once (:func:`run_ahead`) lets both (and both cores of a small machine) work
+all the time; inside one job, :func:`made_ahead` makes the next batches of rows while the
+server writes the one before. Each job is still written whole or not at all, in its own
+transactions.
 
 Jobs that turn out to have the same jobid are worked one after another, in the order of
 their paths, so that loading an archive twice in one call says ``unchanged`` the second
@@ -12,6 +14,8 @@ time, exactly as two calls would.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -21,11 +25,14 @@ from typing import TypeVar
 from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.reader import read_job
 
-__all__ = ["WORKERS", "run_ahead"]
+__all__ = ["AHEAD", "WORKERS", "made_ahead", "run_ahead"]
 
 R = TypeVar("R")
 P = TypeVar("P")
+T = TypeVar("T")
 
+#: Items :func:`made_ahead` holds at once: the one the server is writing, the next one made.
+AHEAD = 2
 #: Jobs worked on at once by default: two keep a 2-core machine and its server busy
 #: (see benchmarks/RESULTS.md); each holds one parsed job in memory.
 WORKERS = 2
@@ -123,3 +130,74 @@ def _one(
         return work(rows)
     finally:
         ticket.done.set()
+
+
+class _Done:
+    """The end of :func:`made_ahead`'s items, or the error that ended them."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+
+_END = object()
+
+
+@contextlib.contextmanager
+def made_ahead(items: Iterable[T], alive: int = AHEAD) -> Iterator[Iterator[T]]:
+    """``items``, made on a thread of their own while the one before is used.
+
+    At most ``alive`` items exist at once: the one in use (until the next is asked for) and
+    those made ahead of it, so memory holds ``alive`` batches, not the job. The items come
+    in order; an error raised while making one is raised where it would have been used.
+    Leaving the ``with`` block early stops the thread (after the item it is making) and
+    waits for it.
+
+    Examples
+    --------
+    >>> with made_ahead(n * n for n in range(5)) as squares:
+    ...     list(squares)
+    [0, 1, 4, 9, 16]
+    >>> with made_ahead(1 // n for n in (1, 0)) as items:
+    ...     next(items), next(items)
+    Traceback (most recent call last):
+    ZeroDivisionError: integer division or modulo by zero
+    """
+    ready: queue.SimpleQueue[T | _Done] = queue.SimpleQueue()
+    slots = threading.Semaphore(alive)
+    stop = threading.Event()
+
+    def make() -> None:
+        made = iter(items)
+        try:
+            while True:
+                while not slots.acquire(timeout=0.05):  # a slot first, then the item
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+                item = next(made, _END)
+                if item is _END:
+                    break
+                ready.put(item)  # type: ignore[arg-type]
+        except BaseException as exc:  # handed to the consumer, raised there
+            ready.put(_Done(exc))
+            return
+        ready.put(_Done())
+
+    def take() -> Iterator[T]:
+        while True:
+            item = ready.get()
+            if isinstance(item, _Done):
+                if item.error is not None:
+                    raise item.error
+                return
+            yield item
+            slots.release()  # the item used is done with: make one more
+
+    maker = threading.Thread(target=make, name="epmt-graph-batches", daemon=True)
+    maker.start()
+    try:
+        yield take()
+    finally:
+        stop.set()
+        maker.join()

@@ -30,15 +30,24 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
 import json
 import operator
 import os
 import tempfile
 from collections.abc import Iterator
 
+import numpy as np
+import numpy.typing as npt
+
 from epmt_graph.errors import ArchiveError
-from epmt_graph.loader.archive import METADATA_NAME, Readable, iter_members, text_lines
+from epmt_graph.loader.archive import (
+    METADATA_NAME,
+    Readable,
+    iter_members,
+    text_chunks,
+    text_lines,
+)
+from epmt_graph.loader.digest import job_digest
 from epmt_graph.loader.keys import (
     Parents,
     ProcessKeys,
@@ -49,11 +58,12 @@ from epmt_graph.loader.keys import (
 )
 from epmt_graph.loader.metadata import JobFacts, JobMeta, dumps
 from epmt_graph.loader.model import JobRows
-from epmt_graph.loader.papiex import PapiexFile, ThreadRow, parse_csv, parse_tsv, process_blocks
+from epmt_graph.loader.papiex import PapiexFile, Processes, parse_csv, parse_tsv
 from epmt_graph.loader.safe_pickle import load_metadata
 from epmt_graph.loader.spill import ProcessRows, RowSpill
 from epmt_graph.loader.totals import FileTotals, job_row
-from epmt_graph.schema import Row, parse_tags, tag_pairs, tag_string, tree_values
+from epmt_graph.schema import parse_tags, tag_pairs, tag_string, tree_values
+from epmt_graph.schema.trees import Ints
 
 __all__ = ["JobBuilder", "read_job"]
 
@@ -104,7 +114,7 @@ class JobBuilder:
         return [json.loads(t) for t in sorted(distinct)]
 
     def add_file(self, name: str, papiex: PapiexFile) -> None:
-        """Add every process of a papiex file, as its rows are parsed.
+        """Add every process of a papiex file, a batch at a time as its rows are parsed.
 
         Raises
         ------
@@ -113,60 +123,83 @@ class JobBuilder:
         """
         file = FileTotals(name, papiex, _file_host(name))
         self.files.append(file)
-        for block in process_blocks(papiex):
-            self._add(block, file, len(self.files) - 1)
+        for batch in papiex.batches:
+            self._add(batch, file, len(self.files) - 1)
 
-    def _add(self, block: list[ThreadRow], file: FileTotals, number: int) -> None:
-        fields = block[0].process
-        assert fields is not None
-        start, end, pid = fields["start"], fields["end"], fields["pid"]
-        where = f"{file.papiex.source}, line {block[0].line}"
-        if start < self.meta.start or end > self.meta.end:
-            raise ArchiveError(
-                f"{where}: corrupted file: process {fields['exename']} (pid {pid}) runs "
-                f"{start}..{end} us, outside the job's {self.meta.start}..{self.meta.end} us"
-            )
-        host = fields["hostname"] or file.host or self.meta.hostname
-        if file.earliest is None or start < file.earliest[0]:
-            file.earliest = (start, fields["exitcode"])
-        if fields["tags"] not in self._tags:
-            tags = parse_tags(fields["tags"])
-            self._tags[fields["tags"]] = (tag_string(tags), tag_pairs(tags))
-        tags_text, pairs = self._tags[fields["tags"]]
-        values = [row.values for row in block]
-        if len(values) == 1:
-            totals = list(file.pick(values[0]))
-        else:
-            totals = list(map(sum, zip(*map(file.pick, values), strict=True)))
-        file.sums = list(map(operator.add, file.sums, totals))
-        rdtsc = totals[file.rdtsc_sum]
-        if rdtsc <= 0:  # EPMT's post_process_job marks it -1
-            file.errors.append((pid, rdtsc))
-            totals[file.rdtsc_sum] = rdtsc = -1
-            values = [_clamp_rdtsc(v, file.rdtsc) for v in values]
-        self.num_threads += len(block)
+    def _add(self, batch: Processes, file: FileTotals, number: int) -> None:
+        ints, texts = batch.ints, batch.texts
+        start, end, pid = ints["start"], ints["end"], ints["pid"]
+        count = ints["numtids"]
         user, system = file.cpu
-        cpu = totals[user] + totals[system]
-        try:
-            self.keys.add(
-                host=self.hosts.setdefault(host, len(self.hosts)),
-                pid=pid,
-                ppid=fields["ppid"],
-                start=start,
-                end=end,
-                cpu=cpu,
-                file=number,
-                line=block[0].line,
-            )
-        except OverflowError:
-            raise ArchiveError(f"{where}: an id, time or CPU time does not fit 64 bits") from None
-        row = (
-            *(pid, fields["ppid"], fields["pgid"], fields["sid"], fields["generation"]),
-            *(fields["exename"], fields["path"], fields["args"], host, fields["exitcode"]),
-            *(len(block), start, end, end - start, cpu),
-            *(tags_text, pairs, *totals, file.threads_json(values, rdtsc)),
+        totals, big = _sums(batch.threads[:, file.summed_at], batch.first, count, file.cpu)
+        cpu = totals[:, user] + totals[:, system]
+        self._check(batch, file, big | batch.big)
+        rdtsc = totals[:, file.rdtsc_sum]
+        failed = rdtsc <= 0  # EPMT's post_process_job marks them -1
+        threads = batch.threads
+        if failed.any():
+            file.errors.extend(zip(pid[failed].tolist(), rdtsc[failed].tolist(), strict=True))
+            rdtsc[failed] = -1
+            clamp = np.repeat(failed, count) & (threads[:, file.rdtsc] < 0)
+            threads = threads.copy()
+            threads[clamp, file.rdtsc] = -1
+        file.add(totals)
+        first = int(np.argmin(start))
+        if file.earliest is None or start[first] < file.earliest[0]:
+            file.earliest = (int(start[first]), int(ints["exitcode"][first]))
+        hosts = np.where(
+            texts["hostname"] != "", texts["hostname"], file.host or self.meta.hostname
         )
-        self.spill.append((number, row))
+        names, inverse = np.unique(hosts, return_inverse=True)
+        codes = [self.hosts.setdefault(host, len(self.hosts)) for host in names.tolist()]
+        tags = texts["tags"].tolist()
+        for text in set(tags).difference(self._tags):
+            parsed = parse_tags(text)
+            self._tags[text] = (tag_string(parsed), tag_pairs(parsed))
+        self.num_threads += int(count.sum())
+        self.keys.extend(
+            host=np.array(codes, dtype=np.int64)[inverse.reshape(-1)],
+            pid=pid,
+            ppid=ints["ppid"],
+            start=start,
+            end=end,
+            cpu=cpu,
+            file=np.full(len(batch), number, dtype=np.int64),
+            line=batch.lines,
+        )
+        columns = [
+            *(pid, ints["ppid"], ints["pgid"], ints["sid"], ints["generation"]),
+            *(texts["exename"], texts["path"], texts["args"], hosts, ints["exitcode"]),
+            *(count, start, end, end - start, cpu),
+        ]
+        rows = zip(
+            *(column.tolist() for column in columns),
+            [self._tags[text][0] for text in tags],
+            [self._tags[text][1] for text in tags],
+            *totals.T.tolist(),
+            file.threads_json(threads, batch.first, count, rdtsc),
+            strict=True,
+        )
+        for row in rows:
+            self.spill.append((number, row))
+
+    def _check(self, batch: Processes, file: FileTotals, big: npt.NDArray[np.bool_]) -> None:
+        """Refuse the first process that runs outside the job's window or holds a value
+        outside 64 bits (checked in that order for one process)."""
+        start, end = batch.ints["start"], batch.ints["end"]
+        outside = (start < self.meta.start) | (end > self.meta.end)
+        bad = np.flatnonzero(outside | big)
+        if not len(bad):
+            return
+        i = int(bad[0])
+        where = f"{file.papiex.source}, line {batch.lines[i]}"
+        if not outside[i]:
+            raise ArchiveError(f"{where}: an id, time or CPU time does not fit 64 bits")
+        raise ArchiveError(
+            f"{where}: corrupted file: process {batch.texts['exename'][i]} (pid "
+            f"{batch.ints['pid'][i]}) runs {start[i]}..{end[i]} us, outside the job's "
+            f"{self.meta.start}..{self.meta.end} us"
+        )
 
     def finish(self, source: str) -> JobRows:
         """The job: its processes ordered, checked and linked, and its row (``source``
@@ -180,26 +213,26 @@ class JobBuilder:
         return _finish(self, source)
 
 
-def _clamp_rdtsc(values: tuple[int, ...], at: int) -> tuple[int, ...]:
-    """A thread's values with a negative ``rdtsc_duration`` set to -1, as EPMT does."""
-    return values if values[at] >= 0 else (*values[:at], -1, *values[at + 1 :])
-
-
-def _digest(job: Row, procs: ProcessRows, parents: Parents, keys: list[str]) -> str:
-    """sha256 of a canonical serialisation of the parsed job: JSON, row by row.
-
-    It begins with ``dumps([job, keys, list(parents)])``, made a slice of parents at a time.
-    """
-    digest = hashlib.sha256(dumps([job, keys])[:-1].encode() + b", [")
-    for start in range(0, len(parents), 1 << 16):
-        text = json.dumps(parents[start : start + (1 << 16)])[1:-1]
-        digest.update(b", " + text.encode() if start else text.encode())
-    digest.update(b"]]")
-    scalars = [k for k in keys if k != "threads_json"]
-    for *values, threads in procs.values([*scalars, "threads_json"]):
-        digest.update(json.dumps(values).encode())
-        digest.update(threads.encode())  # already canonical JSON
-    return digest.hexdigest()
+def _sums(
+    values: Ints, first: Ints, count: Ints, cpu: tuple[int, int]
+) -> tuple[Ints, npt.NDArray[np.bool_]]:
+    """Each process's sums of ``values`` over its threads (rows ``first`` on, ``count`` of
+    them), and whether one of them, or its CPU time (the sum of the columns ``cpu``), is
+    outside 64 bits (then its sums are 0)."""
+    if not len(first):
+        return np.zeros((0, values.shape[1]), dtype=np.int64), np.zeros(0, dtype=bool)
+    most = np.abs(values.astype(np.float64)).max(initial=0) * int(count.max())
+    if most < 2**61:
+        return np.add.reduceat(values, first, axis=0), np.zeros(len(first), dtype=bool)
+    exact = np.add.reduceat(values.astype(object), first, axis=0)
+    big = np.array(
+        [
+            any(not -(2**63) <= v < 2**63 for v in (*row, row[cpu[0]] + row[cpu[1]]))
+            for row in exact.tolist()
+        ]
+    )
+    exact[big] = 0
+    return exact.astype(np.int64), big
 
 
 def _finish(builder: JobBuilder, source: str) -> JobRows:
@@ -232,7 +265,7 @@ def _finish(builder: JobBuilder, source: str) -> JobRows:
     processes = ProcessRows(
         builder.spill, layouts, order, parents, str(builder.meta.jobid), computed
     )
-    job["digest"] = _digest(
+    job["digest"] = job_digest(
         job, processes, parents, sorted({"jobid", "idx", "uid"}.union(*layouts))
     )
     return JobRows(job=job, processes=processes, parents=parents, source=source)
@@ -327,7 +360,7 @@ def _spooled(stream: Readable) -> Iterator[Readable]:
 def _parse(source: str, name: str, stream: Readable, headers: dict[str, str]) -> PapiexFile:
     """Start parsing one papiex data file (its rows are parsed as they are iterated)."""
     label = os.path.join(source, name)
-    lines = text_lines(stream, label)
+    lines = text_chunks(stream, label)
     if not name.endswith(".tsv"):
         return parse_csv(lines, source=label)
     header = _header_name(name)

@@ -13,9 +13,12 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from epmt_graph.loader.metadata import JobFacts, dumps
 from epmt_graph.loader.papiex import PapiexFile
 from epmt_graph.schema import PAPIEX_FIELDS, Row, tag_pairs, tag_string
+from epmt_graph.schema.trees import Ints
 
 __all__ = ["FileTotals", "job_row"]
 
@@ -35,23 +38,44 @@ class FileTotals:
         columns, summed = self.papiex.columns, self.papiex.summed
         self.sums = [0] * len(summed)
         self.keys = (*PAPIEX_FIELDS, *summed, "threads_json")
-        self.pick = operator.itemgetter(*(columns.index(m) for m in summed))
+        self.summed_at = [columns.index(m) for m in summed]
         self.rdtsc = columns.index("rdtsc_duration")
         self.rdtsc_sum = summed.index("rdtsc_duration")
         self.cpu = (summed.index("usertime"), summed.index("systemtime"))
         self.template = "{" + ", ".join(f"{json.dumps(c)}: %d" for c in columns) + "}"
         own = [c for c in columns if c not in summed]
-        self.own = operator.itemgetter(*(columns.index(c) for c in own))
+        self.own_at = [columns.index(c) for c in own]
         self.own_template = "{" + ", ".join(f"{json.dumps(c)}: %d" for c in own) + "}"
 
-    def threads_json(self, values: list[tuple[int, ...]], rdtsc: int) -> str:
-        """The per-thread rows as JSON: a list, or for one thread whose metrics are the
-        process's own sums, only its unsummed columns as an object (see
-        :func:`~epmt_graph.schema.thread_rows`)."""
-        if len(values) == 1 and values[0][self.rdtsc] == rdtsc:
-            own = self.own(values[0])
-            return self.own_template % (own if isinstance(own, tuple) else (own,))
-        return "[" + ", ".join(self.template % v for v in values) + "]"
+    def add(self, totals: Ints) -> None:
+        """Add processes' sums (one row a process, a column per summed metric)."""
+        if len(totals) and np.abs(totals.astype(np.float64)).max() * len(totals) < 2**62:
+            column_sums = totals.sum(axis=0).tolist()
+        else:
+            column_sums = [sum(column) for column in totals.T.tolist()]
+        self.sums = list(map(operator.add, self.sums, column_sums))
+
+    def threads_json(self, threads: Ints, first: Ints, count: Ints, rdtsc: Ints) -> list[str]:
+        """Each process's thread rows as JSON: a list, or for one thread whose metrics are
+        the process's own sums, only its unsummed columns as an object (see
+        :func:`~epmt_graph.schema.thread_rows`).
+
+        ``threads`` holds every thread's values, ``first`` and ``count`` place each
+        process's among them, ``rdtsc`` is each process's ``rdtsc_duration`` sum.
+        """
+        single = (count == 1) & (threads[first, self.rdtsc] == rdtsc)
+        texts: list[str] = [""] * len(first)
+        own = threads[first[single]][:, self.own_at].tolist()
+        for at, values in zip(np.flatnonzero(single).tolist(), own, strict=True):
+            texts[at] = self.own_template % tuple(values)
+        several = np.flatnonzero(~single)
+        counts = count[several]
+        offsets = np.cumsum(counts) - counts
+        rows = np.repeat(first[several] - offsets, counts) + np.arange(int(counts.sum()))
+        listed = [self.template % tuple(v) for v in threads[rows].tolist()]
+        for at, begin, n in zip(several.tolist(), offsets.tolist(), counts.tolist(), strict=True):
+            texts[at] = "[" + ", ".join(listed[begin : begin + n]) + "]"
+        return texts
 
 
 def _papiex_annotations(errors: list[tuple[int, int]]) -> dict[str, Any]:

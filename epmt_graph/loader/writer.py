@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -35,6 +35,7 @@ import neo4j
 from epmt_graph.db import Batch, Graph
 from epmt_graph.errors import DuplicateJobError, EpmtGraphError, ServerError
 from epmt_graph.loader.model import JobRows
+from epmt_graph.loader.pipeline import made_ahead
 from epmt_graph.loader.slices import Pairs, Slice, slices
 from epmt_graph.schema import PROCESS_METRICS, node_properties
 from epmt_graph.store import jobs as store
@@ -180,7 +181,7 @@ def _write(
     Lost
         The version was taken over by another writer (``versions.hold``).
     """
-    parts = _parts(rows, version, writer, progress)
+    steps = _parts(rows, version, writer, progress)
     renew = functools.partial(_hold, rows.jobid, version, writer)
 
     def guarded(part: Callable[[neo4j.ManagedTransaction], T]) -> Callable[..., T]:
@@ -200,9 +201,9 @@ def _write(
         return work
 
     if len(rows.processes) <= store.TX_PROCESSES:
-        graph.execute_write(guarded(functools.partial(_run_all, [*parts, renew])))
+        graph.execute_write(guarded(functools.partial(_run_all, [*steps, renew])))
         return
-    first, *rest = parts
+    first, *rest = steps
     try:
         graph.execute_write(guarded(first))
         for part in rest:
@@ -228,7 +229,7 @@ def _parts(
         "version": version,
         "metric_names": list(PROCESS_METRICS),
     }
-    parts: list[Part] = [
+    steps: list[Part] = [
         functools.partial(store.run, "load-job", job=job, writer=writer, lease=versions.LEASE_MS)
     ]
     size = min(store.BATCH, store.TX_PROCESSES)
@@ -236,16 +237,16 @@ def _parts(
     per_part = store.TX_PROCESSES // size
     for first in range(0, len(cut), per_part):
         chunk = cut[first : first + per_part]
-        parts.append(functools.partial(_write_processes, rows, version, chunk, progress))
+        steps.append(functools.partial(_write_processes, rows, version, chunk, progress))
     for start in range(0, len(crossing), store.TX_PROCESSES):
         pairs = crossing[start : start + store.TX_PROCESSES]
-        parts.append(functools.partial(_write_edges, rows.jobid, version, pairs))
-    return parts
+        steps.append(functools.partial(_write_edges, rows.jobid, version, pairs))
+    return steps
 
 
-def _run_all(parts: list[Part], tx: neo4j.ManagedTransaction) -> None:
-    for part in parts:
-        part(tx)
+def _run_all(steps: list[Part], tx: neo4j.ManagedTransaction) -> None:
+    for step in steps:
+        step(tx)
 
 
 def _write_processes(
@@ -255,12 +256,20 @@ def _write_processes(
     progress: Callable[[int], object] | None,
     tx: neo4j.ManagedTransaction,
 ) -> None:
-    for part in parts:
-        nodes = Batch(node_properties(p) for p in rows.processes[part.start : part.end])
-        params = {"jobid": rows.jobid, "version": version, "rows": nodes}
-        store.run("load-processes", tx, **params, links=Batch(part.links(rows.parents)))
-        if progress is not None:
-            progress(part.end - part.start)
+    """Write the processes of ``parts``, each part's rows made (read back, packed as node
+    properties) on another thread while the server writes the part before."""
+
+    def batches() -> Iterator[tuple[Slice, Batch, Batch]]:
+        for part in parts:
+            nodes = Batch(node_properties(p) for p in rows.processes[part.start : part.end])
+            yield part, nodes, Batch(part.links(rows.parents))
+
+    with made_ahead(batches()) as ready:
+        for part, nodes, links in ready:
+            params = {"jobid": rows.jobid, "version": version, "rows": nodes, "links": links}
+            store.run("load-processes", tx, **params)
+            if progress is not None:
+                progress(part.end - part.start)
 
 
 def _write_edges(jobid: str, version: int, pairs: Pairs, tx: neo4j.ManagedTransaction) -> None:

@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from epmt_graph.errors import ArchiveError, SourceError
+from epmt_graph.loader.migrate.batches import batches
 from epmt_graph.loader.migrate.source import Source, StoredRow
 from epmt_graph.loader.migrate.zones import JobClock, micros, naive_span
 from epmt_graph.loader.model import JobRows
-from epmt_graph.loader.papiex import PER_PROCESS_FIELDS, ThreadRow, papiex_file
+from epmt_graph.loader.papiex import PER_PROCESS_FIELDS, papiex_file
 from epmt_graph.loader.reader import JobBuilder
 from epmt_graph.schema import parse_tags, tag_string
 
@@ -159,10 +160,11 @@ def read_stored_job(source: Source, jobid: str, server_tz: dt.tzinfo | None = No
         groups = itertools.groupby(processes, key=operator.itemgetter(0, 1))
         for number, ((host, layout), group) in enumerate(groups):
             where = f"{label}, host {host!r} (line: the process's id)"
-            rows = (thread for _, _, threads in group for thread in threads)
+            stored = ((line, fields, values) for _, _, line, fields, values in group)
+            made = batches(stored, len(layout.columns))
             builder.add_file(
                 f"{host}-papiex-{number:06d}",
-                papiex_file(where, layout.columns, rows, tsv=layout.tsv),
+                papiex_file(where, layout.columns, made, tsv=layout.tsv),
             )
         rows_of_job = builder.finish(label)
     except ArchiveError as exc:
@@ -248,7 +250,8 @@ def _fields(row: StoredRow, first: StoredRow, host: str, numtids: int, tags: str
     return fields
 
 
-Process = tuple[str, _Layout, list[ThreadRow]]
+#: A stored process: its host, its layout, its id, its fields and its threads' values.
+Process = tuple[str, _Layout, int, dict[str, Any], list[tuple[int, ...]]]
 
 
 def _threads(
@@ -257,7 +260,7 @@ def _threads(
     ordered: bool,
     server_tz: dt.tzinfo | None,
 ) -> Iterator[Process]:
-    """Each stored process as its host, its layout and its papiex thread rows."""
+    """Each stored process as its host, its layout, its id, its fields and its threads."""
     layouts: dict[tuple[str, ...], _Layout] = {}
     tags = _Tags()
     for row in rows:
@@ -283,12 +286,7 @@ def _threads(
             raise ArchiveError(
                 f"process {row['id']}: unreadable threads_df or fields ({exc!r})"
             ) from exc
-        line = int(row["id"])
-        yield (
-            host,
-            layout,
-            [ThreadRow(line, fields if i == 0 else None, v) for i, v in enumerate(values)],
-        )
+        yield host, layout, int(row["id"]), fields, values
 
 
 def _staged_threads(rows: Iterator[StoredRow], metric_names: list[str]) -> Iterator[Process]:
@@ -312,9 +310,4 @@ def _staged_threads(rows: Iterator[StoredRow], metric_names: list[str]) -> Itera
         except (KeyError, TypeError, ValueError) as exc:
             raise ArchiveError(f"process {row['id']}: unreadable staged row ({exc!r})") from exc
         values = [tuple(flat[t * width : (t + 1) * width]) for t in range(numtids)]
-        line = int(row["id"])
-        yield (
-            fields["hostname"],
-            layout,
-            [ThreadRow(line, fields if i == 0 else None, v) for i, v in enumerate(values)],
-        )
+        yield fields["hostname"], layout, int(row["id"]), fields, values
