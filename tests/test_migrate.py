@@ -37,6 +37,7 @@ from oracle import depths, inclusive_cpu, process_tree, raw_processes, roots, sa
 import epmt_graph.api as eq
 from epmt_graph.db import Graph
 from epmt_graph.loader import load
+from epmt_graph.loader.migrate import migrate
 
 #: Seconds a whole migration of the samples may take on a loaded machine.
 MIGRATION_TIMEOUT = 1500
@@ -373,3 +374,41 @@ def test_a_malformed_job_fails_alone(
     assert done.returncode == 1
     assert done.stderr.startswith(f"epmt-graph: error: sqlite:///{copy}: job 2220: malformed")
     assert done.stdout.startswith("job 3455: unchanged,")
+
+
+@pytest.mark.parametrize(
+    "value, says",
+    [
+        (
+            "true",
+            "unreadable threads_df or fields (ValueError('a thread value is not an integer'))",
+        ),
+        ("1.5", "unreadable threads_df or fields (ValueError('a thread value is not an integer'))"),
+        (
+            '"12"',
+            "unreadable threads_df or fields (ValueError('a thread value is not an integer'))",
+        ),
+        (str(2**64), "an id, time or CPU time does not fit 64 bits"),
+    ],
+)
+def test_a_thread_value_that_is_no_64_bit_integer_fails_its_job(
+    sqlite_filled: EpmtSource, archive_graph: Graph, tmp_path: Path, value: str, says: str
+) -> None:
+    """A thread's metric that EPMT's JSON column allows but papiex never writes (a boolean, a
+    fraction, a string, a number outside 64 bits) refuses its job, naming the process by its
+    id; the other jobs go on."""
+    copy = tmp_path / "epmt.db"
+    copy.write_bytes(Path(sqlite_filled.url.removeprefix("sqlite:///")).read_bytes())
+    with sqlite3.connect(copy) as db:
+        (ident,) = db.execute("SELECT min(id) FROM processes WHERE jobid = '3455'").fetchone()
+        db.execute(
+            "UPDATE processes SET threads_df = json_set(threads_df, '$[0].usertime', json(?)) "
+            "WHERE id = ?",
+            (value, ident),
+        )
+    summary = migrate(f"sqlite:///{copy}", graph=archive_graph, jobs=["3455", "2220"])
+    assert summary.jobs == {"failed": 1, "unchanged": 1}
+    [(jobid, error)] = summary.failed
+    assert jobid == "3455"
+    assert f"process {ident}" in error or f"line {ident}:" in error, error
+    assert error.endswith(says), error
