@@ -285,7 +285,8 @@ def section(
 def write(text: str) -> None:
     old = RESULTS.read_text()
     if BEGIN in old:
-        old = old[: old.index(BEGIN)] + old[old.index(END) + len(END) + 1 :]
+        before, after = old[: old.index(BEGIN)], old[old.index(END) + len(END) :]
+        old = before.rstrip("\n") + "\n\n" + after.lstrip("\n")
     RESULTS.write_text(old.rstrip("\n") + "\n\n" + text)
 
 
