@@ -34,6 +34,7 @@ __all__ = [
     "lean",
     "load_model",
     "named_features",
+    "refuse_missing_values",
     "refuse_unsupported",
     "split_methods",
 ]
@@ -207,3 +208,40 @@ def refuse_unsupported(pca: Any, multivariate: list[Any], model: Any) -> None:
         raise QueryError("Multivariate classifiers require a trained model for outlier detection")
     if multivariate and pca:
         raise QueryError("Multivariate classifiers use with PCA is neither advisable nor supported")
+
+
+def refuse_missing_values(graph: Graph, jobs: Any, frame: pd.DataFrame, features: Any) -> None:
+    """Refuse jobs whose rows hold missing values (NaN) in some column, any column, as
+    EPMT's ``detect_outlier_jobs`` does: jobs recorded with different papiex metrics, whose
+    frame has no value in the metrics some of them lack. ``frame`` is :func:`job_frame`'s
+    answer for ``jobs`` and ``features``; when it holds the light rows only, one read
+    (``jobs-uneven-properties``) says whether the jobs' full rows would hold NaN, and only
+    then are the full rows read.
+
+    Raises
+    ------
+    OutlierError
+        Naming the columns (also a ValueError, as EPMT's).
+
+    Examples
+    --------
+    >>> from epmt_graph.db import default_graph
+    >>> graph, same, mixed = default_graph(), ["685000", "685003"], ["685000", "3455"]
+    >>> refuse_missing_values(graph, same, job_frame(graph, same, features="duration"), "duration")
+    >>> try:
+    ...     refuse_missing_values(graph, mixed, job_frame(graph, mixed), "*")
+    ... except OutlierError as error:
+    ...     print(str(error)[:68])
+    dataframe columns ['cmajflt', 'cminflt', 'cstime', 'cutime'] contain
+    """
+    if not isinstance(jobs, pd.DataFrame) and lean(features):
+        ids = frame["jobid"].tolist()
+        if not graph.read("jobs-uneven-properties", jobids=ids)[0]["keys"]:
+            return
+        frame = get_jobs(ids, fmt="pandas", graph=graph)
+    gaps = sorted(frame.columns[frame.isna().any()])
+    if gaps:
+        raise OutlierError(
+            f"dataframe columns {gaps} contain at least one NaN each: some of the jobs lack "
+            "these fields (recorded with other metrics?)"
+        )

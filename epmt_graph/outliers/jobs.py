@@ -25,6 +25,7 @@ from epmt_graph.outliers.inputs import (
     check_enough,
     job_frame,
     load_model,
+    refuse_missing_values,
     refuse_unsupported,
     split_methods,
 )
@@ -106,8 +107,10 @@ def detect_outlier_jobs(
     Raises
     ------
     OutlierError
-        Fewer than 4 jobs without a model (also a RuntimeError, as EPMT), a feature that
-        is not numeric, a model without the features or classifiers asked for.
+        Fewer than 4 jobs without a model (also a RuntimeError, as EPMT), only features
+        that are not numeric (others are skipped, as EPMT), a model without the features
+        or classifiers asked for; jobs whose rows hold NaN in some column, such as jobs
+        recorded with other papiex metrics (also a ValueError, as EPMT).
     UnknownModelError, ModelError
         An unknown or disabled model.
     QueryError
@@ -140,6 +143,7 @@ def detect_outlier_jobs(
     graph = graph or default_graph()
     requested = settings().outlier_features if features is None else features
     frame = job_frame(graph, jobs, sanity_check, requested)
+    refuse_missing_values(graph, jobs, frame, requested)
     model = None if trained_model is None else load_model(graph, trained_model)
     if model is None:
         check_enough(len(frame))
