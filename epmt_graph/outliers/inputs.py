@@ -35,6 +35,7 @@ __all__ = [
     "lean",
     "load_model",
     "named_features",
+    "refuse_missing_values",
     "refuse_unsupported",
     "split_methods",
 ]
@@ -129,12 +130,16 @@ def job_inputs(
     """The jobs' frame (:func:`job_frame`) and the reference model (:func:`load_model`;
     None without one). When the ``features`` are :func:`lean` and the jobs are not a
     DataFrame, both come from one read (``outlier-job-features``): a frame of ``jobid``
-    and :data:`LEAN_FEATURES` only, by start.
+    and :data:`LEAN_FEATURES` only, by start. Jobs whose full rows would hold missing
+    values are refused (:func:`refuse_missing_values`; that read says when the full rows
+    are needed to name the columns).
 
     Raises
     ------
     QueryError, UnknownJobError, UnknownModelError, ModelError
         As :func:`job_frame` and :func:`load_model`.
+    OutlierError
+        As :func:`refuse_missing_values`.
 
     Examples
     --------
@@ -146,6 +151,7 @@ def job_inputs(
     """
     if isinstance(jobs, pd.DataFrame) or not lean(features):
         frame = job_frame(graph, jobs, sanity_check, features)
+        refuse_missing_values(frame)
         return frame, None if trained_model is None else load_model(graph, trained_model)
     ids = jobids(graph, jobs)
     ident = None if trained_model is None else model_id(trained_model)
@@ -153,6 +159,8 @@ def job_inputs(
     found = graph.read("outlier-job-features", jobids=ids, keys=keys, model=ident)[0]
     rows = found["jobs"]
     _missing(ids, {row[0] for row in rows})
+    if found["uneven"]:
+        refuse_missing_values(get_jobs(ids, fmt="pandas", graph=graph))
     if sanity_check:
         warn_incomparable(
             [{"jobid": row[0], "duration": row[1], "tags": _tags(keys, row[4])} for row in rows]
@@ -261,3 +269,31 @@ def refuse_unsupported(pca: Any, multivariate: list[Any], model: Any) -> None:
         raise QueryError("Multivariate classifiers require a trained model for outlier detection")
     if multivariate and pca:
         raise QueryError("Multivariate classifiers use with PCA is neither advisable nor supported")
+
+
+def refuse_missing_values(frame: pd.DataFrame) -> None:
+    """Refuse jobs whose rows hold missing values (NaN) in some column, any column, as
+    EPMT's ``detect_outlier_jobs`` does: jobs recorded with different papiex metrics, whose
+    frame (``get_jobs(fmt='pandas')`` rows, or the DataFrame given) has no value in the
+    metrics some of them lack.
+
+    Raises
+    ------
+    OutlierError
+        Naming the columns (also a ValueError, as EPMT's).
+
+    Examples
+    --------
+    >>> refuse_missing_values(get_jobs(["685000", "685003"], fmt="pandas"))
+    >>> try:
+    ...     refuse_missing_values(get_jobs(["685000", "3455"], fmt="pandas"))
+    ... except OutlierError as error:
+    ...     print(str(error)[:68])
+    dataframe columns ['cmajflt', 'cminflt', 'cstime', 'cutime'] contain
+    """
+    gaps = sorted(frame.columns[frame.isna().any()])
+    if gaps:
+        raise OutlierError(
+            f"dataframe columns {gaps} contain at least one NaN each: some of the jobs lack "
+            "these fields (recorded with other metrics?)"
+        )

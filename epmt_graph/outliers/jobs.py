@@ -99,8 +99,10 @@ def detect_outlier_jobs(
     Raises
     ------
     OutlierError
-        Fewer than 4 jobs without a model (also a RuntimeError, as EPMT), a feature that
-        is not numeric, a model without the features or classifiers asked for.
+        Fewer than 4 jobs without a model (also a RuntimeError, as EPMT), only features
+        that are not numeric (others are skipped, as EPMT), a model without the features
+        or classifiers asked for; jobs whose rows hold NaN in some column, such as jobs
+        recorded with other papiex metrics (also a ValueError, as EPMT).
     UnknownModelError, ModelError
         An unknown or disabled model.
     QueryError
