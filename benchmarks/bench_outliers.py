@@ -26,7 +26,8 @@ One run:
 
 Writes ``benchmarks/outliers.json`` (everything) and the "Outlier detection" section of
 ``benchmarks/RESULTS.md`` (the rest of that file is rendered again, unchanged, from
-``benchmarks/results.json``: ``bench_outliers_report.write_results_md``). Exit 0 when it
+``benchmarks/results.json``, and the sections other benchmarks keep between their own
+markers are carried over: ``bench_outliers_report.write_results_md``). Exit 0 when it
 ran (the target may still fail).
 """
 

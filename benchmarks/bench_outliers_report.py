@@ -3,12 +3,14 @@
 ``RESULTS.md`` has two sources: ``results.json`` (``run.py``: every section but this one)
 and ``outliers.json`` (``bench_outliers.py``: this one). Whichever of the two commands
 runs, it writes the whole file with :func:`write_results_md`, which renders both, so
-neither run erases the other's figures.
+neither run erases the other's figures; sections that other benchmarks write in place
+between markers (``<!-- bench_migrate: begin -->`` ... ``end -->``) are carried over.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,10 @@ from bench_report import markdown
 from bench_targets import targets
 from bench_util import median
 
-__all__ = ["section", "verdicts", "write_results_md"]
+__all__ = ["kept_blocks", "section", "verdicts", "write_results_md"]
+
+#: A section another benchmark keeps in RESULTS.md between its own markers.
+BLOCK = re.compile(r"<!-- ([\w.-]+): begin -->.*?<!-- \1: end -->", re.DOTALL)
 
 #: What each call is, as RESULTS.md names it.
 LABELS = {
@@ -202,10 +207,24 @@ def section(res: dict[str, Any]) -> list[str]:
     return [*lines, ""] if lines[-1] else lines
 
 
+def kept_blocks(text: str) -> list[str]:
+    r"""The sections other benchmarks write into ``RESULTS.md`` themselves, each between
+    ``<!-- NAME: begin -->`` and ``<!-- NAME: end -->`` (``bench_migrate.py --write``),
+    markers included, in their order.
+
+    Examples
+    --------
+    >>> kept_blocks("# a\n<!-- m: begin -->\n## M\n<!-- m: end -->\ntail\n")
+    ['<!-- m: begin -->\n## M\n<!-- m: end -->']
+    """
+    return [m.group(0) for m in BLOCK.finditer(text)]
+
+
 def write_results_md(out_dir: Path, results: Path | None = None) -> list[str]:
     """Write ``out_dir/RESULTS.md`` from ``results`` (default ``out_dir/results.json``) and
-    ``out_dir/outliers.json`` (either may be missing); return what was written, as lines
-    for the console."""
+    ``out_dir/outliers.json`` (either may be missing), then the marker-delimited sections
+    of the file it replaces (:func:`kept_blocks`), unchanged; return what was written, as
+    lines for the console."""
     parts, said = [], []
     results, outliers = results or out_dir / "results.json", out_dir / "outliers.json"
     if results.exists():
@@ -218,5 +237,9 @@ def write_results_md(out_dir: Path, results: Path | None = None) -> list[str]:
         said += [
             f"{r['verdict']:4}  {r['label']}  (speed-up {_x(r['speedup'])})" for r in verdicts(out)
         ]
-    (out_dir / "RESULTS.md").write_text("\n".join(parts))
+    target = out_dir / "RESULTS.md"
+    text = "\n".join(parts)
+    for block in kept_blocks(target.read_text()) if target.exists() else []:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    target.write_text(text)
     return [*said, f"wrote {out_dir / 'RESULTS.md'}"]

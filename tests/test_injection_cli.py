@@ -208,6 +208,8 @@ class _Blocks(HTMLParser):
 QUERY_LITERALS = {"=", "<>", "<", "<=", ">", ">=", "in", "not in", "is null", "is not null"}
 QUERY_LITERALS |= {"like", "not like"}
 QUERY_LITERALS |= {"UTC", "{}"}
+#: The separator of a tag pair ("k:v"), which a query splits a stored pair at.
+QUERY_LITERALS |= {":"}
 
 
 def test_favorites_are_the_named_queries_with_parameters_only(tmp_path: Path) -> None:

@@ -19,21 +19,19 @@ Conventions in the JSON:
 """
 
 import argparse
-import contextlib
 import datetime as _dt
-import io
 import json
 import math
 import os
 import platform
 import shutil
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
+from epmt_db import SAMPLES, post_process_all, scratch_epmt, stage_copy, submit_one, submit_samples
+
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = Path(os.environ.get("EPMT_SAMPLES", "/work/shared/data/epmt-samples"))
 DEFAULT_OUT = REPO / "tests" / "fixtures" / "epmt" / "answers.json"
 #: Where --only api_gaps writes (answers.json is then left as it is).
 API_GAPS_OUT = REPO / "tests" / "fixtures" / "epmt" / "api_gaps.json"
@@ -72,86 +70,6 @@ PROC_COLUMNS = [
 ]
 RETRY_TZ = "Asia/Kolkata"  # zone of the non-GFDL sample recordings (EPMT's own tests use it)
 VOLATILE_KEYS = {"created_at", "updated_at"}
-
-
-# ---------------------------------------------------------------- bootstrap
-def bootstrap_epmt(workdir, verbose=0):
-    """Point EPMT at a fresh sqlite file in `workdir` and import its query API.
-
-    EPMT reads settings from epmt.epmt_settings (defaults + the package's
-    settings.py); init_settings() lets EPMT_DB_URL override db_params['url'].
-    We keep EPMT's defaults otherwise: bulk_insert=True,
-    post_process_job_on_ingest=False, lazy_compute_process_tree=True.
-    Returns (eq, settings).
-    """
-    workdir = Path(workdir)
-    db = workdir / "epmt.sqlite"
-    if db.exists():
-        db.unlink()
-    os.environ["EPMT_DB_URL"] = f"sqlite:///{db}"
-    import epmt.epmt_settings as settings
-
-    settings.logfile = str(workdir / "epmt.log")
-    settings.verbose = verbose
-    # mutate in place: EPMT's alembic env.py re-imports the same default dict
-    settings.db_params["url"] = f"sqlite:///{db}"
-    import epmt.epmt_query as eq  # runs init_settings() + setup_db()
-
-    return eq, settings
-
-
-def stage_copy(rel, dest_root):
-    """Copy one sample (file or dir) into dest_root; return the path EPMT gets."""
-    src = SAMPLES / rel.rstrip("/")
-    dst = Path(dest_root) / rel.rstrip("/")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if src.is_dir():
-        shutil.copytree(src, dst)
-        return str(dst) + "/"
-    shutil.copy2(src, dst)
-    return str(dst)
-
-
-def submit_one(path, settings):
-    """Submit one archive/dir the way `epmt submit` does (epmt_submit ->
-    submit_dir_or_tgz_to_db), but one at a time so we see each refusal.
-    Returns dict(ok, message, jobid, processes, error)."""
-    from epmt.epmt_cmds import submit_dir_or_tgz_to_db
-    from epmt.orm.sqlalchemy.general import Session
-
-    out = {}
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):  # EPMT prints "Imported successfully"
-            status, msg, details = submit_dir_or_tgz_to_db(
-                path,
-                pattern=settings.input_pattern,
-                dry_run=False,
-                keep_going=False,
-                remove_on_success=False,
-                destdir_on_failure=False,
-            )
-        out["ok"] = bool(status and details)
-        out["message"] = (
-            msg.replace(str(Path(path).parent), "<dir>") if isinstance(msg, str) else msg
-        )
-        if details:
-            out["jobid"], out["processes"] = details[0], int(details[1])
-    except Exception as e:  # EPMT raises on corrupted input
-        out["ok"] = False
-        # submit_dir_or_tgz_to_db prefixes args with "submit_dir_or_tgz_to_db(<path>): ";
-        # keep EPMT's own message (the last arg)
-        msg = e.args[-1] if e.args else str(e)
-        out["error"] = f"{type(e).__name__}: {msg}"
-        with contextlib.suppress(Exception):
-            Session.rollback()
-    return out
-
-
-def post_process_all():
-    """EPMT's deferred post-processing (proc_sums, hosts, all_proc_tags)."""
-    from epmt.epmt_job import post_process_pending_jobs
-
-    return post_process_pending_jobs()
 
 
 # ---------------------------------------------------------------- json
@@ -1411,12 +1329,10 @@ def only_refmodels(args):
     out = Path(
         args.out if args.out != str(DEFAULT_OUT) else DEFAULT_OUT.with_name("refmodels.json")
     )
-    tmp = Path(tempfile.mkdtemp(prefix="epmt_ref_"))
-    try:
-        eq, settings = bootstrap_epmt(tmp, verbose=-1)
+    with scratch_epmt(args.keep_tmp) as (eq, settings, tmp):
         import importlib.metadata as md
 
-        subs = {rel: submit_one(stage_copy(rel, tmp / "samples"), settings) for rel in ARCHIVES}
+        subs = submit_samples(ARCHIVES, tmp, settings)
         post_process_all()
         result = {
             "_about": {
@@ -1432,11 +1348,6 @@ def only_refmodels(args):
             "calls": refmodels(eq, J, call, VOLATILE),
         }
         write_fixture(out, result, refused=result["refused"])
-    finally:
-        if args.keep_tmp:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def only_deletes(args):
@@ -1448,12 +1359,10 @@ def only_deletes(args):
     from epmt.orm.sqlalchemy.general import Session
 
     out = Path(args.out or DEFAULT_OUT.with_name("deletes.json"))
-    tmp = Path(tempfile.mkdtemp(prefix="epmt_ref_"))
-    try:
-        eq, settings = bootstrap_epmt(tmp, verbose=-1)
+    with scratch_epmt(args.keep_tmp) as (eq, settings, tmp):
         import importlib.metadata as md
 
-        subs = {rel: submit_one(stage_copy(rel, tmp / "samples"), settings) for rel in ARCHIVES}
+        subs = submit_samples(ARCHIVES, tmp, settings)
         post_process_all()
         today = _dt.date.today()
         names = namespace(eq, Job, today)
@@ -1501,11 +1410,6 @@ def only_deletes(args):
             "steps": steps,
         }
         write_fixture(out, result, refused=result["refused"])
-    finally:
-        if args.keep_tmp:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def only_explore(args):
@@ -1517,12 +1421,10 @@ def only_explore(args):
     from explore_answers import ARCHIVES, NB_ARCHIVES, NB_STEPS, STEPS, record
 
     out = Path(args.out or DEFAULT_OUT.with_name("explore.json"))
-    tmp = Path(tempfile.mkdtemp(prefix="epmt_ref_"))
-    try:
-        eq, settings = bootstrap_epmt(tmp, verbose=-1)
+    with scratch_epmt(args.keep_tmp) as (eq, settings, tmp):
         import importlib.metadata as md
 
-        subs = {rel: submit_one(stage_copy(rel, tmp / "samples"), settings) for rel in ARCHIVES}
+        subs = submit_samples(ARCHIVES, tmp, settings)
         post_process_all()
         loaded = eq.get_jobs(fmt="terse")
         steps = record(exp, np, J, STEPS)
@@ -1554,11 +1456,6 @@ def only_explore(args):
             "nb_steps": record(exp, np, J, NB_STEPS),
         }
         write_fixture(out, result, refused=result["refused"])
-    finally:
-        if args.keep_tmp:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def only_outliers(args):
@@ -1574,13 +1471,11 @@ def only_outliers(args):
     from outliers_answers import ARCHIVES, CONVENTIONS, KERN, KERN_TZ, namespace, record
 
     out = Path(args.out or DEFAULT_OUT.with_name("outliers.json"))
-    tmp = Path(tempfile.mkdtemp(prefix="epmt_ref_"))
     began = time.monotonic()
-    try:
-        eq, settings = bootstrap_epmt(tmp, verbose=-1)
+    with scratch_epmt(args.keep_tmp) as (eq, settings, tmp):
         import importlib.metadata as md
 
-        subs = {rel: submit_one(stage_copy(rel, tmp / "samples"), settings) for rel in ARCHIVES}
+        subs = submit_samples(ARCHIVES, tmp, settings)
         kern_dir = Path(get_install_root()) / "test" / "data" / "outliers"
         os.environ["EPMT_TZ"] = KERN_TZ
         try:
@@ -1616,11 +1511,6 @@ def only_outliers(args):
             "steps": steps,
         }
         write_fixture(out, result, refused=result["refused"], seconds=seconds)
-    finally:
-        if args.keep_tmp:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_fixture(out, result, **report):
@@ -1660,9 +1550,7 @@ def main(argv=None):
     if args.only == "outliers":
         return only_outliers(args)
 
-    tmp = Path(tempfile.mkdtemp(prefix="epmt_ref_"))
-    try:
-        eq, settings = bootstrap_epmt(tmp, verbose=-1)
+    with scratch_epmt(args.keep_tmp) as (eq, settings, tmp):
         import importlib.metadata as md
 
         if args.only in ("api_gaps", "records"):
@@ -1763,11 +1651,6 @@ def main(argv=None):
                 default=str,
             )
         )
-    finally:
-        if args.keep_tmp:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

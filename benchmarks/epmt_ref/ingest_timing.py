@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from answers import bootstrap_epmt, post_process_all, submit_one
+from epmt_db import open_epmt, post_process_all, submit_one
 
 
 def pct(samples, q):
@@ -152,9 +152,8 @@ def main(argv=None):
     result = {"tool": "epmt", "inputs": args.inputs}
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            eq, settings = bootstrap_epmt(
-                tmp, verbose=-1
-            )  # errors only: logging would skew timings
+            # errors only: logging would skew timings
+            eq, settings = open_epmt(tmp / "epmt.sqlite", verbose=-1, fresh=True)
             import importlib.metadata as md
             import platform
 

@@ -34,7 +34,6 @@ import argparse
 import contextlib
 import importlib.metadata as md
 import json
-import os
 import platform
 import shutil
 import sys
@@ -44,7 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the summaries
-from answers import post_process_all, submit_one
+from epmt_db import open_epmt, post_process_all, submit_one
 from outliers_summary import summarize
 
 MODEL = "bench-outliers"
@@ -53,22 +52,6 @@ MODEL = "bench-outliers"
 #: and detect_outlier_jobs finds no eligible classifier in it).
 MODELS = {"jobs": None, "ops": "*"}
 CALLS = ("jobs", "ops", "jobs_model", "ops_model")
-
-
-def open_epmt(db, verbose=-1):
-    """Point EPMT at the SQLite file ``db`` (created if missing) and import its API.
-
-    As answers.bootstrap_epmt (EPMT's defaults otherwise), but keeps an existing file.
-    """
-    os.environ["EPMT_DB_URL"] = f"sqlite:///{db}"
-    import epmt.epmt_settings as settings
-
-    settings.logfile = str(Path(db).with_suffix(".log"))
-    settings.verbose = verbose
-    settings.db_params["url"] = f"sqlite:///{db}"
-    import epmt.epmt_query as eq  # runs init_settings() + setup_db()
-
-    return eq, settings
 
 
 def ingest(root):

@@ -7,28 +7,21 @@
 for its jobs and leaves it set, and in the same process ``test_explore`` then fails to
 load its (US/Eastern) jobs. The EPMT venv has no pytest, and EPMT's tests are unittest
 cases, so unittest runs them, verbosely. EPMT's settings point at a new SQLite file in a
-temporary folder (deleted at the end), as ``answers.py`` does; the user's EPMT database is
+temporary folder (deleted at the end; ``epmt_db.scratch_epmt``), as ``answers.py`` does; the user's EPMT database is
 never touched. Exits 0 when every test passed. This tells which of EPMT's tests pass on
 EPMT itself, before ``tests/conformance`` holds epmt_graph to them.
 """
 
-import shutil
 import sys
-import tempfile
 import unittest
-from pathlib import Path
+
+from epmt_db import scratch_epmt
 
 
 def main(module):
-    from answers import bootstrap_epmt
-
-    tmp = Path(tempfile.mkdtemp(prefix="epmt_own_tests_"))
-    try:
-        bootstrap_epmt(tmp, verbose=-1)
+    with scratch_epmt(prefix="epmt_own_tests_"):
         suite = unittest.defaultTestLoader.loadTestsFromName(module)
         result = unittest.TextTestRunner(verbosity=2).run(suite)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0 if result.wasSuccessful() else 1
 
 

@@ -96,17 +96,29 @@ def modified_z_score(ys: Iterable[float], params: Sequence[float] = ()) -> tuple
     """
     values = list(ys)
     median = params[1] if params else np.median(values)
+    mad: Any
     if params:
         mad = params[2]
     else:
-        mad = np.median([np.abs(y - median) for y in values])
+        deviations = np.abs(np.asarray(values, dtype=float) - median)
+        mad = np.median(deviations)
         if mad == 0:
-            mad = np.mean([np.abs(y - median) for y in values])
+            mad = np.mean(deviations)
     if mad > 0:
-        scores = [round(0.6745 * abs(y - median) / mad, 4) for y in values]
+        scores = _mad_scores(values, median, mad)
     else:
         scores = [float("inf") if abs(y - median) > 0 else 0 for y in values]
     return scores, *(_plain(round(v, 4)) for v in (max(scores), median, mad))
+
+
+def _mad_scores(values: list[Any], median: Any, mad: Any) -> list[Any]:
+    """``round(0.6745 * |y - median| / mad, 4)`` for each value ``y``, as EPMT computes it:
+    numpy numbers, rounded by numpy, when a numpy number takes part (vectorised: the same
+    operations, value by value), else Python floats rounded by Python."""
+    if any(isinstance(x, np.generic) for x in (median, mad, *values)):
+        deviations = np.abs(np.asarray(values, dtype=float) - median)
+        return list(np.round(0.6745 * deviations / mad, 4))
+    return [round(0.6745 * abs(y - median) / mad, 4) for y in values]
 
 
 def z_score(ys: Iterable[float], params: Sequence[float] = ()) -> tuple[Any, ...]:

@@ -23,7 +23,8 @@ Examples
 {'685003'}
 """
 
-from epmt_graph.outliers.explain import OutlierExplanation, explain_outlier
+from epmt_graph.outliers.explain import explain_outlier
+from epmt_graph.outliers.explanation import OutlierExplanation
 from epmt_graph.outliers.features import get_feature_distributions, sanitize_features
 from epmt_graph.outliers.jobs import detect_outlier_jobs, partition_jobs
 from epmt_graph.outliers.ops import detect_outlier_ops, partition_jobs_by_ops

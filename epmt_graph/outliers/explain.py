@@ -29,7 +29,8 @@ by a child key (one more step down) that is significant too and carries at least
 more precisely where the excess is. The answer (``.frame``) lists every significant key
 not explained by a child, feature by feature: the deepest meaningful nodes, their
 ancestors left out; largest first, by their excess as a fraction of the references'
-median job total (the feature summed over the job's roots).
+median job total (the feature summed over the job's roots). The answer, its text and its
+picture are :class:`~epmt_graph.outliers.explanation.OutlierExplanation`'s.
 
 Examples
 --------
@@ -49,7 +50,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -60,7 +60,12 @@ from epmt_graph.api.refmodels import model_rows
 from epmt_graph.api.stats import THRESHOLDS, modified_z_score
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
-from epmt_graph.tree import Picture, ProcessTree, picture
+from epmt_graph.outliers.explanation import (
+    COLUMNS,
+    OutlierExplanation,
+    counter_prefixes,
+    path_key,
+)
 
 __all__ = ["COLUMNS", "COUNTERS", "FEATURES", "UNITS", "OutlierExplanation", "explain_outlier"]
 
@@ -70,141 +75,6 @@ FEATURES: tuple[str, ...] = ("cpu_time", "duration", "num_procs")
 COUNTERS: tuple[str, ...] = ("op_instance", "op_sequence")
 #: The smallest scale of each feature's score (µs, µs, processes).
 UNITS: dict[str, int] = {"cpu_time": 10_000, "duration": 10_000, "num_procs": 1}
-#: The columns of :attr:`OutlierExplanation.frame`, in order.
-COLUMNS = ["path", "tag", "depth", "feature", "value", "reference", "excess", "score"]
-COLUMNS += ["of_job", "instances", "key"]
-
-Key = tuple[tuple[str, str], ...]
-
-
-#: How :meth:`OutlierExplanation.render` shows each feature's values.
-_SHOWN: dict[str, Any] = {
-    "cpu_time": lambda micros: f"{micros / 1e6:.3f} s",
-    "duration": lambda micros: f"{micros / 1e6:.3f} s",
-    "num_procs": lambda count: f"{count:.0f}",
-}
-
-
-@dataclass(frozen=True, eq=False)
-class OutlierExplanation:
-    """What :func:`explain_outlier` found: the subtrees of the outlier that deviate most.
-
-    Attributes
-    ----------
-    job : str
-        The outlier job.
-    references : tuple of str
-        The reference jobs.
-    features : tuple of str
-        The features compared (of :data:`FEATURES`).
-    frame : pandas.DataFrame
-        The answer, one row per (path key, feature) reported, largest first; columns
-        :data:`COLUMNS`: ``path`` (exenames from the root, ``/``-joined), ``tag`` (the
-        subtree root's op tag), ``depth`` (0: a root), ``feature``, ``value`` (the
-        outlier's), ``reference`` (the references' median), ``excess`` (value minus
-        reference), ``score`` (signed), ``of_job`` (excess over the references' median
-        job total), ``instances`` (the outlier's processes with that key) and ``key`` (the
-        ``(exename, op tag)`` pairs).
-    paths : pandas.DataFrame
-        Every path key of the outlier or a reference, by path: ``path``, ``tag``,
-        ``depth``, ``instances``, then per feature its value, ``<feature>_reference`` and
-        ``<feature>_score``, and ``key``.
-    """
-
-    job: str
-    references: tuple[str, ...]
-    features: tuple[str, ...]
-    frame: pd.DataFrame
-    paths: pd.DataFrame
-    ignore_tags: tuple[str, ...]
-    graph: Graph = field(repr=False)
-
-    def __repr__(self) -> str:
-        rows = len(self.frame)
-        return f"<OutlierExplanation of {self.job} against {self._against()}: {rows} rows>"
-
-    def _against(self) -> str:
-        count = len(self.references)
-        return f"{count} reference job{'s' if count != 1 else ''} ({', '.join(self.references)})"
-
-    def __str__(self) -> str:
-        return self.render()
-
-    def render(self) -> str:
-        """The answer as a text table, one line per row of :attr:`frame`.
-
-        Examples
-        --------
-        >>> why = explain_outlier("691201", ["685000"], features="cpu_time", limit=2)
-        >>> print(why.render())
-        691201 against 1 reference job (685000): deviating subtrees, deepest meaningful first
-        feature       outlier   reference       excess   score  of job  path [tag]
-        cpu_time    147.634 s   112.023 s    +35.612 s   +4.29  +31.5%  tcsh [op:dmput]
-        cpu_time     69.445 s    51.812 s    +17.633 s   +4.59  +15.6%  tcsh/perl [op:hsmget]
-        """
-        head = f"{self.job} against {self._against()}"
-        if self.frame.empty:
-            return f"{head}: no subtree deviates"
-        lines = [
-            f"{head}: deviating subtrees, deepest meaningful first",
-            f"{'feature':<9} {'outlier':>11} {'reference':>11} {'excess':>12} "
-            f"{'score':>7} {'of job':>7}  path [tag]",
-        ]
-        for row in self.frame.to_dict("records"):
-            shown = _SHOWN[row["feature"]]
-            excess = ("+" if row["excess"] >= 0 else "-") + shown(abs(row["excess"]))
-            lines.append(
-                f"{row['feature']:<9} {shown(row['value']):>11} {shown(row['reference']):>11} "
-                f"{excess:>12} {row['score']:>+7.2f} {row['of_job']:>+7.1%}  "
-                f"{row['path']} [{row['tag']}]"
-            )
-        return "\n".join(lines)
-
-    def highlight(self) -> dict[str, float]:
-        """The outlier's processes at the path keys of :attr:`frame`, each with the score
-        of its key's first row: the ``highlight`` of :func:`epmt_graph.tree.picture`. One
-        read (``outlier-subtree-roots``).
-
-        Examples
-        --------
-        >>> marked = explain_outlier("691201", ["685000"], limit=1).highlight()
-        >>> len(marked), set(marked.values())  # the perl of each hsmget operation
-        (25, {-12.9882})
-        """
-        scores: dict[Key, float] = {}
-        for key, score in zip(self.frame["key"], self.frame["score"], strict=True):
-            scores.setdefault(key, float(score))
-        keys = [[[exename, tag.split(";") if tag else []] for exename, tag in k] for k in scores]
-        records = self.graph.read(
-            "outlier-subtree-roots", jobid=self.job, keys=keys, counters=_prefixes(self.ignore_tags)
-        )
-        return {r["id"]: scores[_key(r["key"])] for r in records}
-
-    def picture(self, threshold: float = 1.0, title: str | None = None) -> Picture:
-        """The outlier's process tree with the deviating subtrees coloured.
-
-        Parameters
-        ----------
-        threshold : float
-            Seconds of inclusive CPU time below which sibling subtrees fold into one node
-            (never a subtree holding a coloured process).
-        title : str, optional
-            Default: the job and its reference jobs.
-
-        Returns
-        -------
-        Picture
-            The offline page (``.html``, ``.svg``, ``.save(path)``, ``.save_svg(path)``).
-
-        Examples
-        --------
-        >>> page = explain_outlier("691201", ["685000"], limit=1).picture(threshold=10)
-        >>> page.svg.count("score -13.0"), "score -13.0" in page.html
-        (25, True)
-        """
-        tree = ProcessTree.of_job(self.job, graph=self.graph)
-        name = title or f"{self.job} against {', '.join(self.references)}"
-        return picture(tree, threshold, name, highlight=self.highlight())
 
 
 def explain_outlier(
@@ -277,7 +147,8 @@ def explain_outlier(
     outlier = single_jobid(graph, job, needs="explain_outlier() explains one job")
     refs = _references(graph, outlier, reference_jobs, trained_model)
     jobids(graph, [outlier, *refs], known=True)
-    found = graph.read("outlier-tree-paths", jobids=[outlier, *refs], counters=_prefixes(counters))
+    prefixes = counter_prefixes(counters)
+    found = graph.read("outlier-tree-paths", jobids=[outlier, *refs], counters=prefixes)
     long = pd.DataFrame([dict(r) for r in found], columns=["jobid", "key", "instances", *FEATURES])
     if not (long["jobid"] == outlier).any():
         raise QueryError(f"job {outlier} has no processes")
@@ -293,17 +164,6 @@ def explain_outlier(
     return OutlierExplanation(
         outlier, tuple(refs), tuple(chosen), frame, paths, tuple(counters), graph
     )
-
-
-def _key(pairs: Any) -> Key:
-    """A path key as a tuple of ``(exename, op tag)`` pairs, from the queries' lists of
-    ``[exename, ["k:v", ...]]``."""
-    return tuple((str(exename), ";".join(tags)) for exename, tags in pairs)
-
-
-def _prefixes(keys: Any) -> list[str]:
-    """The ``$counters`` of the queries: ``"k:"`` for each tag key to leave out."""
-    return [f"{key}:" for key in keys]
 
 
 def _options(
@@ -346,7 +206,7 @@ def _paths(long: pd.DataFrame, outlier: str) -> pd.DataFrame:
     """One row per path key (index: its JSON ``id``): path, tag, depth, parent's id, key,
     and the outlier's instances."""
     first = long.drop_duplicates("id").set_index("id")
-    keys = [_key(k) for k in first["key"]]
+    keys = [path_key(k) for k in first["key"]]
     mine = long[long["jobid"] == outlier].set_index("id")["instances"]
     return pd.DataFrame(
         {

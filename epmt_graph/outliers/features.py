@@ -8,6 +8,7 @@ only the features it has scores for (its active metrics, if some are set).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pandas as pd
@@ -22,19 +23,23 @@ from epmt_graph.outliers.stat import DISTRIBUTIONS, check_dist
 
 __all__ = ["choose_features", "get_feature_distributions", "sanitize_features"]
 
+_log = logging.getLogger(__name__)
+
 
 def choose_features(
     requested: Any, frame: pd.DataFrame, model: dict[str, Any] | None = None
 ) -> list[str]:
     """The features to use, sorted: those ``requested`` (``'*'``, ``[]`` or None: every
     feature column of ``frame``) that are feature columns of ``frame`` and, with a model
-    (its dict), among its active metrics. Names that are not columns are left out, as EPMT.
+    (its dict), among its active metrics. As EPMT's ``sanitize_features``, names that are
+    not columns are left out, and so are columns that are not numeric (``start``,
+    ``jobname``), with a warning logged, as long as another feature is left.
 
     Raises
     ------
     OutlierError
-        A requested column that is not numeric; no feature left (also a RuntimeError, as
-        EPMT); a feature with missing values.
+        Only columns that are not numeric requested; no feature left (also a
+        RuntimeError, as EPMT); a feature with missing values.
 
     Examples
     --------
@@ -42,17 +47,22 @@ def choose_features(
     >>> choose_features("*", frame), choose_features(["rssmax", "no_such"], frame)
     (['duration', 'rssmax'], ['rssmax'])
     >>> choose_features(["jobid", "duration"], frame)
+    ['duration']
+    >>> choose_features(["jobid"], frame)
     Traceback (most recent call last):
     ...
     epmt_graph.errors.OutlierError: features ['jobid'] are not numeric features
     """
     named = named_features(requested)
     bad = [f for f in named if f in frame.columns and not is_feature(frame, f)]
-    if bad:
+    numeric = [f for f in named if f not in bad]
+    if bad and not numeric:
         raise OutlierError(f"features {bad} are not numeric features")
+    if bad:
+        _log.warning("Skipping features %s: not numeric", bad)
     allowed = None if model is None else model_metrics(model, active_only=True)
     try:
-        chosen = features_of(named or "*", frame, allowed)
+        chosen = features_of(numeric or "*", frame, allowed)
     except ModelError as exc:
         asked = named or "every feature"
         if model is not None:

@@ -15,11 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from epmt_graph.api.comparable import warn_incomparable
+from epmt_graph.api.comparable import COMPARABLE_KEYS, warn_incomparable
 from epmt_graph.api.comparable_analysis import MIN_JOBS_WITHOUT_MODEL
 from epmt_graph.api.jobs import get_jobs
 from epmt_graph.api.params import jobids
-from epmt_graph.api.refmodels import model_rows
+from epmt_graph.api.refmodels import model_id, model_row, model_rows, unknown_model
 from epmt_graph.api.stats import classifier_name, settings
 from epmt_graph.db import Graph
 from epmt_graph.errors import ModelError, OutlierError, QueryError, UnknownJobError
@@ -30,10 +30,12 @@ __all__ = [
     "MIN_JOBS",
     "check_enough",
     "job_frame",
+    "job_inputs",
     "job_rows",
     "lean",
     "load_model",
     "named_features",
+    "refuse_missing_values",
     "refuse_unsupported",
     "split_methods",
 ]
@@ -44,6 +46,9 @@ MIN_JOBS = MIN_JOBS_WITHOUT_MODEL
 #: The features the light rows carry, of jobs (``JobQuery.summaries``) and of operations
 #: (:func:`~epmt_graph.api.opmetrics.op_feature_rows`): EPMT's default features.
 LEAN_FEATURES = frozenset({"num_procs", "duration", "cpu_time"})
+
+#: The columns of ``outlier-job-features``' rows that make the lean frame, in their order.
+_LEAN_COLUMNS = ("jobid", "duration", "cpu_time", "num_procs")
 
 _log = logging.getLogger(__name__)
 
@@ -119,6 +124,60 @@ def job_frame(
     return frame
 
 
+def job_inputs(
+    graph: Graph, jobs: Any, trained_model: Any, sanity_check: bool, features: Any
+) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    """The jobs' frame (:func:`job_frame`) and the reference model (:func:`load_model`;
+    None without one). When the ``features`` are :func:`lean` and the jobs are not a
+    DataFrame, both come from one read (``outlier-job-features``): a frame of ``jobid``
+    and :data:`LEAN_FEATURES` only, by start. Jobs whose full rows would hold missing
+    values are refused (:func:`refuse_missing_values`; that read says when the full rows
+    are needed to name the columns).
+
+    Raises
+    ------
+    QueryError, UnknownJobError, UnknownModelError, ModelError
+        As :func:`job_frame` and :func:`load_model`.
+    OutlierError
+        As :func:`refuse_missing_values`.
+
+    Examples
+    --------
+    >>> from epmt_graph.db import default_graph
+    >>> frame, model = job_inputs(default_graph(), ["685000", "685003"], None, False,
+    ...                           ["duration"])
+    >>> frame.columns.tolist(), frame["num_procs"].tolist(), model
+    (['jobid', 'duration', 'cpu_time', 'num_procs'], [3480, 3785], None)
+    """
+    if isinstance(jobs, pd.DataFrame) or not lean(features):
+        frame = job_frame(graph, jobs, sanity_check, features)
+        refuse_missing_values(frame)
+        return frame, None if trained_model is None else load_model(graph, trained_model)
+    ids = jobids(graph, jobs)
+    ident = None if trained_model is None else model_id(trained_model)
+    keys = list(COMPARABLE_KEYS)
+    found = graph.read("outlier-job-features", jobids=ids, keys=keys, model=ident)[0]
+    rows = found["jobs"]
+    _missing(ids, {row[0] for row in rows})
+    if found["uneven"]:
+        refuse_missing_values(get_jobs(ids, fmt="pandas", graph=graph))
+    if sanity_check:
+        warn_incomparable(
+            [{"jobid": row[0], "duration": row[1], "tags": _tags(keys, row[4])} for row in rows]
+        )
+    model = None
+    if ident is not None:
+        if found["model"] is None:
+            raise unknown_model(ident)
+        model = _enabled(model_row(found["model"], found["model_jobs"]))
+    frame = pd.DataFrame({c: [row[i] for row in rows] for i, c in enumerate(_LEAN_COLUMNS)})
+    return frame, model
+
+
+def _tags(keys: list[str], values: list[str | None]) -> dict[str, str]:
+    return {k: v for k, v in zip(keys, values, strict=True) if v is not None}
+
+
 def job_rows(graph: Graph, jobs: Any, sanity_check: bool = False) -> list[dict[str, Any]]:
     """The jobs' light rows (``jobid``, ``tags``, ``duration``, ...; one query), in the
     order given; with ``sanity_check``, warn if they are not comparable.
@@ -157,7 +216,10 @@ def load_model(graph: Graph, trained_model: Any) -> dict[str, Any]:
     ModelError
         The model is disabled (EPMT's RuntimeError).
     """
-    model = model_rows(graph, trained_model)
+    return _enabled(model_rows(graph, trained_model))
+
+
+def _enabled(model: dict[str, Any]) -> dict[str, Any]:
     if not model["enabled"]:
         raise ModelError(
             f"Trained model {model['id']} is disabled: enable it with "
@@ -207,3 +269,31 @@ def refuse_unsupported(pca: Any, multivariate: list[Any], model: Any) -> None:
         raise QueryError("Multivariate classifiers require a trained model for outlier detection")
     if multivariate and pca:
         raise QueryError("Multivariate classifiers use with PCA is neither advisable nor supported")
+
+
+def refuse_missing_values(frame: pd.DataFrame) -> None:
+    """Refuse jobs whose rows hold missing values (NaN) in some column, any column, as
+    EPMT's ``detect_outlier_jobs`` does: jobs recorded with different papiex metrics, whose
+    frame (``get_jobs(fmt='pandas')`` rows, or the DataFrame given) has no value in the
+    metrics some of them lack.
+
+    Raises
+    ------
+    OutlierError
+        Naming the columns (also a ValueError, as EPMT's).
+
+    Examples
+    --------
+    >>> refuse_missing_values(get_jobs(["685000", "685003"], fmt="pandas"))
+    >>> try:
+    ...     refuse_missing_values(get_jobs(["685000", "3455"], fmt="pandas"))
+    ... except OutlierError as error:
+    ...     print(str(error)[:68])
+    dataframe columns ['cmajflt', 'cminflt', 'cstime', 'cutime'] contain
+    """
+    gaps = sorted(frame.columns[frame.isna().any()])
+    if gaps:
+        raise OutlierError(
+            f"dataframe columns {gaps} contain at least one NaN each: some of the jobs lack "
+            "these fields (recorded with other metrics?)"
+        )

@@ -21,13 +21,7 @@ from epmt_graph.api.stats import classify, settings
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import OutlierError
 from epmt_graph.outliers.features import choose_features
-from epmt_graph.outliers.inputs import (
-    check_enough,
-    job_frame,
-    load_model,
-    refuse_unsupported,
-    split_methods,
-)
+from epmt_graph.outliers.inputs import check_enough, job_inputs, refuse_unsupported, split_methods
 from epmt_graph.outliers.multivariate import model_pca, mvod_job_counts, pca_job_counts
 
 __all__ = ["detect_outlier_jobs", "partition_jobs", "partitions"]
@@ -47,10 +41,9 @@ def partitions(counts: pd.DataFrame, features: list[str]) -> Partitions:
     >>> partitions(counts, ["duration"])
     {'duration': ({'a'}, {'b'})}
     """
-    return {
-        f: (set(counts.loc[counts[f] == 0, "jobid"]), set(counts.loc[counts[f] > 0, "jobid"]))
-        for f in features
-    }
+    ids = counts["jobid"].to_numpy()
+    values = {f: counts[f].to_numpy() for f in features}
+    return {f: (set(ids[values[f] == 0]), set(ids[values[f] > 0])) for f in features}
 
 
 def detect_outlier_jobs(
@@ -106,8 +99,10 @@ def detect_outlier_jobs(
     Raises
     ------
     OutlierError
-        Fewer than 4 jobs without a model (also a RuntimeError, as EPMT), a feature that
-        is not numeric, a model without the features or classifiers asked for.
+        Fewer than 4 jobs without a model (also a RuntimeError, as EPMT), only features
+        that are not numeric (others are skipped, as EPMT), a model without the features
+        or classifiers asked for; jobs whose rows hold NaN in some column, such as jobs
+        recorded with other papiex metrics (also a ValueError, as EPMT).
     UnknownModelError, ModelError
         An unknown or disabled model.
     QueryError
@@ -139,8 +134,7 @@ def detect_outlier_jobs(
     """
     graph = graph or default_graph()
     requested = settings().outlier_features if features is None else features
-    frame = job_frame(graph, jobs, sanity_check, requested)
-    model = None if trained_model is None else load_model(graph, trained_model)
+    frame, model = job_inputs(graph, jobs, trained_model, sanity_check, requested)
     if model is None:
         check_enough(len(frame))
     univariate, multivariate = split_methods(methods)

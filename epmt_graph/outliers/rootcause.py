@@ -19,7 +19,7 @@ from epmt_graph.api.refmodels import RefModel, model_rows
 from epmt_graph.api.stats import settings
 from epmt_graph.api.tags import tag_list
 from epmt_graph.db import Graph, default_graph
-from epmt_graph.errors import QueryError
+from epmt_graph.errors import NotFoundError, QueryError
 from epmt_graph.outliers.inputs import job_frame, job_rows
 from epmt_graph.outliers.stat import modified_z_score, rca
 
@@ -106,11 +106,14 @@ def detect_rootcause_op(
 
     Returns
     -------
-    As :func:`detect_rootcause`; ``(False, None, None)`` if the reference jobs or the
-    input have no such operation.
+    As :func:`detect_rootcause`; ``(False, None, None)`` if the input has no such
+    operation (as EPMT).
 
     Raises
     ------
+    NotFoundError
+        No process of the reference jobs has the ``tag`` (EPMT fails there with
+        ``KeyError: 'tags'``; ours is a ``KeyError`` too).
     QueryError
         An empty or malformed ``tag``, more than one ``inp``, no jobs; ``UnknownJobError``
         for a job not loaded.
@@ -120,6 +123,10 @@ def detect_rootcause_op(
     >>> ok, table, ranked = detect_rootcause_op(["685000", "685003"], "685016", "op:hsmget")
     >>> ok, table.shape, [feature for feature, _ in ranked]
     (True, (12, 3), ['cpu_time', 'num_procs', 'duration'])
+    >>> detect_rootcause_op(["685000", "685003"], "685016", "op:no_such")
+    Traceback (most recent call last):
+    ...
+    epmt_graph.errors.NotFoundError: no process of the reference jobs has the tag 'op:no_such'
     """
     if not tag or not isinstance(tag, str | Mapping):
         raise QueryError(f"detect_rootcause_op needs one non-empty tag (str or dict), not {tag!r}")
@@ -130,12 +137,9 @@ def detect_rootcause_op(
         raise QueryError(f"root-cause analysis is for one job at a time, got {inp_ids}")
     wanted = tag_list(tag)
     ref = get_op_metrics(ref_ids, tags=wanted, graph=graph)
+    if ref is None or ref.empty:
+        raise NotFoundError(f"no process of the reference jobs has the tag {tag!r}")
     target = get_op_metrics(inp_ids, tags=wanted, graph=graph)
     requested = settings().outlier_features if features is None else features
-    empty = pd.DataFrame()
-    return rca(
-        empty if ref is None else ref,
-        empty if target is None else target,
-        requested,
-        methods or [modified_z_score],
-    )
+    inp_ops = pd.DataFrame() if target is None else target
+    return rca(ref, inp_ops, requested, methods or [modified_z_score])

@@ -145,8 +145,11 @@ def rca(
     (True, DataFrame, list of (feature, summed ratio))
         The DataFrame has ``ref``'s ``describe()`` rows, ``input``, and per classifier
         ``ref_max_<name>``, ``<name>``, ``<name>_ratio``; its columns, and the list, run
-        from the most deviating feature down. ``(False, None, None)`` if ``ref`` or
-        ``inp`` is empty.
+        from the most deviating feature down; features whose ratios tie keep the order of
+        ``inp``'s columns (a stable sort, as EPMT's: EPMT's frames hold the metric sums in
+        the order of a Python set of their names, which follows the string hash, so its
+        order among tied features changes from one process to the next).
+        ``(False, None, None)`` if ``ref`` or ``inp`` is empty.
 
     Raises
     ------

@@ -1,0 +1,216 @@
+"""One job's archive to answers, ours against EPMT 5.0.1, in one run (issue 18's targets).
+
+    .venv/bin/python benchmarks/bench_archive.py [--rounds 3] [--warm 3] [--write]
+
+Three archives, each a job alone: the 3,480-process sample 685000, the largest job of
+EPMT's own test data (by processes: the 13,530-process ESM4 job 625151 of its outliers
+notebook, never used by this project's tests) and a seeded 50,000-process synthetic job.
+
+1. First load against warm loads: for each archive a new server, started as users start it
+   (``epmt-graph server start``, its defaults); the archive's first ``loader.load`` there,
+   then ``--warm`` deletes and reloads. The last server stays up for the rest.
+2. Archive to answers, in process, rounds in turn with EPMT (who goes first alternates):
+   ours = ``loader.load`` of the archive on the warm server (the job deleted first,
+   untimed), then ``eq.get_roots(job)`` and ``eq.op_roots(job, 'op:<v>')`` for every op of
+   the job; EPMT = ``epmt_ref/archive_timing.py`` in its venv (submit, post-process, its
+   process tree, get_roots, op_roots) on a fresh SQLite, after an untimed pass over a
+   small archive. Ours after one untimed round. Every transaction of ours is traced
+   (``bench_archive_ours.TracedGraph``) to say where the time goes.
+3. The server's floor for each job (``bench_ingest.server_floor``: its Process node
+   properties written bare), against our load alone.
+4. Whole commands, rounds in turn: ``epmt-graph load ARCHIVE`` as a child process against
+   EPMT's ``epmt submit ARCHIVE`` then ``epmt daemon -D --post-process --no-analyze`` to the
+   end of its first pass (``bench_archive_epmt``), each round on a fresh SQLite file.
+
+Prints a Markdown section; ``--write`` puts it in RESULTS.md in place of the last one
+(between its markers); ``--json FILE`` keeps the raw figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench_archive_epmt import epmt_cli, epmt_in_process, epmt_python
+from bench_archive_ours import (
+    TracedGraph,
+    cli_server,
+    first_and_warm,
+    job_of,
+    ours_cli,
+    ours_round,
+)
+from bench_archive_report import section
+from bench_ingest import server_floor
+from bench_util import REPO, git_state, machine_info, samples_dir, snapshot
+
+from epmt_graph.errors import ArchiveError
+from epmt_graph.loader import read_job
+from epmt_graph.synthetic import write_archive
+
+__all__ = ["main"]
+
+RESULTS = REPO / "benchmarks" / "RESULTS.md"
+BEGIN, END = "<!-- bench_archive: begin -->", "<!-- bench_archive: end -->"
+SAMPLE = "query/685000.tgz"
+
+
+def epmt_test_data(python: Path) -> Path:
+    """The test data folder of the EPMT wheel installed in EPMT's venv."""
+    done = subprocess.run(
+        [str(python), "-c", "import epmt, os; print(os.path.dirname(epmt.__file__))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(done.stdout.strip()) / "test" / "data"
+
+
+def largest_archive(folder: Path) -> Path:
+    """The archive below ``folder`` with the most processes (those we cannot read skipped:
+    EPMT's kern-6656 jobs need their recording zone)."""
+    sizes = {}
+    for path in sorted(folder.rglob("*.tgz")):
+        try:
+            sizes[path] = len(read_job(path).processes)
+        except ArchiveError:
+            continue
+    return max(sizes, key=lambda path: sizes[path])
+
+
+def in_turn(first: Callable[[], Any], second: Callable[[], Any], flip: bool) -> tuple[Any, Any]:
+    """``first()`` and ``second()``, run in that order (reversed when ``flip``)."""
+    if flip:
+        b = second()
+        return first(), b
+    a = first()
+    return a, second()
+
+
+def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    python = Path(args.epmt_python) if args.epmt_python else epmt_python()
+    out: dict[str, Any] = {"snapshots": {"start": snapshot()}, "rounds": args.rounds}
+    esm4 = largest_archive(epmt_test_data(python))
+    synthetic = write_archive(
+        work / f"synthetic-{args.synthetic}.tgz", args.synthetic, seed=7, jobid="bench-synthetic"
+    )
+    jobs = [
+        job_of(f"sample {SAMPLE}", samples_dir() / SAMPLE),
+        job_of(f"EPMT test data {esm4.parent.name}/{esm4.name}", esm4),
+        job_of(f"synthetic, seed 7, {args.synthetic:,} processes", synthetic),
+    ]
+    warm_job = job_of("warm-up", write_archive(work / "warm.tgz", 300, seed=1, jobid="warm-300"))
+    out["jobs"] = [dataclasses.asdict(job) | {"path": str(job.path)} for job in jobs]
+    out["archive_mb"] = {job.jobid: job.path.stat().st_size / 2**20 for job in jobs}
+
+    out["first"] = {}
+    out["snapshots"]["first load"] = snapshot()
+    for job in jobs[:-1]:
+        with cli_server() as (connection, server):
+            out["first"][job.jobid] = first_and_warm(connection, job, args.warm) | {
+                "server_start": server["start_seconds"]
+            }
+    with cli_server() as (connection, server), TracedGraph(connection) as graph:
+        out["server"] = server
+        last = jobs[-1]
+        out["first"][last.jobid] = first_and_warm(connection, last, args.warm) | {
+            "server_start": server["start_seconds"]
+        }
+        out["snapshots"]["in process"] = snapshot()
+        for job in jobs:
+            ours_round(graph, job)  # untimed: each job's first round on this server
+        ours: dict[str, list[dict[str, Any]]] = {job.jobid: [] for job in jobs}
+        epmt: dict[str, list[dict[str, Any]]] = {job.jobid: [] for job in jobs}
+        for r in range(args.rounds):
+            for job in jobs:
+                a, b = in_turn(
+                    lambda job=job: ours_round(graph, job),
+                    lambda job=job: epmt_in_process(python, job, warm_job),
+                    flip=r % 2 == 1,
+                )
+                ours[job.jobid].append(a)
+                epmt[job.jobid].append(b)
+                print(f"in process, round {r + 1}, {job.jobid}: ours {a['total']:.2f} s, "
+                      f"EPMT {b['seconds']['total']:.2f} s", file=sys.stderr)  # fmt: skip
+        out["ours"], out["epmt"] = ours, epmt
+        out["snapshots"]["floor"] = snapshot()
+        out["floor"] = {
+            job.jobid: server_floor(graph, [job.path], args.floor_repeat)["jobs"][job.jobid]
+            for job in jobs
+        }
+        graph.take()
+        out["snapshots"]["commands"] = snapshot()
+        home = Path(server["home"])
+        cli: dict[str, dict[str, list[Any]]] = {job.jobid: {"ours": [], "epmt": []} for job in jobs}
+        for r in range(args.rounds):
+            for job in jobs:
+                a, b = in_turn(
+                    lambda job=job: ours_cli(graph, home, job),
+                    lambda job=job: epmt_cli(python, job),
+                    flip=r % 2 == 1,
+                )
+                cli[job.jobid]["ours"].append(a)
+                cli[job.jobid]["epmt"].append(b)
+                print(f"commands, round {r + 1}, {job.jobid}: ours {a:.2f} s, "
+                      f"EPMT {b['total']:.2f} s", file=sys.stderr)  # fmt: skip
+        out["cli"] = cli
+    out["snapshots"]["end"] = snapshot()
+    return out
+
+
+def write(text: str) -> None:
+    old = RESULTS.read_text()
+    if BEGIN in old:
+        old = old[: old.index(BEGIN)] + old[old.index(END) + len(END) + 1 :]
+    RESULTS.write_text(old.rstrip("\n") + "\n\n" + text)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds in turn (default 3)")
+    parser.add_argument("--warm", type=int, default=3, help="warm reloads after a first load")
+    parser.add_argument("--floor-repeat", type=int, default=3, help="server floor repeats")
+    parser.add_argument("--synthetic", type=int, default=50_000, help="synthetic job's processes")
+    parser.add_argument("--epmt-python", help="EPMT venv python (default: from setup_venv.sh)")
+    parser.add_argument("--write", action="store_true", help="put the section in RESULTS.md")
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args(argv)
+    info: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": "benchmarks/bench_archive.py "
+        + " ".join(sys.argv[1:] if argv is None else argv),
+        "git": git_state(),
+        "machine": machine_info(),
+    }
+    work = Path(tempfile.mkdtemp(prefix="epmt_graph_bench_archive_"))
+    t0 = time.perf_counter()
+    try:
+        figures = run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    info["wall_seconds"] = time.perf_counter() - t0
+    if args.json:
+        args.json.write_text(json.dumps(info | figures, default=_plain, indent=1) + "\n")
+    text = section(info, figures, BEGIN, END)
+    print(text)
+    if args.write:
+        write(text)
+
+
+def _plain(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)
+
+
+if __name__ == "__main__":
+    main()
