@@ -29,6 +29,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_archive import epmt_test_data, largest_archive
+from bench_archive_epmt import epmt_python
+from bench_archive_ours import cli_server, first_and_warm, job_of
 from bench_util import REPO, load_average, machine_info, median, samples_dir
 
 from epmt_graph.db import Graph
@@ -129,7 +132,25 @@ def one_server(rows: JobRows, *, warm: bool, loads: int) -> dict[str, Any]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def section(runs: list[dict[str, Any]], processes: int, info: dict[str, Any]) -> str:
+def archive_loads(warm: int) -> list[dict[str, Any]]:
+    """``bench_archive.py``'s first part, for 685000 and EPMT's largest test archive."""
+    esm4 = largest_archive(epmt_test_data(epmt_python()))
+    out = []
+    for label, path in (("685000", samples_dir() / JOB), (esm4.stem, esm4)):
+        job = job_of(label, path)
+        with cli_server() as (connection, _):
+            figures = first_and_warm(connection, job, warm)
+        out.append({"job": label, "processes": job.processes, **figures})
+        print(out[-1], file=sys.stderr, flush=True)
+    return out
+
+
+def section(
+    runs: list[dict[str, Any]],
+    archives: list[dict[str, Any]],
+    processes: int,
+    info: dict[str, Any],
+) -> str:
     lines = [
         BEGIN,
         "## The first load on a fresh server",
@@ -170,6 +191,23 @@ def section(runs: list[dict[str, Any]], processes: int, info: dict[str, Any]) ->
             f"| {number} {kind} | {started} | {first['wall']:.2f} | {walls} ({warm:.2f}) | "
             f"{ratio:.2f}x | {cpu_first} | {cpu_warm} | {run['load_average']:.1f} |"
         )
+    lines += [
+        "",
+        "`loader.load` of the archive (parse included), as `bench_archive.py`'s first part: a "
+        "server started by `epmt-graph server start` with its defaults, the first load, then "
+        "deletes and reloads:",
+        "",
+        "| job | processes | first load s | warm loads s (median) | first / warm |",
+        "|---|---|---|---|---|",
+    ]
+    for run in archives:
+        warm = median(run["warm"])
+        worst = max(worst, run["first"] / warm)
+        walls = ", ".join(f"{w:.2f}" for w in run["warm"])
+        lines.append(
+            f"| {run['job']} | {run['processes']:,} | {run['first']:.2f} | {walls} ({warm:.2f}) "
+            f"| {run['first'] / warm:.2f}x |"
+        )
     verdict = "PASS" if worst <= 1.5 else "FAIL"
     lines += [
         "",
@@ -207,7 +245,8 @@ def main(argv: list[str] | None = None) -> None:
     for warm in kinds:  # in turn: warmed, cold, warmed, ...
         runs.append(one_server(rows, warm=warm, loads=args.warm))
         print(runs[-1], file=sys.stderr, flush=True)
-    text = section(runs, len(rows.processes), info)
+    archives = archive_loads(args.warm)
+    text = section(runs, archives, len(rows.processes), info)
     print(text)
     if args.write:
         write(text)
