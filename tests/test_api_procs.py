@@ -63,6 +63,28 @@ def test_conv_procs_round_trips_685000_through_every_format(loaded_graph: Graph)
             same(back, direct[given])
 
 
+@pytest.mark.parametrize("jobid", Q)
+def test_terse_ids_are_the_raw_processes_in_order(loaded_graph: Graph, jobid: str) -> None:
+    # ids alone are fetched without the other fields: "<jobid>:<idx>", idx numbering the
+    # job's processes by (start, pid, host)
+    df = raw(jobid).sort_values(["start", "pid", "host"], ignore_index=True)
+    df["id"] = [f"{jobid}:{i}" for i in range(len(df))]
+    assert eq.get_procs(jobid, fmt="terse") == list(df.sort_values(["start", "pid"])["id"])
+    df["duration"] = df["end"] - df["start"]
+    longest = df[df["duration"] > 1_000_000].sort_values(
+        ["duration", "start", "pid"], ascending=[False, True, True]
+    )
+    got = eq.get_procs(
+        jobid,
+        fltr=eq.Process.duration > 1_000_000,
+        order=eq.desc(eq.Process.duration),
+        offset=3,
+        limit=25,
+        fmt="terse",
+    )
+    assert got == list(longest["id"][3:28])
+
+
 def test_conv_procs_orders_and_refuses_the_whole_database(loaded_graph: Graph) -> None:
     every = eq.get_procs("685000", fmt="terse")
     ids = every[::50]

@@ -82,6 +82,11 @@ def test_op_roots_for_every_op_value(job: tuple[str, nx.DiGraph]) -> None:
         got = eq.op_roots(jobid, pair, fmt="dict")
         assert {key(p) for p in got} == expected, pair
         assert [p["start"] for p in got] == sorted(p["start"] for p in got)
+        # ids alone (fetched without the other fields): "<jobid>:<idx>", idx numbering the
+        # job's processes by (start, pid, host); by start, then pid, as the dicts
+        idx = {n: i for i, n in enumerate(sorted(tree, key=lambda n: (n[2], n[1], n[0])))}
+        ordered = sorted(expected, key=lambda n: (n[2], n[1]))
+        assert eq.op_roots(jobid, pair, fmt="terse") == [f"{jobid}:{idx[n]}" for n in ordered]
 
 
 def test_root_is_the_earliest_process(job: tuple[str, nx.DiGraph]) -> None:

@@ -85,6 +85,18 @@ def test_plans_seek_through_indexes(graph: Graph, name: str) -> None:
     assert scans == [], f"{name}.cypher scans: {scans}"
 
 
+#: Queries answering in pages of rows (what the API reads), each with the query of one row
+#: per process (what the Browser and its guide show) whose selection it repeats.
+PAGED = {"job-op-roots-pages": "job-op-roots", "processes-pages": "processes"}
+
+
+@pytest.mark.parametrize("paged", sorted(PAGED))
+def test_pages_select_what_their_one_row_query_selects(paged: str) -> None:
+    one_row = split(PAGED[paged])[1]
+    selection = one_row[: one_row.index("\nRETURN ")]
+    assert split(paged)[1].startswith(selection + "\n")
+
+
 #: Files that define or write JobHeads rather than read through one.
 HEAD_WRITERS = {"schema", "publish-job", "unpublish-job", "migrate-versions"}
 #: A read of the head's version that is not its one projection into ``version``.

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 import pandas as pd
 
 from epmt_graph.api.models import Job, Process, RecordList
+from epmt_graph.api.rows import paused_collector
 from epmt_graph.db import Graph
 from epmt_graph.errors import QueryError
 from epmt_graph.schema import METRIC_SLOTS, PROCESS_PROPERTIES
@@ -24,6 +25,7 @@ __all__ = [
     "FORMATS",
     "Fmt",
     "check_fmt",
+    "ids_only",
     "records",
     "render",
     "render_query",
@@ -39,6 +41,18 @@ def check_fmt(fmt: str) -> Fmt:
     if fmt not in FORMATS:
         raise QueryError(f"fmt must be one of {', '.join(FORMATS)}; got {fmt!r}")
     return fmt  # type: ignore[return-value]
+
+
+def ids_only(fmt: str) -> bool:
+    """Whether the format ``fmt`` shows only ids (``terse``): its rows need no other field,
+    so a query for it need not fetch them.
+
+    Examples
+    --------
+    >>> ids_only("terse"), ids_only("dict")
+    (True, False)
+    """
+    return check_fmt(fmt) == "terse"
 
 
 def _lifted(row: dict[str, Any]) -> dict[str, Any]:
@@ -66,11 +80,16 @@ def threads_nested(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _as_is(row: dict[str, Any]) -> dict[str, Any]:
+    return row
+
+
 _Maker = Callable[[dict[str, Any], Graph], Any]
 _Shape = Callable[[dict[str, Any]], dict[str, Any]]
-#: Per kind: the id field, the record, the dict shape with sums merged, and nested.
+#: Per kind: the id field, the record, the dict shape with sums merged, and nested. A
+#: process row already has its sums merged: it is given out as it is.
 _KINDS: dict[str, tuple[str, _Maker, _Shape, _Shape]] = {
-    "process": ("id", Process, dict, threads_nested),
+    "process": ("id", Process, _as_is, threads_nested),
     "job": ("jobid", Job, _lifted, dict),
 }
 
@@ -83,8 +102,12 @@ def render(
     *,
     merge_sums: bool = True,
 ) -> Any:
-    """Rows (from :func:`process_row` or :func:`job_row`) in the format ``fmt``; sums
-    lifted to top-level keys, or nested with ``merge_sums=False``."""
+    """Rows (from :func:`process_rows` or :func:`job_row`) in the format ``fmt``; sums
+    lifted to top-level keys, or nested with ``merge_sums=False``.
+
+    The rows are the caller's to give away: ``dict`` with sums merged gives process rows
+    themselves, and ``orm`` records keep them.
+    """
     key, make, merged, nested = _KINDS[kind]
     flatten = merged if merge_sums else nested
     renderers: dict[str, Callable[[], Any]] = {
@@ -93,7 +116,9 @@ def render(
         "pandas": lambda: pd.DataFrame([flatten(row) for row in rows]),
         "orm": lambda: RecordList(make(row, graph) for row in rows),
     }
-    return renderers[check_fmt(fmt)]()
+    render_rows = renderers[check_fmt(fmt)]
+    with paused_collector():
+        return render_rows()
 
 
 def records(rows: list[dict[str, Any]], fmt: str) -> Any:
@@ -110,14 +135,15 @@ class _Lazy(Protocol):
     @property
     def graph(self) -> Graph: ...
 
-    def rows(self) -> list[dict[str, Any]]: ...
+    def rows(self, *, ids_only: bool = False) -> list[dict[str, Any]]: ...
 
 
 def render_query(
     query: _Lazy, kind: Literal["process", "job"], fmt: str, *, merge_sums: bool = True
 ) -> Any:
     """A lazy query in the format ``fmt``: the query itself for ``orm``, else its rows
-    rendered (see :func:`render` for ``merge_sums``)."""
+    rendered (see :func:`render` for ``merge_sums``; for ``terse``, rows of ids only)."""
     if check_fmt(fmt) == "orm":
         return query
-    return render(query.rows(), kind, fmt, query.graph, merge_sums=merge_sums)
+    rows = query.rows(ids_only=ids_only(fmt))
+    return render(rows, kind, fmt, query.graph, merge_sums=merge_sums)

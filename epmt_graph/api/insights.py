@@ -14,7 +14,7 @@ import pandas as pd
 from epmt_graph.api.formats import check_fmt, render
 from epmt_graph.api.models import Process
 from epmt_graph.api.params import paging, single_jobid
-from epmt_graph.api.rows import process_row
+from epmt_graph.api.rows import process_rows
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
 
@@ -82,13 +82,8 @@ def critical_path(job: Any, fmt: str = "dict", *, graph: Graph | None = None) ->
             "(see compute_process_trees)"
         )
     rows = [
-        {
-            **process_row(r["p"]),
-            "step": r["step"],
-            "share": r["share"],
-            "share_of_root": r["share_of_root"],
-        }
-        for r in records
+        {**row, "step": r["step"], "share": r["share"], "share_of_root": r["share_of_root"]}
+        for r, row in zip(records, process_rows([r["p"] for r in records]), strict=True)
     ]
     return render(rows, "process", fmt, graph)
 
@@ -132,7 +127,7 @@ def ancestry(proc: Any, fmt: str = "pandas", *, graph: Graph | None = None) -> A
     records = graph.read("ancestry", uid=uid)
     if not records:
         raise QueryError(f"no process {uid!r} is loaded")
-    return render([process_row(r["p"]) for r in records], "process", fmt, graph)
+    return render(process_rows([r["p"] for r in records]), "process", fmt, graph)
 
 
 def tree_diff(

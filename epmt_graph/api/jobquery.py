@@ -241,8 +241,11 @@ class JobQuery(Paged[Job]):
         """The ids of the selected jobs, in order (so the query can serve as ``jobs=``)."""
         return [str(row["jobid"]) for row in self.summaries()]
 
-    def rows(self) -> list[dict[str, Any]]:
-        """The selected jobs as EPMT field dicts, ``proc_sums`` nested (one query)."""
+    def rows(self, *, ids_only: bool = False) -> list[dict[str, Any]]:
+        """The selected jobs as EPMT field dicts, ``proc_sums`` nested (one query); with
+        ``ids_only``, each only ``{"jobid": ...}`` (from the light query)."""
+        if ids_only:
+            return [{"jobid": jobid} for jobid in self.jobids()]
         return [job_row(r["j"]) for r in self.graph.read("jobs", **self.params())]
 
     def all(self) -> list[Job]:

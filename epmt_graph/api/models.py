@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 from epmt_graph.api.changes import assign
 from epmt_graph.api.expr import Field
 from epmt_graph.api.query import ProcessQuery
-from epmt_graph.api.rows import job_row, process_row
+from epmt_graph.api.rows import job_row, process_rows
 from epmt_graph.db import default_graph
 from epmt_graph.schema import PROCESS_METRICS
 
@@ -245,7 +245,8 @@ class ProcessList:
     def _fetch(self) -> list[Process]:
         if self._items is None:
             records = self._graph.read(self._query, **self._params)
-            self._items = [Process(process_row(r["p"]), self._graph) for r in records]
+            rows = process_rows([r["p"] for r in records])
+            self._items = [Process(row, self._graph) for row in rows]
         return self._items
 
     def count(self) -> int:

@@ -26,7 +26,7 @@ from epmt_graph.api.opmetrics import (
 )
 from epmt_graph.api.params import jobids, tags_param
 from epmt_graph.api.query import ProcessQuery
-from epmt_graph.api.rows import local_time, process_row
+from epmt_graph.api.rows import local_time, process_rows
 from epmt_graph.api.tags import jobs_proc_tags, rank_keys, tag_list, tag_values, unique_tags
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
@@ -246,7 +246,7 @@ class Operation:
                 "intervals": intervals,
                 "contiguous": len(intervals) == 1,
                 "num_runs": len(intervals),
-                "processes": render(rows, "process", "dict", self.graph),
+                "processes": render([dict(r) for r in rows], "process", "dict", self.graph),
             }
         return out
 
@@ -303,8 +303,8 @@ def _attach_processes(graph: Graph, ops: list[Operation], exact: bool) -> None:
     """Give each operation its processes' rows, all fetched by one query."""
     alternatives = tags_param([op.tags for op in ops], exact_tag_only=exact)
     found: list[list[dict[str, Any]]] = [[] for _ in ops]
-    for r in graph.read("ops-processes", jobids=ops[0].jobs, tags=alternatives):
-        row = process_row(r["p"])
+    records = graph.read("ops-processes", jobids=ops[0].jobs, tags=alternatives)
+    for r, row in zip(records, process_rows([r["p"] for r in records]), strict=True):
         for i in r["ops"]:
             found[i].append(row)
     for op, rows in zip(ops, found, strict=True):

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from epmt_graph.api.expr import Field, orders
-from epmt_graph.api.formats import check_fmt, render, render_query
+from epmt_graph.api.formats import check_fmt, ids_only, render, render_query
 from epmt_graph.api.models import PROCESS_FIELDS, Process
 from epmt_graph.api.params import condition, hosts_param, jobids, paging, tags_param, when_param
 from epmt_graph.api.query import ProcessQuery
@@ -228,7 +228,7 @@ def conv_procs(
         )
     if fmt == "orm":
         return query
-    rows = query.rows()
+    rows = query.rows(ids_only=ids_only(fmt))
     if given is not None and order is None:
         rank = {uid: i for i, uid in enumerate(given)}
         rows.sort(key=lambda row: rank[row["id"]])

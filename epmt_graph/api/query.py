@@ -23,7 +23,7 @@ from typing import Any, ClassVar, TypeVar
 
 from epmt_graph.api.expr import Condition, Order, orders
 from epmt_graph.api.paging import NO_LIMIT, Paged
-from epmt_graph.api.rows import process_row
+from epmt_graph.api.rows import read_process_pages
 from epmt_graph.api.zones import has_wall_clock, job_zones, localized
 from epmt_graph.db import Graph
 
@@ -61,7 +61,8 @@ class ProcessQuery(Paged[R]):
         return cls(graph=graph, job_ids=tuple(jobids), record=record)
 
     def params(self, *, paged: bool = True) -> dict[str, Any]:
-        """The parameters of ``processes.cypher`` (without paging: ``processes-count``)."""
+        """The parameters of ``processes.cypher`` and ``processes-pages.cypher`` (but
+        ``$pageSize``); without paging, those of ``processes-count.cypher``."""
         params: dict[str, Any] = {
             "jobids": list(self.job_ids),
             "tags": None if self.tags is None else list(self.tags),
@@ -103,9 +104,10 @@ class ProcessQuery(Paged[R]):
         total = max(0, int(record["n"]) - self.skip)
         return total if self.limit is None else min(total, self.limit)
 
-    def rows(self) -> list[dict[str, Any]]:
-        """The selected processes as EPMT field dicts (fetched now, in one query)."""
-        return [process_row(r["p"]) for r in self.graph.read("processes", **self.params())]
+    def rows(self, *, ids_only: bool = False) -> list[dict[str, Any]]:
+        """The selected processes as EPMT field dicts (fetched now, in one query); with
+        ``ids_only``, each only ``{"id": ...}``."""
+        return read_process_pages(self.graph, "processes-pages", ids_only=ids_only, **self.params())
 
     def all(self) -> list[R]:
         """The selected processes as records (``record(row, graph)`` each)."""

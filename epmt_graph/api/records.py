@@ -19,7 +19,7 @@ from epmt_graph.api.formats import threads_nested
 from epmt_graph.api.jobs import get_jobs
 from epmt_graph.api.models import Job
 from epmt_graph.api.params import jobids
-from epmt_graph.api.rows import process_row
+from epmt_graph.api.rows import process_rows
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import FieldTypeError, QueryError, UnknownJobError
 from epmt_graph.schema import parse_tags, row_properties, thread_rows
@@ -102,10 +102,11 @@ def _verify(found: Any, prefix: str = "", ignore_empty: bool = True) -> list[str
     return errors
 
 
-def _process(node: Mapping[str, Any]) -> dict[str, Any]:
-    """A process as EPMT's ``orm_to_dict`` gives it: its fields, ``threads_sums`` and
-    ``threads_df`` (one dict a thread)."""
-    found = threads_nested(process_row(node))
+def _process(node: Mapping[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """A process as EPMT's ``orm_to_dict`` gives it, from its node and its row (the node's
+    :func:`process_rows`): its fields, ``threads_sums`` and ``threads_df`` (one dict a
+    thread)."""
+    found = threads_nested(row)
     stored = {key: value for key, value in node.items() if key not in ("tz", "user")}
     found["threads_df"] = thread_rows(row_properties(stored))
     return found
@@ -140,8 +141,9 @@ def verify_jobs(jobs: Any, *, graph: Graph | None = None) -> tuple[bool, dict[st
     errors = {}
     for row in rows:
         found = _verify(row, ignore_empty=False)
-        for record in graph.read("job-processes", jobid=row["jobid"]):
-            found += _verify(_process(record["p"]))
+        nodes = [record["p"] for record in graph.read("job-processes", jobid=row["jobid"])]
+        for node, process in zip(nodes, process_rows(nodes), strict=True):
+            found += _verify(_process(node, process))
         if found:
             errors[row["jobid"]] = found
     return not errors, errors

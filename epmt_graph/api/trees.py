@@ -1,6 +1,6 @@
 """Process-tree questions: roots, the root, operation roots, and computing tree values.
 
-Each is one named Cypher query (``job-roots``, ``job-root``, ``job-op-roots``, and the
+Each is one named Cypher query (``job-roots``, ``job-root``, ``job-op-roots-pages``, and the
 ``tree-depths``/``tree-inclusive-cpu`` walks) with EPMT's signature and formats.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from epmt_graph.api.formats import check_fmt, render
+from epmt_graph.api.formats import check_fmt, ids_only, render
 from epmt_graph.api.params import jobids, single_jobid, tags_param
-from epmt_graph.api.rows import process_row
+from epmt_graph.api.rows import process_rows, read_process_pages
 from epmt_graph.api.zones import job_zones
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError, UnknownJobError
@@ -47,7 +47,7 @@ def get_roots(jobs: Any, fmt: str = "dict", *, graph: Graph | None = None) -> An
     check_fmt(fmt)
     graph = graph or default_graph()
     ids = jobids(graph, jobs, required=False)
-    rows = [process_row(r["p"]) for r in graph.read("job-roots", jobids=ids)]
+    rows = process_rows([r["p"] for r in graph.read("job-roots", jobids=ids)])
     if len({row["jobid"] for row in rows}) < len(ids):  # a job without roots: is it loaded?
         jobids(graph, ids, known=True)
     return render(rows, "process", fmt, graph)
@@ -73,7 +73,7 @@ def root(job: Any, fmt: str = "dict", *, graph: Graph | None = None) -> Any:
         if jobid not in job_zones(graph, [jobid]):
             raise UnknownJobError(f"job {jobid!r} is not loaded")
         raise QueryError(f"job {jobid} has no processes")
-    rendered = render([process_row(records[0]["p"])], "process", fmt, graph)
+    rendered = render(process_rows([records[0]["p"]]), "process", fmt, graph)
     return rendered if fmt == "pandas" else rendered[0]
 
 
@@ -100,8 +100,14 @@ def op_roots(jobs: Any, tag: Any, fmt: str = "dict", *, graph: Graph | None = No
         raise QueryError("op_roots needs one non-empty tag, e.g. 'op:hsmget' or {'op': 'hsmget'}")
     graph = graph or default_graph()
     (alternative,) = tags_param(tag) or [{}]
-    records = graph.read("job-op-roots", jobids=jobids(graph, jobs), pairs=alternative["pairs"])
-    return render([process_row(r["p"]) for r in records], "process", fmt, graph)
+    rows = read_process_pages(
+        graph,
+        "job-op-roots-pages",
+        ids_only=ids_only(fmt),
+        jobids=jobids(graph, jobs),
+        pairs=alternative["pairs"],
+    )
+    return render(rows, "process", fmt, graph)
 
 
 def compute_process_trees(jobs: Any, *, graph: Graph | None = None) -> list[str]:

@@ -1,5 +1,6 @@
 // Operation roots: processes carrying every pair of a tag whose parent does not carry it
-// (a tagged process without any parent is an operation root too), by job, then start.
+// (a tagged process without any parent is an operation root too), by job, then start; one
+// row each (op_roots reads them in pages of rows: job-op-roots-pages.cypher).
 // Parameters: $jobids (list of job ids), $pairs (list of "key:value" strings, the tag).
 // Example (Browser): :param {jobids: ['685000'], pairs: ['op:hsmget']}
 MATCH (h:JobHead)

@@ -1,4 +1,5 @@
-// Processes of jobs, filtered, ordered and paged: the engine behind get_procs.
+// Processes of jobs, filtered, ordered and paged, one row each (get_procs reads the same
+// selection in pages of rows: processes-pages.cypher).
 // Parameters:
 //   $jobids  list of job ids (required; the API passes every job id for "all jobs")
 //   $tags    null, or a list of alternatives {pairs: ["k:v", ...], exact: null | "k:v;k2:v2"}:
