@@ -5,8 +5,10 @@ What is checked here, with counts from the oracle (``oracle.py``, the raw papiex
 a version left unpublished is invisible, and the next load removes it once its writer's
 lease has run out, not before; a load that loses a race to another load of the same job
 keeps nothing; a version that lost processes, or was taken over, is not published; a delete
-waits for the transactions that were reading the job, which keep seeing all of it; and a
-database written before versions is brought up to date by ``Graph.ensure_schema``.
+waits for the transactions that were reading the job, which keep seeing all of it; a
+replace whose removal of the old version is cut short leaves the new one whole, and the next
+delete ends the removal once the lease has run out; and a database written before versions
+is brought up to date by ``Graph.ensure_schema``.
 """
 
 from __future__ import annotations
@@ -281,4 +283,43 @@ def test_a_part_that_fails_leaves_nothing(
     monkeypatch.setattr(writer, "_parts", last_part_fails)
     with pytest.raises(ValueError, match="injected"):
         load_job(archives["first"], graph=graph)
+    assert stored(graph, absent) == (0, 0)
+
+
+class CutShort:
+    """A graph whose writes stop, as if the process were killed, after ``writes`` of them."""
+
+    def __init__(self, graph: Graph, writes: int) -> None:
+        self.graph, self.writes = graph, writes
+
+    def execute_write(self, work: Any) -> Any:
+        if not self.writes:
+            raise KeyboardInterrupt
+        self.writes -= 1
+        return self.graph.execute_write(work)
+
+
+def test_a_removal_cut_short_spares_the_new_version_and_the_next_writer_ends_it(
+    graph: Graph, archives: dict[str, Path], absent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "DELETE_TX", 150)
+    load_job(archives["first"], graph=graph)
+    remove = store.delete_version
+
+    def killed_after_one(graph: Graph, *args: Any) -> int:  # the old version's first 150 only
+        return remove(CutShort(graph, 1), *args)
+
+    monkeypatch.setattr(store, "delete_version", killed_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        load_job(archives["second"], graph=graph, replace=True)
+    monkeypatch.setattr(store, "delete_version", remove)
+    assert stored(graph, absent) == (2, 300 + 400 - 150)
+    assert root_pids(graph, absent) == oracle_roots(archives["second"])
+    assert graph.read("job-summary", jobid=absent)[0]["processes"] == 300
+
+    # The old version is still its killed writer's until the lease runs out.
+    assert delete_job(graph, absent) == 300
+    assert stored(graph, absent) == (1, 250)
+    run_out_leases(graph, absent)
+    assert delete_job(graph, absent) == 0
     assert stored(graph, absent) == (0, 0)

@@ -1,7 +1,8 @@
 """A loaded job on the server: its published version, statements run in parts, deletion.
 
-The sizes every writer of the graph keeps to are here: :data:`BATCH` rows per statement and
-:data:`TX_PROCESSES` processes per transaction.
+The sizes every writer of the graph keeps to are here: :data:`BATCH` rows per statement,
+:data:`TX_PROCESSES` processes per transaction, :data:`DELETE_TX` processes per deleting
+transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from epmt_graph.store import versions
 
 __all__ = [
     "BATCH",
+    "DELETE_TX",
     "TX_PROCESSES",
     "delete_job",
     "delete_stale",
@@ -27,6 +29,12 @@ BATCH = 5000
 #: Processes (and edges) per write transaction: a larger job is written (and walked) in
 #: several transactions, so that none outgrows the server's transaction memory.
 TX_PROCESSES = 100_000
+#: Processes deleted per transaction (never more than :data:`TX_PROCESSES`). Measured
+#: (``benchmarks/bench_delete.py``), the server spends about the same time per deleted
+#: process from 5,000 to 40,000 a transaction; 20,000 keeps the transactions few (5 for a
+#: 100,000-process job) and each within about 270 MB of the server's heap (14 KB per process
+#: deleted), well inside the transaction memory of a 1 GB heap.
+DELETE_TX = 20_000
 
 
 def published(graph: Graph, jobid: str) -> neo4j.Record | None:
@@ -72,12 +80,16 @@ def delete_job(graph: Graph, jobid: str) -> int:
 
 
 def delete_version(graph: Graph, jobid: str, version: int, writer: str) -> int:
-    """Delete ``writer``'s unpublished version, :data:`BATCH` processes per transaction;
-    returns how many processes it had."""
-    return versions.delete_version(graph, jobid, version, writer, BATCH)
+    """Delete ``writer``'s unpublished version, :data:`DELETE_TX` processes per transaction
+    (at most :data:`TX_PROCESSES`); returns how many processes it had."""
+    return versions.delete_version(graph, jobid, version, writer, _delete_batch())
 
 
 def delete_stale(graph: Graph, jobid: str, writer: str) -> int:
     """Delete the unpublished versions of ``jobid`` whose writer is gone
     (:func:`~epmt_graph.store.versions.delete_stale`); how many there were."""
-    return versions.delete_stale(graph, jobid, writer, BATCH)
+    return versions.delete_stale(graph, jobid, writer, _delete_batch())
+
+
+def _delete_batch() -> int:
+    return min(DELETE_TX, TX_PROCESSES)

@@ -189,24 +189,27 @@ def claim(graph: Graph, jobid: str, version: int, writer: str) -> bool:
 
 
 def delete_version(graph: Graph, jobid: str, version: int, writer: str, batch: int) -> int:
-    """Delete ``writer``'s unpublished ``version``, ``batch`` processes per transaction;
-    returns how many processes it deleted. Stops if the version stops being ``writer``'s
-    (then the writer that took it over deletes the rest)."""
+    """Delete ``writer``'s unpublished ``version``, ``batch`` processes per transaction, the
+    Job node with the last of them; returns how many processes it deleted. Stops if the
+    version stops being ``writer``'s (then the writer that took it over deletes the rest).
 
-    def some(tx: neo4j.ManagedTransaction) -> int:
-        hold(tx, jobid, version, writer)
-        query = cypher.query("delete-job-batch")
-        return int(tx.run(query, jobid=jobid, version=version, batch=batch).single(strict=True)[0])
+    Each transaction is one statement (``delete-job-batch``): it holds the version as
+    :func:`hold` does, then deletes processes reached from the version's Job node (none of
+    another version's, whatever else the job id holds).
+    """
+    params = {"jobid": jobid, "version": version, "writer": writer, "lease": LEASE_MS}
 
-    def node(tx: neo4j.ManagedTransaction) -> None:
-        hold(tx, jobid, version, writer)
-        tx.run(cypher.query("delete-job-node"), jobid=jobid, version=version).consume()
+    def some(tx: neo4j.ManagedTransaction) -> tuple[int, bool]:
+        record = tx.run(cypher.query("delete-job-batch"), params, batch=batch).single()
+        if record is None or not record["held"]:
+            raise Lost(f"version {version} of job {jobid} is no longer this writer's")
+        return int(record["deleted"]), bool(record["done"])
 
-    total = 0
+    total, done = 0, False
     with contextlib.suppress(Lost):
-        while deleted := graph.execute_write(some):
+        while not done:
+            deleted, done = graph.execute_write(some)
             total += deleted
-        graph.execute_write(node)
     return total
 
 
