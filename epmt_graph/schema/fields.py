@@ -12,6 +12,8 @@ Examples
 --------
 >>> PROCESS_METRICS[METRIC_SLOTS["rchar"]]
 'rchar'
+>>> PACKED_SLOTS["rchar"], PACKED_SLOTS["args"]
+(('metrics', 12), ('texts', 1))
 >>> PROCESS_PROPERTIES["inclusive_cpu_time"], JOB_PROPERTIES["tz"]
 (<class 'int'>, <class 'str'>)
 >>> PAPIEX_PROCESS_COLUMNS["hostname"], PAPIEX_PROCESS_COLUMNS["pid"]
@@ -25,9 +27,11 @@ __all__ = [
     "JOB_PROPERTIES",
     "LABELS",
     "METRIC_SLOTS",
+    "PACKED_SLOTS",
     "PAPIEX_FIELDS",
     "PAPIEX_PROCESS_COLUMNS",
     "PROCESS_METRICS",
+    "PROCESS_PACKED",
     "PROCESS_PROPERTIES",
     "REFMODEL_EDGE",
     "REFMODEL_LABEL",
@@ -115,8 +119,9 @@ PAPIEX_FIELDS: tuple[str, ...] = (
     "tag_pairs",
 )
 
-#: Process node properties besides the summed metrics, with their type (None allowed for
-#: ``exitcode`` and ``parent``; lists hold strings). ``uid`` is ``"<jobid>:<idx>"``,
+#: A process's fields besides the summed metrics, with their type (None allowed for
+#: ``exitcode`` and ``parent``; ``tag_pairs`` holds strings), and the lists of
+#: :data:`PROCESS_PACKED` that keep some of them on the node. ``uid`` is ``"<jobid>:<idx>"``,
 #: unique in the database; ``idx`` numbers a job's processes by ``(start, pid, host)``;
 #: ``tags`` is the canonical ``"k:v;k2:v2"`` string and ``tag_pairs`` its ``"k:v"`` list;
 #: ``threads_json`` the raw per-thread rows; ``parent`` the parent's ``uid``; ``depth``
@@ -137,8 +142,31 @@ PROCESS_PROPERTIES: dict[str, type] = {
     "parent": str,
     "version": int,
     "metrics": list,
+    "ids": list,
+    "texts": list,
     "created_at": int,
     "updated_at": int,
+}
+
+#: The process fields a Process node keeps packed in a list property instead of properties
+#: of their own, by list, in slot order: the summed metrics, and the ids and texts no named
+#: query filters, orders, indexes or captions on. Each property of its own costs a load
+#: about as much as a node's bare write divided by its properties; a list costs about one
+#: (docs/architecture.md, benchmarks/bench_node_width.py). A list holds one type and no
+#: null, so a node whose field of a list is None keeps that list's fields as properties.
+#: ``p.metrics[12]`` is ``rchar``; the API's filters reach a packed field by its list and
+#: slot (:data:`PACKED_SLOTS`).
+PROCESS_PACKED: dict[str, tuple[str, ...]] = {
+    "metrics": PROCESS_METRICS,
+    "ids": ("ppid", "pgid", "sid", "gen"),
+    "texts": ("path", "args"),
+}
+
+#: Where a Process node keeps each field of :data:`PROCESS_PACKED`: ``(list, slot)``.
+PACKED_SLOTS: dict[str, tuple[str, int]] = {
+    name: (packed, slot)
+    for packed, names in PROCESS_PACKED.items()
+    for slot, name in enumerate(names)
 }
 
 #: Job node properties, with their type, besides the job's sums of
