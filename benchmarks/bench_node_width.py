@@ -26,16 +26,16 @@ Prints a Markdown section; ``--write`` puts it in RESULTS.md in place of the las
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shutil
 import statistics
 import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from bench_util import REPO, load_average, median, throwaway_server
 
@@ -147,7 +147,9 @@ def layouts(graph: Graph, parsed: list[JobRows], repeat: int) -> list[dict[str, 
             for name, make in LAYOUTS.items()
         }
         seconds = _rounds(graph, cases, repeat, read=True)
+        first = seconds[next(iter(LAYOUTS))]
         for name, rows_of in cases.items():
+            paired = [w / w0 for (w, _), (w0, _) in zip(seconds[name], first, strict=True)]
             found.append(
                 {
                     "jobid": rows.jobid,
@@ -159,6 +161,7 @@ def layouts(graph: Graph, parsed: list[JobRows], repeat: int) -> list[dict[str, 
                     ),
                     "seconds": median([w for w, _ in seconds[name]]),
                     "read": median([r for _, r in seconds[name]]),
+                    "ratio": median(paired),
                 }
             )
     return found
@@ -199,16 +202,6 @@ def per_property(graph: Graph, sizes: Sequence[int], repeat: int) -> list[dict[s
     return found
 
 
-@contextlib.contextmanager
-def _layout(make: Callable[[Row], Row]) -> Iterator[None]:
-    saved = writer_module.node_properties
-    writer_module.node_properties = make
-    try:
-        yield
-    finally:
-        writer_module.node_properties = saved
-
-
 def writes(graph: Graph, parsed: list[JobRows], repeat: int) -> list[dict[str, Any]]:
     """Per job: median seconds of ``write_job`` with the previous layout and the schema's."""
     found = []
@@ -217,7 +210,7 @@ def writes(graph: Graph, parsed: list[JobRows], repeat: int) -> list[dict[str, A
         seconds: dict[str, list[float]] = {side: [] for side in sides}
         for r in range(repeat + 1):
             for side in sorted(sides, reverse=bool(r % 2)):
-                with _layout(sides[side]):
+                with mock.patch.object(writer_module, "node_properties", sides[side]):
                     t0 = time.perf_counter()
                     write_job(graph, rows)
                     took = time.perf_counter() - t0
@@ -229,6 +222,9 @@ def writes(graph: Graph, parsed: list[JobRows], repeat: int) -> list[dict[str, A
                 "jobid": rows.jobid,
                 "processes": len(rows.processes),
                 **{side: median(s) for side, s in seconds.items()},
+                "ratio": median(
+                    [a / b for a, b in zip(seconds["schema"], seconds["previous"], strict=True)]
+                ),
             }
         )
     return found
@@ -254,13 +250,15 @@ def section(
         f"at the end {info['load_end']}; 2 cores; one fresh Neo4j server (heap 2g, page "
         "cache 1g); median of "
         f"{info['repeat']} after an untimed round, cases in turn",
+        "- **/ previous**: the median over rounds of the write's seconds over the previous "
+        "layout's in the same round (paired: the machine's load drifts between rounds)",
         "- **Bare**: the rows built beforehand, `UNWIND $rows AS row CREATE (p:BenchWidth) "
         "SET p = row`, one transaction; then read back as the process queries return nodes "
         "(`RETURN p {.*, threads_json: null}`, every record fetched), then deleted; "
         "properties counted with `version`",
         "",
         "| layout | properties | "
-        + " | ".join(f"{j} ({n:,}): write s, read s" for j, n in jobs)
+        + " | ".join(f"{j} ({n:,}): write s, / previous, read s" for j, n in jobs)
         + " |",
         "|---|---|" + "---|" * len(jobs),
     ]
@@ -269,7 +267,7 @@ def section(
         shown = f"**{name}** (the schema's)" if cells[0]["schema"] else name
         lines.append(
             f"| {shown} | {cells[0]['properties']} | "
-            + " | ".join(f"{c['seconds']:.3f}, {c['read']:.3f}" for c in cells)
+            + " | ".join(f"{c['seconds']:.3f}, {c['ratio']:.2f}, {c['read']:.3f}" for c in cells)
             + " |"
         )
     lines += [
@@ -299,7 +297,7 @@ def section(
     for w in loads:
         lines.append(
             f"| {w['jobid']} | {w['processes']:,} | {w['previous']:.3f} | {w['schema']:.3f} "
-            f"| {w['schema'] / w['previous']:.2f} |"
+            f"| {w['ratio']:.2f} |"
         )
     lines.append(END)
     return "\n".join(lines) + "\n"
