@@ -137,17 +137,18 @@ def _rounds(
     return out
 
 
-def layouts(graph: Graph, parsed: list[JobRows], repeat: int) -> list[dict[str, Any]]:
-    """Per job and layout: properties a node, median seconds of its bare write and of
-    reading its nodes back."""
+def layouts(
+    graph: Graph, parsed: list[JobRows], repeat: int, names: Sequence[str] = tuple(LAYOUTS)
+) -> list[dict[str, Any]]:
+    """Per job and layout (of ``names``, the first the reference): properties a node,
+    median seconds of its bare write and of reading its nodes back."""
     found = []
     for rows in parsed:
         cases = {
-            name: [{**make(p), "version": 1} for p in rows.processes]
-            for name, make in LAYOUTS.items()
+            name: [{**LAYOUTS[name](p), "version": 1} for p in rows.processes] for name in names
         }
         seconds = _rounds(graph, cases, repeat, read=True)
-        first = seconds[next(iter(LAYOUTS))]
+        first = seconds[names[0]]
         for name, rows_of in cases.items():
             paired = [w / w0 for (w, _), (w0, _) in zip(seconds[name], first, strict=True)]
             found.append(
@@ -310,11 +311,42 @@ def write(text: str) -> None:
     RESULTS.write_text(old.rstrip("\n") + "\n\n" + text)
 
 
+def focus(repeat: int) -> str:
+    """Only the previous layout, the schema's and the schema's with ``threads_json`` in
+    ``texts``, bare, on the 13,530-process job: ``repeat`` paired rounds, as a Markdown table."""
+    names = [next(iter(LAYOUTS)), "+ path/args in `texts`", "+ threads_json in `texts`"]
+    work = Path(tempfile.mkdtemp(prefix="epmt_graph_bench_width_"))
+    try:
+        rows = read_job(_jobs(work)[0])
+        with throwaway_server() as (connection, _), Graph(connection) as graph:
+            found = layouts(graph, [rows], repeat, names)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    lines = [
+        f"Focused (`--focus --repeat {repeat}`, load average at the end {load_average()}):",
+        "",
+        "| layout | properties | write s | / previous (paired) | read s |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {f['layout']} | {f['properties']} | {f['seconds']:.3f} | {f['ratio']:.2f} "
+            f"| {f['read']:.3f} |"
+            for f in found
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds (default 5)")
     parser.add_argument("--write", action="store_true", help="put the section in RESULTS.md")
+    parser.add_argument(
+        "--focus", action="store_true", help="only the previous and the schema's layouts, bare"
+    )
     args = parser.parse_args(argv)
+    if args.focus:
+        print(focus(args.repeat))
+        return
     info: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "load_start": load_average(),

@@ -149,13 +149,13 @@ PROCESS_PROPERTIES: dict[str, type] = {
 }
 
 #: The process fields a Process node keeps packed in a list property instead of properties
-#: of their own, by list, in slot order: the summed metrics, and the ids and texts no named
-#: query filters, orders, indexes or captions on. Each property of its own costs a load
-#: about as much as a node's bare write divided by its properties; a list costs about one
-#: (docs/architecture.md, benchmarks/bench_node_width.py). A list holds one type and no
-#: null, so a node whose field of a list is None keeps that list's fields as properties.
-#: ``p.metrics[12]`` is ``rchar``; the API's filters reach a packed field by its list and
-#: slot (:data:`PACKED_SLOTS`).
+#: of their own, by list, in slot order: the summed metrics, and the ids and texts that no
+#: named query reads by name, indexes or captions. A load's write grows by about as much for
+#: each property of its own as for a bare node, and a list costs about one property
+#: (docs/architecture.md, "Process node width"). A list holds one type and no null, so a
+#: node whose field of a list is None keeps that list's fields as properties. ``p.metrics[12]``
+#: is ``rchar``, ``p.texts[1]`` the args; the API's filters reach a packed field by its list
+#: and slot (:data:`PACKED_SLOTS`).
 PROCESS_PACKED: dict[str, tuple[str, ...]] = {
     "metrics": PROCESS_METRICS,
     "ids": ("ppid", "pgid", "sid", "gen"),
