@@ -17,7 +17,8 @@ anything is timed. On one fresh Neo4j server:
 3. **write_job before/after**: :func:`epmt_graph.loader.writer.write_job` (nodes, edges,
    tree values, publication) with the previous layout (only the metrics packed: the
    writer's ``node_properties`` swapped for :func:`previous_node`) and with the schema's,
-   alternating, each followed by ``delete_job``; one untimed round, then ``--repeat``.
+   alternating, each followed by ``delete_job``; one untimed round, then ``--repeat``
+   (the same layout while ``schema.PROCESS_PACKED`` packs only the metrics).
 
 Prints a Markdown section; ``--write`` puts it in RESULTS.md in place of the last one
 (between its markers).

@@ -40,9 +40,7 @@ MATCH (p:Process)
 RETURN p.jobid AS jobid, count(*) AS n, sum(p.pid * (p.idx + 1)) AS pids,
        sum(p.start) AS starts, sum(p.end) AS ends, sum(p.cpu_time) AS cpu,
        sum(p.inclusive_cpu_time) AS inclusive, sum(p.depth) AS depths,
-       sum(size(p.exename) + size(p.host) + size(p.tags)
-           + reduce(n = 0, t IN coalesce(p.texts, [p.path, p.args]) | n + size(t))) AS text,
-       sum(reduce(n = 0, v IN coalesce(p.ids, [p.ppid, p.pgid, p.sid, p.gen]) | n + v)) AS ids,
+       sum(size(p.exename) + size(p.args) + size(p.host) + size(p.tags)) AS text,
        sum(size(p.threads_json)) AS threads, sum(size(keys(p))) AS properties
 ORDER BY jobid
 """

@@ -241,10 +241,9 @@ def test_a_process_node_keeps_its_metrics_in_the_order_its_job_names(
     assert named["usertime"] + named["systemtime"] == row["cpu_time"]
 
 
-def test_packed_fields_filter_order_and_show_as_the_raw_rows(loaded_graph: Graph) -> None:
-    """ppid, pgid, path and args sit in each node's lists (``schema.PROCESS_PACKED``), not
-    properties of their own: filters, orders, records and histograms on them answer as the
-    raw papiex rows say."""
+def test_ids_and_texts_filter_order_and_show_as_the_raw_rows(loaded_graph: Graph) -> None:
+    """ppid, pgid, path and args (which a node could pack in lists, ``schema.PROCESS_PACKED``):
+    filters, orders, records and histograms on them answer as the raw papiex rows say."""
     df = raw("685000")
     keys = {f"{r.host}:{r.pid}:{r.start}": r for r in df.itertuples()}
     seds = eq.get_procs(

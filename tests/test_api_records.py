@@ -19,15 +19,13 @@ from typing import Any
 import pytest
 from conftest import Copier, counts, sample
 from epmt_answers import key
-from oracle import SAMPLES, raw_processes
 
 import epmt_graph.api as eq
 from epmt_graph import compat
 from epmt_graph.api import changes
 from epmt_graph.db import Graph
 from epmt_graph.errors import CommitError, FieldError, FieldTypeError, UnknownJobError
-from epmt_graph.loader import delete_job, writer
-from epmt_graph.schema import PROCESS_METRICS
+from epmt_graph.loader import delete_job
 from epmt_graph.store import edits
 
 FIXTURE = Path(__file__).parent / "fixtures" / "epmt" / "records.json"
@@ -151,7 +149,7 @@ def test_times_and_metrics_are_written_where_they_are_stored(copy_job: Copier) -
     p.start = dt.datetime(2019, 6, 15, 8, 0, 1)  # naive: the job's zone (US/Eastern)
     p.usertime = 12345
     p.exename = "renamed"
-    p.args, p.pgid = "--packed", 99  # kept in the node's `texts` and `ids` lists
+    p.args, p.pgid = "--changed", 99
     j = eq.Job[job]
     j.end = dt.datetime(2019, 6, 15, 14, 0, tzinfo=dt.UTC)  # aware: the instant
     j.num_procs = 7
@@ -160,7 +158,7 @@ def test_times_and_metrics_are_written_where_they_are_stored(copy_job: Copier) -
     new = eq.Process[f"{job}:5"].to_dict()
     assert new["start"] == dt.datetime(2019, 6, 15, 8, 0, 1)
     assert (new["usertime"], new["exename"]) == (12345, "renamed")
-    assert (new["args"], new["pgid"]) == ("--packed", 99) != (old["args"], old["pgid"])
+    assert (new["args"], new["pgid"]) == ("--changed", 99) != (old["args"], old["pgid"])
     assert eq.get_procs(job, fltr=eq.Process.pgid == 99, fmt="terse") == [f"{job}:5"]
     changed = {"start", "usertime", "exename", "args", "pgid", "updated_at"}
     same = {k for k in old if k not in changed}
@@ -169,46 +167,6 @@ def test_times_and_metrics_are_written_where_they_are_stored(copy_job: Copier) -
     assert (row["end"], row["num_procs"]) == (dt.datetime(2019, 6, 15, 10, 0), 7)
     assert eq.get_procs(job, fmt="orm").count() == len(sample("query/685003.tgz").processes)
     assert len(eq.Process[f"{job}:5"].children) == len(eq.Process["685003:5"].children)
-
-
-def test_nodes_written_before_the_packed_lists_read_and_change_as_before(
-    loaded_graph: Graph, copy_job: Copier, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A job stored before ``ids`` and ``texts`` existed (ppid, pgid, sid, gen, path, args
-    as properties of their own) answers the same; a change of those is written there."""
-
-    def previous(process: dict[str, Any]) -> dict[str, Any]:
-        node = dict(process)
-        node["metrics"] = [node.pop(name) for name in PROCESS_METRICS]
-        return node
-
-    with monkeypatch.context() as patched:
-        patched.setattr(writer, "node_properties", previous)
-        job = copy_job("query/685000.tgz", "t-rec-old-shape")
-    (node,) = graph_nodes(loaded_graph, job, 5)
-    assert {"ppid", "pgid", "path", "args"} <= set(node) and not {"ids", "texts"} & set(node)
-    raw = raw_processes(SAMPLES / "query/685000.tgz")
-    seds = eq.get_procs(job, fltr=eq.Process.path.like("%/sed") & (eq.Process.args == "-e s/,/ /g"))
-    assert len(seds) == ((raw.path == "/bin/sed") & (raw.args == "-e s/,/ /g")).sum() == 396
-    others = eq.get_procs(job, fltr=eq.Process.pgid != 6089, order=eq.desc(eq.Process.pgid))
-    assert [p["pgid"] for p in others] == sorted(raw.pgid[raw.pgid != 6089], reverse=True)
-    p = eq.Process[f"{job}:5"]
-    p.args, p.pgid = "--old", 98
-    eq.orm_commit()
-    (node,) = graph_nodes(loaded_graph, job, 5)
-    assert (node["args"], node["pgid"]) == ("--old", 98) and "texts" not in node
-    assert eq.get_procs(job, fltr=eq.Process.pgid == 98, fmt="terse") == [f"{job}:5"]
-
-
-def graph_nodes(graph: Graph, jobid: str, idx: int) -> list[dict[str, Any]]:
-    """The stored properties of a published job's process ``idx``."""
-    found = graph.driver.execute_query(
-        "MATCH (h:JobHead {jobid: $jobid}) MATCH (p:Process {jobid: $jobid, idx: $idx}) "
-        "WHERE p.version = h.version RETURN p {.*} AS p",
-        jobid=jobid,
-        idx=idx,
-    )
-    return [dict(r["p"]) for r in found.records]
 
 
 # --- verify_jobs ----------------------------------------------------------------------------

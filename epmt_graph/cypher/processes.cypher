@@ -8,16 +8,16 @@
 //            ">" ">=" "in" "not in" "is null" "is not null" "like" "not like", v: value (for
 //            like, a regular expression matching the whole text)}; [[]] selects everything.
 //            A field the node keeps packed in a list property (the metrics in `metrics`, in
-//            the order of (:Job).metric_names; ppid, pgid, sid, gen in `ids`; path, args in
-//            `texts`) is also named by that list, l, and its slot there, i (null otherwise);
-//            a node written with the field as a property of its own is read by f
+//            the order of (:Job).metric_names: epmt_graph/schema/fields.py PROCESS_PACKED) is
+//            also named by that list, l, and its slot there, i (null otherwise); a node
+//            written with the field as a property of its own is read by f
 //   $when    null, or a map jobid -> {start, end} in microseconds: processes running at
 //            some time in [start, end] (start = end for an instant)
 //   $hosts   null, or a list of host names
 //   $order   list of up to three {f: property, l: list, i: slot, desc: boolean} (ties:
 //            jobid, start, pid; l and i as in $filter)
 //   $skip, $limit  integers
-// Example (Browser): :param {jobids: ['685000'], tags: null, filter: [[{f: 'duration', l: null, i: null, op: '>', v: 1000000}, {f: 'args', l: 'texts', i: 1, op: 'like', v: '.*nc.*'}]], when: null, hosts: null, order: [{f: 'rchar', l: 'metrics', i: 12, desc: true}], skip: 0, limit: 10}
+// Example (Browser): :param {jobids: ['685000'], tags: null, filter: [[{f: 'duration', l: null, i: null, op: '>', v: 1000000}, {f: 'args', l: null, i: null, op: 'like', v: '.*nc.*'}]], when: null, hosts: null, order: [{f: 'rchar', l: 'metrics', i: 12, desc: true}], skip: 0, limit: 10}
 MATCH (h:JobHead)
 WHERE h.jobid IN $jobids
 WITH h.jobid AS jobid, h.version AS version

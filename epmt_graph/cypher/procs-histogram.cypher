@@ -6,7 +6,7 @@
 //   $attr    the property to group by (e.g. 'exename', 'numtids', 'host')
 //   $metric  null, or the property to sum (e.g. 'cpu_time')
 //   $attrAt, $metricAt  null, or [list, slot]: where the node keeps that property packed
-//            (e.g. ['metrics', 12] for rchar, ['ids', 1] for pgid; as processes.cypher's l, i)
+//            (e.g. ['metrics', 12] for rchar; as processes.cypher's l, i)
 // Example (Browser): :param {jobids: ['685000'], attr: 'exename', metric: 'rchar', attrAt: null, metricAt: ['metrics', 12]}
 MATCH (h:JobHead)
 WHERE h.jobid IN $jobids

@@ -12,8 +12,8 @@ Examples
 --------
 >>> PROCESS_METRICS[METRIC_SLOTS["rchar"]]
 'rchar'
->>> PACKED_SLOTS["rchar"], PACKED_SLOTS["args"]
-(('metrics', 12), ('texts', 1))
+>>> PACKED_SLOTS["rchar"], "args" in PACKED_SLOTS
+(('metrics', 12), False)
 >>> PROCESS_PROPERTIES["inclusive_cpu_time"], JOB_PROPERTIES["tz"]
 (<class 'int'>, <class 'str'>)
 >>> PAPIEX_PROCESS_COLUMNS["hostname"], PAPIEX_PROCESS_COLUMNS["pid"]
@@ -142,25 +142,20 @@ PROCESS_PROPERTIES: dict[str, type] = {
     "parent": str,
     "version": int,
     "metrics": list,
-    "ids": list,
-    "texts": list,
     "created_at": int,
     "updated_at": int,
 }
 
 #: The process fields a Process node keeps packed in a list property instead of properties
-#: of their own, by list, in slot order: the summed metrics, and the ids and texts that no
-#: named query reads by name, indexes or captions. A load's write grows by about as much for
-#: each property of its own as for a bare node, and a list costs about one property
-#: (docs/architecture.md, "Process node width"). A list holds one type and no null, so a
-#: node whose field of a list is None keeps that list's fields as properties. ``p.metrics[12]``
-#: is ``rchar``, ``p.texts[1]`` the args; the API's filters reach a packed field by its list
-#: and slot (:data:`PACKED_SLOTS`).
-PROCESS_PACKED: dict[str, tuple[str, ...]] = {
-    "metrics": PROCESS_METRICS,
-    "ids": ("ppid", "pgid", "sid", "gen"),
-    "texts": ("path", "args"),
-}
+#: of their own, by list, in slot order: the summed metrics (``p.metrics[12]`` is
+#: ``rchar``). Packing more (ppid/pgid/sid/gen in an int list, path/args in a string list)
+#: was measured and did not pay: small ints and short strings are stored inline, a list in
+#: a record of its own (docs/architecture.md, "Process node width"). A list added here is
+#: written, read, filtered, ordered and changed by every part that follows this
+#: description; it holds one type and no null, so a node whose field of a list is None
+#: keeps that list's fields as properties. The API's filters reach a packed field by its
+#: list and slot (:data:`PACKED_SLOTS`).
+PROCESS_PACKED: dict[str, tuple[str, ...]] = {"metrics": PROCESS_METRICS}
 
 #: Where a Process node keeps each field of :data:`PROCESS_PACKED`: ``(list, slot)``.
 PACKED_SLOTS: dict[str, tuple[str, int]] = {

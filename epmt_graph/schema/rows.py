@@ -27,18 +27,15 @@ def node_properties(process: Row) -> Row:
     Examples
     --------
     >>> from epmt_graph.schema.fields import PROCESS_METRICS
-    >>> row = {"pid": 7, **{name: 0 for name in PROCESS_METRICS}, "usertime": 5, "cutime": 1,
-    ...        "ppid": 1, "pgid": 7, "sid": 7, "gen": 0, "path": "/bin/sh", "args": "-c x"}
+    >>> row = {"pid": 7, **{name: 0 for name in PROCESS_METRICS}, "usertime": 5, "cutime": 1}
     >>> node = node_properties(row)
     >>> node["pid"], node["metrics"][0], node["cutime"], "usertime" in node
     (7, 5, 1, False)
-    >>> node["ids"], node["texts"]
-    ([1, 7, 7, 0], ['/bin/sh', '-c x'])
     >>> row_properties(node) == row
     True
-    >>> node = node_properties({**row, "gen": None})  # no list holds a null
-    >>> "ids" in node, node["pgid"], node["gen"], node["texts"]
-    (False, 7, None, ['/bin/sh', '-c x'])
+    >>> node = node_properties({**row, "rchar": None})  # no list holds a null
+    >>> "metrics" in node, node["usertime"], node["rchar"]
+    (False, 5, None)
     """
     node = dict(process)
     for packed, names in PROCESS_PACKED.items():
@@ -60,8 +57,8 @@ def row_properties(node: Mapping[str, Any]) -> Row:
     --------
     >>> row_properties({"pid": 7, "metrics": list(range(24))})["rchar"]
     12
-    >>> row_properties({"pid": 7, "ppid": 1, "pgid": 7})
-    {'pid': 7, 'ppid': 1, 'pgid': 7}
+    >>> row_properties({"pid": 7, "rchar": 3})
+    {'pid': 7, 'rchar': 3}
     """
     row = dict(node)
     for packed, names in PROCESS_PACKED.items():

@@ -42,7 +42,7 @@ from epmt_graph.api.params import single_jobid
 from epmt_graph.api.rows import local_time, tags_dict
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError
-from epmt_graph.schema import PACKED_SLOTS, tree_values
+from epmt_graph.schema import tree_values
 
 __all__ = ["REQUIRED", "ProcessTree"]
 
@@ -129,7 +129,7 @@ class ProcessTree:
         """
         graph = graph or default_graph()
         jobid = single_jobid(graph, job, needs="a process tree is of one job")
-        records = graph.read("job-tree", jobid=jobid, argsAt=PACKED_SLOTS["args"])
+        records = graph.read("job-tree", jobid=jobid)
         if not records:
             raise QueryError(f"job {jobid} is not loaded or has no processes")
         rows = []
