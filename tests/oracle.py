@@ -44,6 +44,9 @@ COLUMNS = [
     "numtids",
     "exename",
     "tags",
+    "pgid",
+    "path",
+    "args",
 ]
 
 
@@ -101,6 +104,9 @@ def _v1_processes(text: str, file_host: str) -> Iterator[dict[str, Any]]:
             "numtids": n,
             "exename": first["exename"],
             "tags": first["tags"],
+            "pgid": int(first["pgid"]),
+            "path": first["path"],
+            "args": first["args"],
         }
         i += n
 
@@ -131,6 +137,9 @@ def _v2_processes(text: str, header_text: str, file_host: str) -> Iterator[dict[
             "numtids": n,
             "exename": row["exename"],
             "tags": row["tags"],
+            "pgid": int(row["pgid"]),
+            "path": row["path"],
+            "args": row["args"],
         }
 
 

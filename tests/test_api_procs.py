@@ -261,3 +261,37 @@ def test_a_process_node_keeps_its_metrics_in_the_order_its_job_names(
     named = dict(zip(record["names"], record["metrics"], strict=True))
     assert (named["rchar"], named["rssmax"]) == (row["rchar"], row["rssmax"])
     assert named["usertime"] + named["systemtime"] == row["cpu_time"]
+
+
+def test_ids_and_texts_filter_order_and_show_as_the_raw_rows(loaded_graph: Graph) -> None:
+    """ppid, pgid, path and args (which a node could pack in lists, ``schema.PROCESS_PACKED``):
+    filters, orders, records and histograms on them answer as the raw papiex rows say."""
+    df = raw("685000")
+    keys = {f"{r.host}:{r.pid}:{r.start}": r for r in df.itertuples()}
+    seds = eq.get_procs(
+        "685000",
+        fltr=eq.Process.path.like("%/sed") & (eq.Process.args == "-e s/,/ /g"),
+        fmt="dict",
+    )
+    wanted = df[(df.path == "/bin/sed") & (df.args == "-e s/,/ /g")]
+    assert len(seds) == len(wanted) == 396
+    assert {key(row) for row in seds} == set(
+        wanted.host + ":" + wanted.pid.astype(str) + ":" + wanted.start.astype(str)
+    )
+    others = eq.get_procs(
+        "685000", fltr=eq.Process.pgid != 6089, order=eq.desc(eq.Process.pgid), fmt="dict"
+    )
+    assert [p["pgid"] for p in others] == sorted(df.pgid[df.pgid != 6089], reverse=True)
+    assert len(others) == 19
+    for row in others + seds:
+        raw_row = keys[key(row)]
+        assert (row["ppid"], row["pgid"], row["path"], row["args"]) == (
+            raw_row.ppid, raw_row.pgid, raw_row.path, raw_row.args,
+        )  # fmt: skip
+    by_ppid = eq.get_procs("685000", order=eq.Process.ppid, limit=3, fmt="orm")
+    assert [p.ppid for p in by_ppid] == sorted(df.ppid)[:3]
+    assert by_ppid[0].path == keys[key(by_ppid[0].to_dict())].path
+    assert eq.get_procs("685000", fltr=eq.Process.args.like("%ESM4%"), fmt="orm").count() == (
+        df.args.str.contains("ESM4", regex=False).sum()
+    )
+    assert eq.procs_histogram(["685000"], attr="path") == dict(df.path.value_counts())

@@ -149,6 +149,7 @@ def test_times_and_metrics_are_written_where_they_are_stored(copy_job: Copier) -
     p.start = dt.datetime(2019, 6, 15, 8, 0, 1)  # naive: the job's zone (US/Eastern)
     p.usertime = 12345
     p.exename = "renamed"
+    p.args, p.pgid = "--changed", 99
     j = eq.Job[job]
     j.end = dt.datetime(2019, 6, 15, 14, 0, tzinfo=dt.UTC)  # aware: the instant
     j.num_procs = 7
@@ -157,7 +158,10 @@ def test_times_and_metrics_are_written_where_they_are_stored(copy_job: Copier) -
     new = eq.Process[f"{job}:5"].to_dict()
     assert new["start"] == dt.datetime(2019, 6, 15, 8, 0, 1)
     assert (new["usertime"], new["exename"]) == (12345, "renamed")
-    same = {k for k in old if k not in {"start", "usertime", "exename", "updated_at"}}
+    assert (new["args"], new["pgid"]) == ("--changed", 99) != (old["args"], old["pgid"])
+    assert eq.get_procs(job, fltr=eq.Process.pgid == 99, fmt="terse") == [f"{job}:5"]
+    changed = {"start", "usertime", "exename", "args", "pgid", "updated_at"}
+    same = {k for k in old if k not in changed}
     assert {k: new[k] for k in same} == {k: old[k] for k in same}
     row = eq.get_jobs(job, fmt="dict")[0]
     assert (row["end"], row["num_procs"]) == (dt.datetime(2019, 6, 15, 10, 0), 7)

@@ -37,6 +37,7 @@ from epmt_graph.db import Graph
 from epmt_graph.schema.fields import (
     JOB_PROPERTIES,
     LABELS,
+    PACKED_SLOTS,
     PROCESS_PROPERTIES,
     REFMODEL_LABEL,
     REFMODEL_PROPERTIES,
@@ -97,6 +98,7 @@ def test_the_style_captions_every_label_with_its_own_properties() -> None:
     for label, style in NODE_STYLES.items():
         shown = re.findall(r"\{(\w+)\}", style["caption"])
         assert shown and set(shown) <= set(properties[label]), label
+        assert not set(shown) & set(PACKED_SLOTS), "the Browser shows properties, not slots"
         assert f'node.{label} {{\n  caption: "{style["caption"]}";\n' in grass()
 
 

@@ -5,7 +5,8 @@ Assigning a declared field of a ``Job`` or ``Process`` record (``j.tags = {}``,
 graph; ``orm_commit()`` then writes every pending change at once and the records show
 the new values (and ``updated_at``). Tags are stored as their canonical string and pairs;
 a naive datetime is read in the job's zone (as EPMT shows times), an aware one as the
-instant it is; a metric of a process is written in its ``metrics`` slot.
+instant it is; a field a process node packs in a list (a metric in ``metrics``, ...) is
+written in its slot there.
 
 The write is copy on write (:mod:`epmt_graph.store.edits`): each changed job is copied
 into a new version with its changes, and the copies are published in one transaction, so
@@ -44,7 +45,7 @@ from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import CommitError, FieldError, FieldTypeError
 from epmt_graph.schema import (
     JOB_PROPERTIES,
-    METRIC_SLOTS,
+    PACKED_SLOTS,
     PROCESS_PROPERTIES,
     parse_tags,
     tag_pairs,
@@ -170,8 +171,9 @@ def _stored(change: _Change, zone: str, now: int) -> dict[str, Any]:
             props |= {"tags": tag_string(value), "tag_pairs": tag_pairs(value)}
         elif name in _TIMES:
             props[change.fields[name]] = _micros(value, zone)
-        elif change.kind == "Process" and name in METRIC_SLOTS:
-            slots.append([METRIC_SLOTS[name], value])
+        elif change.kind == "Process" and change.fields[name] in PACKED_SLOTS:
+            prop = change.fields[name]
+            slots.append([*PACKED_SLOTS[prop], value, prop])
         else:
             props[change.fields[name]] = value
     return {"props": props, "slots": slots}

@@ -1,11 +1,12 @@
 """Filter and order expressions: ``eq.Process.duration > 1000``, ``eq.desc(eq.Job.start)``.
 
 An expression is plain data. It never becomes Cypher text: :meth:`Condition.dnf` turns it
-into a list of conjunctions of ``{"f": property, "i": slot, "op": operator, "v": value}``
-atoms that the named queries evaluate with dynamic property access (``p[a.f] > a.v``);
-``i`` is where a Process node keeps the property in its ``metrics`` list, if it is one of
-those metrics (:data:`~epmt_graph.schema.METRIC_SLOTS`; job queries ignore it). Only
-known fields can be named, so no caller value ever reaches a query as anything but a
+into a list of conjunctions of ``{"f": property, "l": list, "i": slot, "op": operator,
+"v": value}`` atoms that the named queries evaluate with dynamic property access
+(``coalesce(p[a.f], p[a.l][a.i]) > a.v``); ``l`` and ``i`` are where a Process node keeps
+the field in one of its lists (``metrics``, ...), if it is packed there
+(:data:`~epmt_graph.schema.PACKED_SLOTS`; null otherwise, and job queries ignore them).
+Only known fields can be named, so no caller value ever reaches a query as anything but a
 parameter.
 
 Examples
@@ -16,7 +17,7 @@ Examples
 >>> [[(a["f"], a["op"], a["v"]) for a in conjunction] for conjunction in cond.dnf()]
 [[('duration', '>', 10), ('exename', 'not in', ['sh', 'bash'])]]
 >>> desc(Process.rchar).spec()
-{'f': 'rchar', 'i': 12, 'desc': True}
+{'f': 'rchar', 'l': 'metrics', 'i': 12, 'desc': True}
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from epmt_graph.errors import QueryError
-from epmt_graph.schema import METRIC_SLOTS
+from epmt_graph.schema import PACKED_SLOTS
 
 __all__ = [
     "Atom",
@@ -131,15 +132,21 @@ class Atom(Condition):
     prop: str
     op: str
     value: Any = None
-    slot: int | None = None
+    slot: tuple[str, int] | None = None
 
     def dnf(self) -> list[list[dict[str, Any]]]:
         """One conjunction of this one atom."""
-        return [[{"f": self.prop, "i": self.slot, "op": self.op, "v": self.value}]]
+        return [[{"f": self.prop, **_at(self.slot), "op": self.op, "v": self.value}]]
 
     def negated(self) -> Condition:
         """The opposite comparison (``>=`` for ``<``, ``<>`` for ``=``, ...)."""
         return Atom(self.prop, _NEGATED[self.op], self.value, self.slot)
+
+
+def _at(slot: tuple[str, int] | None) -> dict[str, Any]:
+    """The ``l`` and ``i`` keys of a query atom or order for a field's list slot."""
+    packed, index = slot or (None, None)
+    return {"l": packed, "i": index}
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,9 +188,9 @@ class Field:
     convert: Callable[[Any], Any] = stored_value
 
     @property
-    def slot(self) -> int | None:
-        """Where a Process node keeps this field in its ``metrics`` list, if it is there."""
-        return METRIC_SLOTS.get(self.prop) if self.model == "Process" else None
+    def slot(self) -> tuple[str, int] | None:
+        """Where a Process node keeps this field packed, ``(list, slot)``, if it does."""
+        return PACKED_SLOTS.get(self.prop) if self.model == "Process" else None
 
     def _atom(self, op: str, value: Any) -> Atom:
         if value is None and op in ("=", "<>"):
@@ -257,7 +264,7 @@ class Order:
 
     def spec(self) -> dict[str, Any]:
         """The ordering as query data (one entry of the ``$order`` parameter)."""
-        return {"f": self.field.prop, "i": self.field.slot, "desc": self.descending}
+        return {"f": self.field.prop, **_at(self.field.slot), "desc": self.descending}
 
 
 def like_regex(pattern: str, escape: str | None = None) -> str:

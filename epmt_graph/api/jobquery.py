@@ -14,9 +14,9 @@ Examples
 >>> q = JobQuery(graph=None, job_ids=("685000", "685003", "685016"))
 >>> p = q.order_by(Job.start.desc()).params()
 >>> p["jobids"], p["order"], p["skip"]
-(['685000', '685003', '685016'], [{'f': 'start', 'i': None, 'desc': True}], 0)
+(['685000', '685003', '685016'], [{'f': 'start', 'l': None, 'i': None, 'desc': True}], 0)
 >>> q.filter(Job.exitcode != 0).params()["filter"]
-[[{'f': 'exitcode', 'i': None, 'op': '<>', 'v': 0}]]
+[[{'f': 'exitcode', 'l': None, 'i': None, 'op': '<>', 'v': 0}]]
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from epmt_graph.api.query import ProcessQuery
 from epmt_graph.db import Graph, default_graph
 from epmt_graph.errors import QueryError, UnknownProcessError
 from epmt_graph.schema import (
-    METRIC_SLOTS,
+    PACKED_SLOTS,
     PAPIEX_PROCESS_COLUMNS,
     row_properties,
     thread_rows,
@@ -277,8 +277,8 @@ def procs_histogram(
         jobids=jobids(graph, jobs, required=False, known=True),
         attr=_HISTOGRAM_FIELDS[attr],
         metric=_HISTOGRAM_FIELDS[metric] if metric else None,
-        attrSlot=METRIC_SLOTS.get(_HISTOGRAM_FIELDS[attr]),
-        metricSlot=METRIC_SLOTS.get(_HISTOGRAM_FIELDS[metric]) if metric else None,
+        attrAt=PACKED_SLOTS.get(_HISTOGRAM_FIELDS[attr]),
+        metricAt=PACKED_SLOTS.get(_HISTOGRAM_FIELDS[metric]) if metric else None,
     )
     return {r["value"]: r["total"] if metric else r["n"] for r in records}
 

@@ -10,9 +10,9 @@ Examples
 >>> q = ProcessQuery(graph=None, job_ids=("685000",), record=Process)
 >>> q2 = q.filter(Process.duration > 10).order_by(Process.rchar.desc())
 >>> q.condition is None, q2.params()["filter"]
-(True, [[{'f': 'duration', 'i': None, 'op': '>', 'v': 10}]])
+(True, [[{'f': 'duration', 'l': None, 'i': None, 'op': '>', 'v': 10}]])
 >>> q2.params()["order"]  # rchar sits in each node's metrics list, at slot 12
-[{'f': 'rchar', 'i': 12, 'desc': True}]
+[{'f': 'rchar', 'l': 'metrics', 'i': 12, 'desc': True}]
 """
 
 from __future__ import annotations

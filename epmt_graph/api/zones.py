@@ -80,5 +80,5 @@ def localized(dnf: DNF, zones: Mapping[str, str]) -> DNF:
         for name, ids in sorted(by_zone.items()):
             zone = ZoneInfo(name)
             atoms = [{**atom, "v": _in_zone(atom["v"], zone)} for atom in conjunction]
-            out.append([*atoms, {"f": "jobid", "i": None, "op": "in", "v": sorted(ids)}])
+            out.append([*atoms, {"f": "jobid", "l": None, "i": None, "op": "in", "v": sorted(ids)}])
     return out

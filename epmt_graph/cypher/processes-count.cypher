@@ -12,7 +12,7 @@ WHERE p.jobid = jobid AND p.version = version
         CASE WHEN t.exact IS NULL THEN all(pair IN t.pairs WHERE pair IN p.tag_pairs)
              ELSE p.tags = t.exact END))
   AND any(conjunction IN $filter WHERE all(a IN conjunction WHERE
-        any(v IN [coalesce(p[a.f], p.metrics[a.i])] WHERE CASE a.op
+        any(v IN [coalesce(p[a.f], p[a.l][a.i])] WHERE CASE a.op
           WHEN '=' THEN v = a.v
           WHEN '<>' THEN v <> a.v
           WHEN '<' THEN v < a.v

@@ -4,7 +4,7 @@
 // far less than one per process.
 // Parameters: as processes.cypher, and $pageSize (processes per row, at least 1),
 // $full (true: every field, as processes.cypher; false: only the uid).
-// Example (Browser): :param {jobids: ['685000'], tags: null, filter: [[{f: 'duration', i: null, op: '>', v: 1000000}]], when: null, hosts: null, order: [{f: 'duration', i: null, desc: true}], skip: 0, limit: 10, pageSize: 4, full: true}
+// Example (Browser): :param {jobids: ['685000'], tags: null, filter: [[{f: 'duration', l: null, i: null, op: '>', v: 1000000}]], when: null, hosts: null, order: [{f: 'duration', l: null, i: null, desc: true}], skip: 0, limit: 10, pageSize: 4, full: true}
 MATCH (h:JobHead)
 WHERE h.jobid IN $jobids
 WITH h.jobid AS jobid, h.version AS version
@@ -17,7 +17,7 @@ WHERE p.jobid = jobid AND p.version = version
         CASE WHEN t.exact IS NULL THEN all(pair IN t.pairs WHERE pair IN p.tag_pairs)
              ELSE p.tags = t.exact END))
   AND any(conjunction IN $filter WHERE all(a IN conjunction WHERE
-        any(v IN [coalesce(p[a.f], p.metrics[a.i])] WHERE CASE a.op
+        any(v IN [coalesce(p[a.f], p[a.l][a.i])] WHERE CASE a.op
           WHEN '=' THEN v = a.v
           WHEN '<>' THEN v <> a.v
           WHEN '<' THEN v < a.v
@@ -33,12 +33,12 @@ WHERE p.jobid = jobid AND p.version = version
         END)))
 WITH p, j
 ORDER BY
-  CASE WHEN $order[0].desc THEN coalesce(p[$order[0].f], p.metrics[$order[0].i]) END DESC,
-  CASE WHEN NOT $order[0].desc THEN coalesce(p[$order[0].f], p.metrics[$order[0].i]) END,
-  CASE WHEN $order[1].desc THEN coalesce(p[$order[1].f], p.metrics[$order[1].i]) END DESC,
-  CASE WHEN NOT $order[1].desc THEN coalesce(p[$order[1].f], p.metrics[$order[1].i]) END,
-  CASE WHEN $order[2].desc THEN coalesce(p[$order[2].f], p.metrics[$order[2].i]) END DESC,
-  CASE WHEN NOT $order[2].desc THEN coalesce(p[$order[2].f], p.metrics[$order[2].i]) END,
+  CASE WHEN $order[0].desc THEN coalesce(p[$order[0].f], p[$order[0].l][$order[0].i]) END DESC,
+  CASE WHEN NOT $order[0].desc THEN coalesce(p[$order[0].f], p[$order[0].l][$order[0].i]) END,
+  CASE WHEN $order[1].desc THEN coalesce(p[$order[1].f], p[$order[1].l][$order[1].i]) END DESC,
+  CASE WHEN NOT $order[1].desc THEN coalesce(p[$order[1].f], p[$order[1].l][$order[1].i]) END,
+  CASE WHEN $order[2].desc THEN coalesce(p[$order[2].f], p[$order[2].l][$order[2].i]) END DESC,
+  CASE WHEN NOT $order[2].desc THEN coalesce(p[$order[2].f], p[$order[2].l][$order[2].i]) END,
   p.jobid, p.start, p.pid
 SKIP $skip
 LIMIT $limit

@@ -1,7 +1,8 @@
 """What the graph stores, described once: the loader writes it and the API reads it.
 
 Neither side describes a node on its own: labels, properties and their types, the
-metric list and its slots (:mod:`~epmt_graph.schema.fields`), the row ↔ node conversion
+fields a Process node packs in lists (its metrics, ...) and their slots
+(:mod:`~epmt_graph.schema.fields`), the row ↔ node conversion
 (:mod:`~epmt_graph.schema.rows`), tag parsing and canonical form
 (:mod:`~epmt_graph.schema.tags`) and the tree values (:mod:`~epmt_graph.schema.trees`)
 live here. This package imports nothing else of epmt_graph.
@@ -18,9 +19,11 @@ from epmt_graph.schema.fields import (
     JOB_PROPERTIES,
     LABELS,
     METRIC_SLOTS,
+    PACKED_SLOTS,
     PAPIEX_FIELDS,
     PAPIEX_PROCESS_COLUMNS,
     PROCESS_METRICS,
+    PROCESS_PACKED,
     PROCESS_PROPERTIES,
     REFMODEL_EDGE,
     REFMODEL_LABEL,
@@ -35,9 +38,11 @@ __all__ = [
     "JOB_PROPERTIES",
     "LABELS",
     "METRIC_SLOTS",
+    "PACKED_SLOTS",
     "PAPIEX_FIELDS",
     "PAPIEX_PROCESS_COLUMNS",
     "PROCESS_METRICS",
+    "PROCESS_PACKED",
     "PROCESS_PROPERTIES",
     "REFMODEL_EDGE",
     "REFMODEL_LABEL",

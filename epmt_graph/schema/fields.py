@@ -12,6 +12,8 @@ Examples
 --------
 >>> PROCESS_METRICS[METRIC_SLOTS["rchar"]]
 'rchar'
+>>> PACKED_SLOTS["rchar"], "args" in PACKED_SLOTS
+(('metrics', 12), False)
 >>> PROCESS_PROPERTIES["inclusive_cpu_time"], JOB_PROPERTIES["tz"]
 (<class 'int'>, <class 'str'>)
 >>> PAPIEX_PROCESS_COLUMNS["hostname"], PAPIEX_PROCESS_COLUMNS["pid"]
@@ -25,9 +27,11 @@ __all__ = [
     "JOB_PROPERTIES",
     "LABELS",
     "METRIC_SLOTS",
+    "PACKED_SLOTS",
     "PAPIEX_FIELDS",
     "PAPIEX_PROCESS_COLUMNS",
     "PROCESS_METRICS",
+    "PROCESS_PACKED",
     "PROCESS_PROPERTIES",
     "REFMODEL_EDGE",
     "REFMODEL_LABEL",
@@ -115,8 +119,9 @@ PAPIEX_FIELDS: tuple[str, ...] = (
     "tag_pairs",
 )
 
-#: Process node properties besides the summed metrics, with their type (None allowed for
-#: ``exitcode`` and ``parent``; lists hold strings). ``uid`` is ``"<jobid>:<idx>"``,
+#: A process's fields besides the summed metrics, with their type (None allowed for
+#: ``exitcode`` and ``parent``; ``tag_pairs`` holds strings), and the lists of
+#: :data:`PROCESS_PACKED` that keep some of them on the node. ``uid`` is ``"<jobid>:<idx>"``,
 #: unique in the database; ``idx`` numbers a job's processes by ``(start, pid, host)``;
 #: ``tags`` is the canonical ``"k:v;k2:v2"`` string and ``tag_pairs`` its ``"k:v"`` list;
 #: ``threads_json`` the raw per-thread rows; ``parent`` the parent's ``uid``; ``depth``
@@ -139,6 +144,24 @@ PROCESS_PROPERTIES: dict[str, type] = {
     "metrics": list,
     "created_at": int,
     "updated_at": int,
+}
+
+#: The process fields a Process node keeps packed in a list property instead of properties
+#: of their own, by list, in slot order: the summed metrics (``p.metrics[12]`` is
+#: ``rchar``). Packing more (ppid/pgid/sid/gen in an int list, path/args in a string list)
+#: was measured and did not pay: small ints and short strings are stored inline, a list in
+#: a record of its own (docs/architecture.md, "Process node width"). A list added here is
+#: written, read, filtered, ordered and changed by every part that follows this
+#: description; it holds one type and no null, so a node whose field of a list is None
+#: keeps that list's fields as properties. The API's filters reach a packed field by its
+#: list and slot (:data:`PACKED_SLOTS`).
+PROCESS_PACKED: dict[str, tuple[str, ...]] = {"metrics": PROCESS_METRICS}
+
+#: Where a Process node keeps each field of :data:`PROCESS_PACKED`: ``(list, slot)``.
+PACKED_SLOTS: dict[str, tuple[str, int]] = {
+    name: (packed, slot)
+    for packed, names in PROCESS_PACKED.items()
+    for slot, name in enumerate(names)
 }
 
 #: Job node properties, with their type, besides the job's sums of

@@ -38,7 +38,8 @@ __all__ = ["Edit", "Refused", "commit"]
 @dataclass
 class Edit:
     """The changes to one job: properties of its Job node and of processes (by uid), each
-    ``{"props": {...}, "slots": [[slot, value], ...]}`` (``slots`` write its metrics)."""
+    ``{"props": {...}, "slots": [[list, slot, value, property], ...]}`` (``slots`` write
+    the fields a node packs in its lists: ``copy-processes.cypher``)."""
 
     jobid: str
     job: dict[str, Any] = field(default_factory=dict)
