@@ -137,8 +137,8 @@ def _v2_processes(text: str, header_text: str, file_host: str) -> Iterator[dict[
             "numtids": n,
             "exename": row["exename"],
             "tags": row["tags"],
-            "pgid": int(row["pgid"]),
-            "path": row["path"],
+            "pgid": int(row["pgid"]) if "pgid" in row else None,
+            "path": row.get("path"),
             "args": row["args"],
         }
 

@@ -147,6 +147,9 @@ def test_tsv_jobs() -> None:
         "numtids": 1,
         "exename": "ls",
         "tags": "",
+        "pgid": 24504,
+        "path": "/bin/ls",
+        "args": "",
     }
     df = raw_processes(SAMPLES / "tsv/12340")
     assert len(df) == 18 and set(df["jobid"]) == {"12340"}

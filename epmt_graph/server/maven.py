@@ -129,9 +129,9 @@ def run_mvn(
                     tail.append(_ANSI.sub("", line).rstrip())
                 fetch.elapsed = time.monotonic() - started
                 report(fetch)
-        finally:
-            if process.poll() is None:
-                process.kill()
+        except BaseException:  # an interrupted fetch stops Maven; a finished one is waited for
+            process.kill()
+            raise
     reader.join()
     return process.returncode, fetch, "\n".join(tail).strip()
 
