@@ -150,7 +150,7 @@ PROCESS_PROPERTIES: dict[str, type] = {
 #: of their own, by list, in slot order: the summed metrics (``p.metrics[12]`` is
 #: ``rchar``). Packing more (ppid/pgid/sid/gen in an int list, path/args in a string list)
 #: was measured and did not pay: small ints and short strings are stored inline, a list in
-#: a record of its own (docs/architecture.md, "Process node width"). A list added here is
+#: a record of its own (docs/performance.md, "Process node width"). A list added here is
 #: written, read, filtered, ordered and changed by every part that follows this
 #: description; it holds one type and no null, so a node whose field of a list is None
 #: keeps that list's fields as properties. The API's filters reach a packed field by its
