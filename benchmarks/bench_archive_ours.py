@@ -39,6 +39,7 @@ __all__ = [
     "TracedGraph",
     "cli_env",
     "cli_server",
+    "cli_startup",
     "epmt_graph_command",
     "first_and_warm",
     "job_of",
@@ -291,6 +292,26 @@ def ours_cli(graph: Graph, home: Path, job: ArchiveJob) -> float:
     if done.returncode != 0 or not summary or summary[0]["processes"] != job.processes:
         raise RuntimeError(f"epmt-graph load {job.path}: exit {done.returncode}: {done.stderr}")
     return seconds
+
+
+def cli_startup(home: Path, repeat: int) -> dict[str, list[float]]:
+    """What every ``epmt-graph`` command pays before it does anything: ``epmt-graph
+    --version`` (the console script: interpreter start, ``import epmt_graph.cli``, which
+    imports every subcommand's modules, the loader and the driver among them, and the
+    argument parser) and, for comparison, ``python -c "import epmt_graph.cli"``; seconds of
+    each, ``repeat`` times after an untimed run."""
+    commands = {
+        "version": [*epmt_graph_command(), "--version"],
+        "import": [sys.executable, "-c", "import epmt_graph.cli"],
+    }
+    out: dict[str, list[float]] = {name: [] for name in commands}
+    for r in range(repeat + 1):
+        for name, command in commands.items():
+            t0 = time.perf_counter()
+            subprocess.run(command, env=cli_env(home), capture_output=True, check=True)
+            if r:
+                out[name].append(time.perf_counter() - t0)
+    return out
 
 
 def job_of(label: str, path: Path) -> ArchiveJob:
