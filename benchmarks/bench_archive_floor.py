@@ -265,8 +265,8 @@ def ladder_section(found: dict[str, Any], loads: dict[str, float]) -> list[str]:
         "links, relabelled); d: + the PARENT_OF edges (`load-processes` with the batch's "
         "links by position, then `load-parent-edges` for those across batches): the data "
         "model written bare, with no digest check, lease, publication, summary or parsing. "
-        "Load: `loader.load` of part 1 (parse included). Seconds, medians; x = multiple of "
-        "rung a.",
+        "Load: `loader.load` of part 1 (parse included). Seconds, medians (the targets' "
+        "bounds take each rung's best: every round is listed below); x = multiple of rung a.",
         "",
         "| job | batches (edges across) | a | b | c | d | load | load / a | load / d |",
         "|---|---|---|---|---|---|---|---|---|",
