@@ -1,6 +1,7 @@
 """One job's archive to answers, ours against EPMT 5.0.1, in one run (issue 18's targets).
 
     .venv/bin/python benchmarks/bench_archive.py [--rounds 3] [--warm 3] [--write]
+    .venv/bin/python benchmarks/bench_archive.py --quick     # the sample alone, one round
 
 Three archives, each a job alone: the 3,480-process sample 685000, the largest job of
 EPMT's own test data (by processes: the 13,530-process ESM4 job 625151 of its outliers
@@ -16,11 +17,18 @@ notebook, never used by this project's tests) and a seeded 50,000-process synthe
    process tree, get_roots, op_roots) on a fresh SQLite, after an untimed pass over a
    small archive. Ours after one untimed round. Every transaction of ours is traced
    (``bench_archive_ours.TracedGraph``) to say where the time goes.
-3. The server's floor for each job (``bench_ingest.server_floor``: its Process node
-   properties written bare), against our load alone.
+3. The server's floor for each job, a ladder of four rungs (``bench_archive_floor``: the
+   nodes bare on an unindexed label; on a label with :Process's indexes; + BELONGS_TO;
+   + PARENT_OF, the data model written bare), against our load alone. The last rung bounds
+   every target: the report says where even a load costing nothing but it would miss one.
 4. Whole commands, rounds in turn: ``epmt-graph load ARCHIVE`` as a child process against
    EPMT's ``epmt submit ARCHIVE`` then ``epmt daemon -D --post-process --no-analyze`` to the
-   end of its first pass (``bench_archive_epmt``), each round on a fresh SQLite file.
+   end of its first pass (``bench_archive_epmt``), each round on a fresh SQLite file; and
+   what any ``epmt-graph`` command pays to start (``epmt-graph --version``, before each
+   of our commands).
+
+``--quick`` checks the code: the sample archive alone, one round of
+each part, one warm reload, one floor round, in about a minute (its figures judge nothing).
 
 Prints a Markdown section; ``--write`` puts it in RESULTS.md in place of the last one
 (between its markers); ``--json FILE`` keeps the raw figures.
@@ -41,16 +49,17 @@ from pathlib import Path
 from typing import Any
 
 from bench_archive_epmt import epmt_cli, epmt_in_process, epmt_python
+from bench_archive_floor import ladder
 from bench_archive_ours import (
     TracedGraph,
     cli_server,
+    cli_startup,
     first_and_warm,
     job_of,
     ours_cli,
     ours_round,
 )
 from bench_archive_report import section
-from bench_ingest import server_floor
 from bench_util import REPO, git_state, machine_info, samples_dir, snapshot
 
 from epmt_graph.errors import ArchiveError
@@ -99,15 +108,20 @@ def in_turn(first: Callable[[], Any], second: Callable[[], Any], flip: bool) -> 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     python = Path(args.epmt_python) if args.epmt_python else epmt_python()
     out: dict[str, Any] = {"snapshots": {"start": snapshot()}, "rounds": args.rounds}
-    esm4 = largest_archive(epmt_test_data(python))
-    synthetic = write_archive(
-        work / f"synthetic-{args.synthetic}.tgz", args.synthetic, seed=7, jobid="bench-synthetic"
-    )
-    jobs = [
-        job_of(f"sample {SAMPLE}", samples_dir() / SAMPLE),
-        job_of(f"EPMT test data {esm4.parent.name}/{esm4.name}", esm4),
-        job_of(f"synthetic, seed 7, {args.synthetic:,} processes", synthetic),
-    ]
+    jobs = [job_of(f"sample {SAMPLE}", samples_dir() / SAMPLE)]
+    if not args.quick:
+        esm4 = largest_archive(epmt_test_data(python))
+        synthetic = write_archive(
+            work / f"synthetic-{args.synthetic}.tgz",
+            args.synthetic,
+            seed=7,
+            jobid="bench-synthetic",
+        )
+        jobs += [
+            job_of(f"EPMT test data {esm4.parent.name}/{esm4.name}", esm4),
+            job_of(f"synthetic, seed 7, {args.synthetic:,} processes", synthetic),
+        ]
+    out["quick"] = args.quick
     warm_job = job_of("warm-up", write_archive(work / "warm.tgz", 300, seed=1, jobid="warm-300"))
     out["jobs"] = [dataclasses.asdict(job) | {"path": str(job.path)} for job in jobs]
     out["archive_mb"] = {job.jobid: job.path.stat().st_size / 2**20 for job in jobs}
@@ -143,16 +157,17 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                       f"EPMT {b['seconds']['total']:.2f} s", file=sys.stderr)  # fmt: skip
         out["ours"], out["epmt"] = ours, epmt
         out["snapshots"]["floor"] = snapshot()
-        out["floor"] = {
-            job.jobid: server_floor(graph, [job.path], args.floor_repeat)["jobs"][job.jobid]
-            for job in jobs
-        }
+        out["ladder"] = ladder(graph, [job.path for job in jobs], args.floor_repeat)
         graph.take()
         out["snapshots"]["commands"] = snapshot()
         home = Path(server["home"])
+        cli_startup(home)  # untimed: the first run reads the files
+        startup: dict[str, list[float]] = {"version": [], "import": []}
         cli: dict[str, dict[str, list[Any]]] = {job.jobid: {"ours": [], "epmt": []} for job in jobs}
         for r in range(args.rounds):
             for job in jobs:
+                for name, seconds in cli_startup(home).items():  # next to ours, in time
+                    startup[name].append(seconds)
                 a, b = in_turn(
                     lambda job=job: ours_cli(graph, home, job),
                     lambda job=job: epmt_cli(python, job),
@@ -162,7 +177,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 cli[job.jobid]["epmt"].append(b)
                 print(f"commands, round {r + 1}, {job.jobid}: ours {a:.2f} s, "
                       f"EPMT {b['total']:.2f} s", file=sys.stderr)  # fmt: skip
-        out["cli"] = cli
+        out["cli"], out["startup"] = cli, startup
     out["snapshots"]["end"] = snapshot()
     return out
 
@@ -178,12 +193,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds in turn (default 3)")
     parser.add_argument("--warm", type=int, default=3, help="warm reloads after a first load")
-    parser.add_argument("--floor-repeat", type=int, default=3, help="server floor repeats")
+    parser.add_argument("--floor-repeat", type=int, default=5, help="floor ladder rounds")
     parser.add_argument("--synthetic", type=int, default=50_000, help="synthetic job's processes")
     parser.add_argument("--epmt-python", help="EPMT venv python (default: from setup_venv.sh)")
     parser.add_argument("--write", action="store_true", help="put the section in RESULTS.md")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument(
+        "--quick", action="store_true", help="the sample alone, one round of everything"
+    )
     args = parser.parse_args(argv)
+    if args.quick and args.write:
+        parser.error("--quick figures judge nothing: not written to RESULTS.md")
+    if args.quick:
+        args.rounds, args.warm, args.floor_repeat = 1, 1, 1
     info: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": "benchmarks/bench_archive.py "

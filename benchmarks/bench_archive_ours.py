@@ -5,7 +5,8 @@ start them.
 Every call goes through the public code paths: :func:`epmt_graph.loader.load` (what
 ``epmt-graph load`` runs), ``eq.get_roots`` and ``eq.op_roots`` with EPMT's default format.
 :class:`TracedGraph` only watches: it times each transaction the code runs through it and
-names the statements, so that the load's time can be split without re-doing its work.
+names the statements, so that the load's time can be split (:func:`load_phases`) without
+re-doing its work. :func:`cli_startup`: what any ``epmt-graph`` command pays to start.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,9 +40,11 @@ __all__ = [
     "TracedGraph",
     "cli_env",
     "cli_server",
+    "cli_startup",
     "epmt_graph_command",
     "first_and_warm",
     "job_of",
+    "load_phases",
     "ours_cli",
     "ours_round",
 ]
@@ -141,6 +144,28 @@ class TracedGraph(Graph):
             return run(counted)
         finally:
             self._note(event, t0)
+
+
+def load_phases(events: Sequence[Event], wall: float) -> dict[str, float]:
+    """A load's traced transactions summed by phase: ``write`` (transactions running
+    ``load-*`` statements), ``publish`` (``publish-job``), ``reads`` (``Graph.read``:
+    digest, versions, summary), ``other`` transactions, ``outside`` (the wall time in no
+    transaction: parsing not overlapped, Python), and their counts (``n_*``)."""
+    out = dict.fromkeys(("write", "publish", "reads", "other"), 0.0)
+    counts = dict.fromkeys(out, 0)
+    for event in events:
+        if "publish-job" in event.statements:
+            phase = "publish"
+        elif any(name.startswith("load-") for name in event.statements):
+            phase = "write"
+        elif event.kind == "read":
+            phase = "reads"
+        else:
+            phase = "other"
+        out[phase] += event.seconds
+        counts[phase] += 1
+    out["outside"] = wall - sum(out.values())
+    return out | {f"n_{k}": float(v) for k, v in counts.items()}
 
 
 def ours_round(graph: TracedGraph, job: ArchiveJob) -> dict[str, Any]:
@@ -291,6 +316,24 @@ def ours_cli(graph: Graph, home: Path, job: ArchiveJob) -> float:
     if done.returncode != 0 or not summary or summary[0]["processes"] != job.processes:
         raise RuntimeError(f"epmt-graph load {job.path}: exit {done.returncode}: {done.stderr}")
     return seconds
+
+
+def cli_startup(home: Path) -> dict[str, float]:
+    """What every ``epmt-graph`` command pays before it does anything: the seconds of
+    ``epmt-graph --version`` (the console script: interpreter start, ``import
+    epmt_graph.cli``, which imports every subcommand's modules, the loader and the driver
+    among them, and the argument parser) and, for comparison, of ``python -c "import
+    epmt_graph.cli"``."""
+    commands = {
+        "version": [*epmt_graph_command(), "--version"],
+        "import": [sys.executable, "-c", "import epmt_graph.cli"],
+    }
+    out = {}
+    for name, command in commands.items():
+        t0 = time.perf_counter()
+        subprocess.run(command, env=cli_env(home), capture_output=True, check=True)
+        out[name] = time.perf_counter() - t0
+    return out
 
 
 def job_of(label: str, path: Path) -> ArchiveJob:

@@ -6,7 +6,7 @@ fresh SQLite every time):
     $(bash benchmarks/epmt_ref/setup_venv.sh) benchmarks/epmt_ref/archive_timing.py \
         ARCHIVE --ops hsmget,cp,... [--warmup SMALL_ARCHIVE]
 
-Untimed first: EPMT's imports and its schema on a fresh SQLite file (``bootstrap_epmt``),
+Untimed first: EPMT's imports and its schema on a fresh SQLite file (``epmt_db.open_epmt``),
 a copy of the archive, and with ``--warmup`` one pass of every timed step on another, small
 archive, so that EPMT's code paths are warm as ours are (its database then holds that small
 job too). Timed, each with time.perf_counter, on ARCHIVE:
@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from answers import bootstrap_epmt, post_process_all, submit_one
+from epmt_db import open_epmt, post_process_all, submit_one
 
 
 def staged(src, tmp):
@@ -94,7 +94,8 @@ def main(argv=None):
     tmp = Path(tempfile.mkdtemp(prefix="epmt_archive_timing_"))
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            eq, settings = bootstrap_epmt(tmp, verbose=-1)  # errors only: logging skews timings
+            # errors only: logging skews timings
+            eq, settings = open_epmt(tmp / "epmt.sqlite", verbose=-1, fresh=True)
             if args.warmup:
                 warm_ops = [v for v in args.warmup_ops.split(",") if v]
                 to_answers(eq, staged(args.warmup, tmp / "warm"), settings, warm_ops)
