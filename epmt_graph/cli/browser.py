@@ -18,6 +18,7 @@ from epmt_graph.browser import DEFAULT_GUIDE_PORT, GuideServer, GuideSpec, write
 from epmt_graph.browser.favorites import FAVORITES_FOLDER, favorite_names
 from epmt_graph.browser.guide import GUIDE_PATH
 from epmt_graph.browser.style import grass
+from epmt_graph.cli.commands import SUMMARY
 from epmt_graph.config import server_home
 from epmt_graph.server import LocalServer
 
@@ -28,7 +29,7 @@ def register(commands: Any) -> None:
     """Add the ``browser`` subcommand to ``commands`` (an argparse subparsers object)."""
     parser = commands.add_parser(
         "browser",
-        help="the Neo4j Browser: its URL, the login, a guide that walks a job, favorites",
+        help=SUMMARY["browser"],
         description="Print where the Neo4j Browser is, the Bolt URL to connect it to, the user "
         "and the file holding the password (never the password). With NEO4J_URI set, that "
         "server is described instead of the local one. The guide walks a job's tree with "

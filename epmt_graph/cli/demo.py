@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import epmt_graph.api as eq
+from epmt_graph.cli.commands import SUMMARY
 from epmt_graph.cli.fetching import showing_fetch
 from epmt_graph.cli.warming import warm_up_started
 from epmt_graph.config import server_home
@@ -26,7 +27,7 @@ def register(commands: Any) -> None:
     """Add the ``demo`` subcommand to ``commands`` (an argparse subparsers object)."""
     parser = commands.add_parser(
         "demo",
-        help="start the server, load the EPMT sample jobs, answer the workbook's questions",
+        help=SUMMARY["demo"],
         description="Without NEO4J_URI, starts the local server. Loads every sample job "
         "(from EPMT_SAMPLES, else from the epmt 5.0.1 wheel on PyPI); bad archives are "
         "refused with their error. Prints per job: processes, roots, maximum depth; then "

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 import epmt_graph.api as eq
+from epmt_graph.cli.commands import SUMMARY
 from epmt_graph.errors import QueryError
 
 __all__ = ["register"]
@@ -16,14 +17,14 @@ _TOP = 10
 def register(commands: Any) -> None:
     """Add ``list``, ``show`` and ``delete`` to ``commands`` (an argparse subparsers object)."""
     listing = commands.add_parser(
-        "list", help="list loaded jobs", description="Job ids by start time, like `epmt list`."
+        "list", help=SUMMARY["list"], description="Job ids by start time, like `epmt list`."
     )
     listing.add_argument("--tags", default=None, help="job tag to match, e.g. 'exp_name:ESM4'")
     listing.add_argument("--long", action="store_true", help="one line per job with details")
     listing.set_defaults(run=_list)
     show = commands.add_parser(
         "show",
-        help="a job's summary and top processes",
+        help=SUMMARY["show"],
         description="A job's summary, roots and its top processes by inclusive CPU time.",
     )
     show.add_argument("job")
@@ -31,7 +32,7 @@ def register(commands: Any) -> None:
     show.set_defaults(run=_show)
     delete = commands.add_parser(
         "delete",
-        help="delete jobs",
+        help=SUMMARY["delete"],
         description="Delete jobs with their processes and edges, each in one transaction. "
         "More than one job needs --force; a job a reference model was built from is kept.",
     )

@@ -10,6 +10,7 @@ from typing import Any
 from tqdm import tqdm
 
 from epmt_graph.cli import terminal
+from epmt_graph.cli.commands import SUMMARY
 from epmt_graph.errors import EpmtGraphError, ServerUnavailableError
 from epmt_graph.loader import find_jobs, run_ahead, store_job
 
@@ -20,7 +21,7 @@ def register(commands: Any) -> None:
     """Add the ``load`` subcommand to ``commands`` (an argparse subparsers object)."""
     parser = commands.add_parser(
         "load",
-        help="load EPMT job archives or job directories",
+        help=SUMMARY["load"],
         description="Load .tgz archives, job directories, or folders of them; each job is "
         "written whole or not at all. A job already loaded with the same content is skipped.",
     )

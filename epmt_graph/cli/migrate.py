@@ -13,6 +13,7 @@ from typing import Any
 from tqdm import tqdm
 
 from epmt_graph.cli import terminal
+from epmt_graph.cli.commands import SUMMARY
 from epmt_graph.errors import ConfigError
 from epmt_graph.loader.migrate import HEADER, migrate, verify
 from epmt_graph.loader.writer import LoadResult
@@ -27,7 +28,7 @@ def register(commands: Any) -> None:
     """Add the ``migrate`` subcommand to ``commands`` (an argparse subparsers object)."""
     parser = commands.add_parser(
         "migrate",
-        help="migrate an EPMT 5.x database (SQLite or PostgreSQL) into the graph",
+        help=SUMMARY["migrate"],
         description="Read an EPMT database (never writing it) and write each job as loading "
         "its archive would, whole or not at all, then its reference models. A job already "
         "migrated with the same content is skipped, so an interrupted migration is finished "

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from epmt_graph.api.refmodels import get_refmodels, model_rows
+from epmt_graph.cli.commands import SUMMARY
 from epmt_graph.db import default_graph
 from epmt_graph.errors import ConfigError, QueryError, UnknownModelError
 from epmt_graph.outliers import detect_outlier_jobs, explain_outlier
@@ -24,7 +25,7 @@ def register(commands: Any) -> None:
     """Add ``outliers`` to ``commands`` (an argparse subparsers object)."""
     outliers = commands.add_parser(
         "outliers",
-        help="which jobs are outliers, and why (by their process trees)",
+        help=SUMMARY["outliers"],
         description="Without --explain: EPMT's detect_outlier_jobs table of the JOBs (per "
         "feature, how many classifiers find the job an outlier), compared among themselves "
         "or with --model. With --explain JOB: the subtrees of JOB's process tree that "

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
+from epmt_graph.cli.commands import SUMMARY
 from epmt_graph.cli.fetching import showing_fetch
 from epmt_graph.cli.warming import warm_up_started
 from epmt_graph.config import NEO4J_VERSION, server_home
@@ -17,7 +19,7 @@ def register(commands: Any) -> None:
     """Add the ``server`` subcommand to ``commands`` (an argparse subparsers object)."""
     parser = commands.add_parser(
         "server",
-        help="run the local Neo4j server",
+        help=SUMMARY["server"],
         description="Provision Neo4j Community from Maven Central and run it on 127.0.0.1. "
         f"Its config, data, logs and credentials live in --home (now {server_home()}).",
     )
@@ -41,9 +43,7 @@ def register(commands: Any) -> None:
     ).set_defaults(run=_provision)
 
 
-def _path(text: str) -> Any:
-    from pathlib import Path
-
+def _path(text: str) -> Path:
     return Path(text).expanduser()
 
 

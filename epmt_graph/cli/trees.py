@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from epmt_graph.cli.commands import SUMMARY
 from epmt_graph.tree import EXPORT_FORMATS, ProcessTree, export_text, render_text, write_export
 
 __all__ = ["register"]
@@ -15,7 +16,7 @@ def register(commands: Any) -> None:
     """Add ``tree`` and ``export`` to ``commands`` (an argparse subparsers object)."""
     tree = commands.add_parser(
         "tree",
-        help="a job's process tree as indented text",
+        help=SUMMARY["tree"],
         description="Every process of a job, indented under its parent, with exclusive and "
         "inclusive CPU time; sibling subtrees below --threshold seconds fold into one line. "
         "The last line is the job's critical path (as eq.critical_path walks it).",
@@ -27,7 +28,7 @@ def register(commands: Any) -> None:
     tree.set_defaults(run=_tree)
     export = commands.add_parser(
         "export",
-        help="a job's process tree as GraphML or JSON",
+        help=SUMMARY["export"],
         description="Write a job's process tree (processes as nodes, PARENT_OF as edges).",
     )
     export.add_argument("job")

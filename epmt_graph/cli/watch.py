@@ -16,6 +16,7 @@ import time
 from types import FrameType
 from typing import Any
 
+from epmt_graph.cli.commands import SUMMARY
 from epmt_graph.loader.inbox import DONE, FAILED
 from epmt_graph.loader.watch import INTERVAL, SETTLE, Watcher
 
@@ -28,7 +29,7 @@ def register(commands: Any) -> None:
     """Add the ``watch`` subcommand to ``commands`` (an argparse subparsers object)."""
     parser = commands.add_parser(
         "watch",
-        help="load each job archive dropped into a folder, as a daemon",
+        help=SUMMARY["watch"],
         description="Load each .tgz archive that appears in DIR once it is complete (renamed "
         f"in, or unwritten for --settle seconds), then move it to DIR/{DONE}/, or to "
         f"DIR/{FAILED}/ with NAME.reason. A job id already loaded is refused unless --replace. "
