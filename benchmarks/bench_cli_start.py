@@ -74,16 +74,17 @@ def unpack(ref: str, into: Path) -> str:
 
 
 def env_for(tree: Path) -> dict[str, str]:
-    """The environment with ``tree`` first on the path and no ``NEO4J_*`` setting."""
+    """The environment with ``tree`` first on the path and no ``NEO4J_*`` setting (the
+    children run in ``tree`` too: ``python -c`` puts its working folder first)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
     env["PYTHONPATH"] = str(tree)
     return env
 
 
-def seconds(command: list[str], env: dict[str, str]) -> float:
-    """Wall seconds of one run of ``command`` (which must succeed)."""
+def seconds(command: list[str], tree: Path) -> float:
+    """Wall seconds of one run of ``command`` on ``tree``'s code (which must succeed)."""
     started = time.perf_counter()
-    subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=True)
+    subprocess.run(command, env=env_for(tree), cwd=tree, stdout=subprocess.DEVNULL, check=True)
     return time.perf_counter() - started
 
 
@@ -93,6 +94,7 @@ def check_paths(trees: dict[str, Path]) -> None:
         found = subprocess.run(
             [sys.executable, "-c", "import epmt_graph; print(epmt_graph.__file__)"],
             env=env_for(tree),
+            cwd=tree,
             capture_output=True,
             text=True,
             check=True,
@@ -110,7 +112,7 @@ def timings(
         order = sides if round_ % 2 == 0 else sides[::-1]
         for row, command in rows.items():
             for side in order:
-                found[row][side].append(seconds(command, env_for(trees[side])))
+                found[row][side].append(seconds(command, trees[side]))
     return found
 
 
@@ -120,6 +122,7 @@ def heaviest_imports(tree: Path, top: int = 10) -> list[tuple[str, float]]:
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", LOAD_IMPORTS],
         env=env_for(tree),
+        cwd=tree,
         capture_output=True,
         text=True,
         check=True,
