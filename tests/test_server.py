@@ -15,6 +15,7 @@ import pytest
 from conftest import free_port
 from neo4j.exceptions import AuthError
 
+from epmt_graph import cypher
 from epmt_graph.errors import ServerError
 from epmt_graph.server import toolchain
 
@@ -81,6 +82,27 @@ def test_the_warm_up_leaves_only_the_schema(auth_server: tuple[Path, int, int]) 
         assert d.execute_query("MATCH ()-[r]->() RETURN count(r) AS n").records[0]["n"] == 0
         constraints = d.execute_query("SHOW CONSTRAINTS YIELD labelsOrTypes").records
         assert ["JobHead"] in [c["labelsOrTypes"] for c in constraints]
+
+
+def test_plans_are_cached_by_parameter_type_not_size(auth_server: tuple[Path, int, int]) -> None:
+    """A jobid of another length, or a list of another size, shares one cached plan (the
+    server's own count of cached queries), so the warm-up's plans serve every job; a
+    parameter of another type does not."""
+    home, bolt, _ = auth_server
+    auth = ("neo4j", (home / "credentials").read_text().strip())
+    query = cypher.query("job-digest")
+    with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{bolt}", auth=auth) as d:
+
+        def cached_after(*values: object) -> str:
+            d.execute_query("CALL db.clearQueryCaches()")
+            for value in values:
+                d.execute_query(query, jobid=value)
+            return str(d.execute_query("CALL db.clearQueryCaches()").records[0][0])
+
+        one, two = "cleared of 1 queries", "cleared of 2 queries"
+        assert cached_after("685000", "epmt-graph-warm-up", "x" * 500).endswith(f"{one}.")
+        assert cached_after(["a"] * 3, ["a"] * 3000).endswith(f"{one}.")
+        assert cached_after("685000", 685000).endswith(f"{two}.")
 
 
 def test_wrong_password_is_refused(auth_server: tuple[Path, int, int]) -> None:

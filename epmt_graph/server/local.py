@@ -108,6 +108,12 @@ class ServerSettings:
             "client.allow_telemetry": "false",
             "server.bolt.telemetry.enabled": "false",
             "db.tx_log.rotation.retention_policy": "2 files",
+            # Cypher's query cache keys a plan by the parameters' types and, by default,
+            # their sizes in powers of ten too (a jobid of 6 characters and one of 18, a
+            # batch of 3,000 rows and one of 500, are planned apart), so the warm-up's plans
+            # would serve only jobs of its own sizes: keyed by types only, they serve every
+            # job (docs/performance.md, "A warm first load")
+            "internal.cypher.use_parameter_size": "false",
         }
         return "".join(f"{key}={value}\n" for key, value in lines.items())
 
