@@ -49,8 +49,6 @@ PAPIEX_V1_ORDER: tuple[str, ...] = (
 )
 _V1_RANK = {name: rank for rank, name in enumerate(PAPIEX_V1_ORDER)}
 _NOT_THREAD_COLUMNS = frozenset(PER_PROCESS_FIELDS | {"start", "end", "finish"})
-#: Where each column of :meth:`Source.processes` rows is.
-_AT = {name: i for i, name in enumerate(REQUIRED["processes"])}
 #: The fields read from a process's columns as integers (and ``gen``, the generation).
 _INT_COLUMNS = ("exitcode", "pid", "ppid", "pgid", "sid")
 _PARSED = (AttributeError, KeyError, IndexError, TypeError, ValueError)
@@ -169,49 +167,54 @@ def stored_runs(
 def _fast(rows: Sequence[Sequence[Any]], reader: _Reader) -> list[tuple[str, Layout, Run]] | None:
     """A chunk's runs, read in columns; None if anything in it is not as EPMT writes it."""
     try:
-        texts = [row[_AT["threads_df"]] for row in rows]
+        column = dict(zip(REQUIRED["processes"], zip(*rows, strict=True), strict=True))
+        texts = column["threads_df"]
         if reader.ordered:
-            threads = [_decode(text) for text in texts]
-            layouts = [reader.layout(t[0]) for t in threads]
-            picks = [layout.pick for layout in layouts]
-            getters = _FROM_DICT
+            threads = list(map(_decode, texts))
+            firsts = [t[0] for t in threads]
+            layouts = list(map(reader.layout, firsts))
+            one = layouts.count(layouts[0]) == len(layouts)
+            pick, getters = layouts[0].pick if one else None, _FROM_DICT
         else:  # a layout's keys always come in one order (JSONB's): decoded into its structs
             layout, typed = reader.typed(texts[0])
             threads = list(map(typed.decode, texts))
+            firsts = [t[0] for t in threads]
             layouts = [layout] * len(rows)
-            picks = [typed.pick] * len(rows)
-            getters = typed.getters
-        firsts = [t[0] for t in threads]
-        generation, start, end = getters
+            pick, getters = typed.pick, typed.getters
         run = Run()
-        run.lines = list(map(int, [row[_AT["id"]] for row in rows]))
-        tags = [reader.tag(row[_AT["tags"]]) for row in rows]
+        run.lines = list(map(int, column["id"]))
+        tags = list(map(reader.tag, column["tags"]))
         for name in _INT_COLUMNS:
-            run.ints[name] = list(map(int, [row[_AT[name]] for row in rows]))
-        gens = [row[_AT["gen"]] for row in rows]
+            run.ints[name] = list(map(int, column[name]))
+        gens = column["gen"]
         if None in gens:
-            gens = [
-                _get(generation, f) if g is None else g for g, f in zip(gens, firsts, strict=True)
-            ]
+            gens = tuple(
+                _get(getters.generation, f) if g is None else g
+                for g, f in zip(gens, firsts, strict=True)
+            )
         run.ints["generation"] = list(map(int, gens))
         run.counts = list(map(len, threads))
         run.ints["numtids"] = list(run.counts)
-        run.ints["start"] = list(map(start, firsts))
-        run.ints["end"] = list(map(end, firsts))
-        values = [list(map(pick, t)) for pick, t in zip(picks, threads, strict=True)]
-        run.threads = list(itertools.chain.from_iterable(values))
+        run.ints["start"] = list(map(getters.start, firsts))
+        run.ints["end"] = list(map(getters.end, firsts))
+        if pick is None:
+            run.threads = [
+                v for lay, t in zip(layouts, threads, strict=True) for v in map(lay.pick, t)
+            ]
+        elif sum(run.counts) == len(rows):  # one thread each
+            run.threads = list(map(pick, firsts))
+        else:
+            run.threads = [v for t in threads for v in map(pick, t)]
         numbers = [] if getters is not _FROM_DICT else itertools.chain.from_iterable(run.threads)
         if set(map(type, itertools.chain(numbers, run.ints["start"], run.ints["end"]))) != {int}:
             return None  # (a struct's columns are integers already)
     except _PARSED:
         return None
-    hosts = [str(row[_AT["host_id"]] or "") for row in rows]
+    hosts = [str(host or "") for host in column["host_id"]]
     run.texts = {
         "tags": tags,
         "hostname": hosts,
-        "exename": [row[_AT["exename"]] or "" for row in rows],
-        "path": [row[_AT["path"]] or "" for row in rows],
-        "args": [row[_AT["args"]] or "" for row in rows],
+        **{name: [text or "" for text in column[name]] for name in ("exename", "path", "args")},
     }
     keys = list(zip(hosts, layouts, strict=True))
     cuts = [i for i in range(1, len(keys)) if keys[i] != keys[i - 1]]
