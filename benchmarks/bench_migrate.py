@@ -274,8 +274,9 @@ def section(
         f"Target: migration at least as fast per process as loading the archives: **{verdict}** "
         f"(slowest source {worst:.2f}x). Reading alone: the archives parsed (`read_job`) or "
         "each source read into the same rows (`read_stored_job`), nothing written, best of two "
-        "(CPU: least of two); a migration reads one job while the server writes the one "
-        "before. The PostgreSQL server runs on the same cores as Neo4j and the benchmark. "
+        "(CPU: least of two); loading parses a job, then writes it, on each of two workers; "
+        "a migration reads the next jobs on a thread of its own while two are written. The "
+        "PostgreSQL server runs on the same cores as Neo4j and the benchmark. "
         f"CPU per process against the archives': {extra}.",
         END,
     ]

@@ -412,3 +412,68 @@ def test_a_thread_value_that_is_no_64_bit_integer_fails_its_job(
     assert jobid == "3455"
     assert f"process {ident}" in error or f"line {ident}:" in error, error
     assert error.endswith(says), error
+
+
+@contextlib.contextmanager
+def _with_thread_value(source: EpmtSource, tmp_path: Path, value: str) -> Iterator[tuple[str, int]]:
+    """The source with the ``usertime`` of one thread set to the JSON ``value``: the first
+    thread of job 685000's 101st process (the middle of a chunk of rows); its URL and the
+    process's id. SQLite: a copy; PostgreSQL: the row changed, then put back."""
+    pick = "SELECT id FROM processes WHERE jobid = '685000' ORDER BY id LIMIT 1 OFFSET 100"
+    if source.url.startswith("sqlite"):
+        copy = tmp_path / "epmt.db"
+        copy.write_bytes(Path(source.url.removeprefix("sqlite:///")).read_bytes())
+        with sqlite3.connect(copy) as db:
+            (ident,) = db.execute(pick).fetchone()
+            db.execute(
+                "UPDATE processes SET threads_df = json_set(threads_df, '$[0].usertime', json(?)) "
+                "WHERE id = ?",
+                (value, ident),
+            )
+        yield f"sqlite:///{copy}", ident
+        return
+    with psycopg.connect(source.url, autocommit=True) as db:
+        [(ident, before)] = db.execute(
+            "SELECT id, threads_df::text FROM processes WHERE jobid = '685000' "
+            "ORDER BY id LIMIT 1 OFFSET 100"
+        ).fetchall()
+        db.execute(
+            "UPDATE processes SET threads_df = jsonb_set(threads_df, '{0,usertime}', %s::jsonb) "
+            "WHERE id = %s",
+            (value, ident),
+        )
+        try:
+            yield source.url, ident
+        finally:
+            db.execute("UPDATE processes SET threads_df = %s::jsonb WHERE id = %s", (before, ident))
+
+
+@pytest.mark.parametrize(
+    "value, says",
+    [
+        (
+            "true",
+            "unreadable threads_df or fields (ValueError('a thread value is not an integer'))",
+        ),
+        ("1.5", "unreadable threads_df or fields (ValueError('a thread value is not an integer'))"),
+        (
+            '"12"',
+            "unreadable threads_df or fields (ValueError('a thread value is not an integer'))",
+        ),
+        (str(2**64), "an id, time or CPU time does not fit 64 bits"),
+    ],
+)
+def test_a_bad_thread_value_amid_its_chunk_fails_its_job_from_either_source(
+    source: EpmtSource, archive_graph: Graph, tmp_path: Path, value: str, says: str
+) -> None:
+    """The rows are read a chunk at a time, in columns (PostgreSQL's JSONB into typed
+    structs): a thread value that is no 64-bit integer in the middle of a chunk still refuses
+    its job, naming its process, as the row-at-a-time reading did; the other jobs go on."""
+    zone = None if source.server_tz is None else zoneinfo.ZoneInfo(source.server_tz)
+    with _with_thread_value(source, tmp_path, value) as (url, ident):
+        summary = migrate(url, graph=archive_graph, jobs=["685000", "2220"], server_tz=zone)
+    assert summary.jobs == {"failed": 1, "unchanged": 1}
+    [(jobid, error)] = summary.failed
+    assert jobid == "685000"
+    assert f"process {ident}" in error or f"line {ident}:" in error, error
+    assert error.endswith(says), error

@@ -3,8 +3,10 @@
 The database (SQLite or PostgreSQL, read with SQLAlchemy 2 Core and never written:
 :mod:`.source`) is read a job at a time (:mod:`.jobs`): each job becomes the rows loading its
 archive would make, and is written by the loader's own writer as a new version published
-whole (:func:`epmt_graph.loader.store_job`), a job while the next is read
-(:func:`~epmt_graph.loader.run_ahead`). A job already in the graph with the same content is
+whole (:func:`epmt_graph.loader.store_job`), two at a time
+(:func:`~epmt_graph.loader.run_ahead`), while the next jobs are read on a thread of their
+own (:func:`~epmt_graph.loader.pipeline.made_ahead`: a job's reading is pure Python, not
+to be left waiting until a write ends). A job already in the graph with the same content is
 left as it is (``unchanged``), so a migration cut short is run again to finish it; one with
 other content is refused unless ``replace``. The reference models follow their jobs
 (:mod:`.models`); :func:`verify` compares every job with its source (:mod:`.verify`).
@@ -26,7 +28,8 @@ from epmt_graph.loader.migrate.jobs import read_stored_job
 from epmt_graph.loader.migrate.models import migrate_models
 from epmt_graph.loader.migrate.source import Source
 from epmt_graph.loader.migrate.verify import HEADER, Check, verify_jobs
-from epmt_graph.loader.pipeline import WORKERS, run_ahead
+from epmt_graph.loader.model import JobRows
+from epmt_graph.loader.pipeline import WORKERS, made_ahead, run_ahead
 from epmt_graph.loader.writer import LoadResult
 
 __all__ = ["HEADER", "Check", "Summary", "migrate", "verify"]
@@ -128,27 +131,26 @@ def migrate(
         work = functools.partial(
             store_job, graph=target, replace=replace, dry_run=dry_run, progress=progress
         )
-        for jobid, done in run_ahead(
-            source.job_ids(chosen, since), work, read=read, workers=workers
-        ):
-            try:
-                result: LoadResult | None = done.result()
-                error = None
-            except ServerUnavailableError:
-                raise  # every other job would fail the same way
-            except EpmtGraphError as exc:
-                result, error = None, str(exc)
-            if result is None:
-                summary.jobs["failed"] += 1
-                summary.failed.append((jobid, str(error)))
-            else:
-                summary.jobs[result.status] += 1
-                if result.status != "unchanged":
-                    summary.processes += result.processes
-            if on_job is not None:
-                on_job(jobid, result, error)
-            if wanted is not None:
-                wanted.discard(jobid)
+        with made_ahead(_read_all(source.job_ids(chosen, since), read)) as stored:
+            for (jobid, _), done in run_ahead(stored, work, read=_given, workers=workers):
+                try:
+                    result: LoadResult | None = done.result()
+                    error = None
+                except ServerUnavailableError:
+                    raise  # every other job would fail the same way
+                except EpmtGraphError as exc:
+                    result, error = None, str(exc)
+                if result is None:
+                    summary.jobs["failed"] += 1
+                    summary.failed.append((jobid, str(error)))
+                else:
+                    summary.jobs[result.status] += 1
+                    if result.status != "unchanged":
+                        summary.processes += result.processes
+                if on_job is not None:
+                    on_job(jobid, result, error)
+                if wanted is not None:
+                    wanted.discard(jobid)
         for jobid in sorted(wanted or ()):
             later = "" if since is None else f", or it starts before {since}"
             error = f"job {jobid}: not in {source.label}{later}"
@@ -158,6 +160,28 @@ def migrate(
                 on_job(jobid, None, error)
         summary.models = list(migrate_models(source, target, server_tz, dry_run=dry_run))
     return summary
+
+
+#: A job id and its rows, or why they could not be read.
+_Read = tuple[str, JobRows | EpmtGraphError]
+
+
+def _read_all(jobids: Iterable[str], read: Callable[[str], JobRows]) -> Iterator[_Read]:
+    """Each job read, in turn (:func:`migrate` reads them on a thread of their own, ahead of
+    the writes: reading is pure Python, which the writes' Python would wait for)."""
+    for jobid in jobids:
+        try:
+            yield jobid, read(jobid)
+        except EpmtGraphError as exc:
+            yield jobid, exc
+
+
+def _given(item: _Read) -> JobRows:
+    """The rows read, or the error met reading them raised again."""
+    rows = item[1]
+    if isinstance(rows, EpmtGraphError):
+        raise rows
+    return rows
 
 
 def verify(

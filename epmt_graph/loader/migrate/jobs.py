@@ -7,49 +7,32 @@ parents, ``depth`` and ``inclusive_cpu_time``, sums, EPMT's ``rdtsc_duration`` r
 ``papiex-error`` annotations, and content digest), whatever EPMT computed or left undone
 (its tree tables, sums and post-processing are never read).
 
-What EPMT keeps of a process: its ``threads_df``, the papiex rows of its threads as read
-(CSV v1: every column of each thread row, the process's own fields in the first; CSV v2:
-each thread's metrics, the process's fields and its ``start``/``end`` added to the first),
-and its fields as columns (taken from the columns, which EPMT's API may have changed; the
-generation, which EPMT's bulk insert leaves empty, from the first thread). A job that EPMT
-copied from CSV v2 files into PostgreSQL's ``processes_staging`` and has not post-processed
-is read from there; one it has moved out since lost its raw ``start``/``end``: they are its
-naive times read in ``server_tz``. JSONB (PostgreSQL) keeps no key order: a CSV v1 job's
-thread columns then come in papiex's order (:data:`PAPIEX_V1_ORDER`), a v2 job's in its
-``metric_names``.
+Its processes are read a chunk of rows at a time into runs of one host and thread layout
+(:mod:`.stored`); a job that EPMT copied from CSV v2 files into PostgreSQL's
+``processes_staging`` and has not post-processed is read from there. Each run of processes
+of one host and layout is a papiex file to the builder, in batches (:mod:`.batches`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from epmt_graph.errors import ArchiveError, SourceError
 from epmt_graph.loader.migrate.batches import batches
-from epmt_graph.loader.migrate.source import Source, StoredRow
+from epmt_graph.loader.migrate.source import Source
+from epmt_graph.loader.migrate.stored import staged_runs, stored_runs
 from epmt_graph.loader.migrate.zones import JobClock, micros, naive_span
 from epmt_graph.loader.model import JobRows
-from epmt_graph.loader.papiex import PER_PROCESS_FIELDS, papiex_file
-from epmt_graph.loader.reader import JobBuilder
-from epmt_graph.schema import parse_tags, tag_string
+from epmt_graph.loader.papiex import papiex_file
+from epmt_graph.loader.reader import JobBuilder, gc_paused
+from epmt_graph.schema import parse_tags
 
-__all__ = ["PAPIEX_V1_ORDER", "StoredJob", "read_stored_job"]
-
-#: papiex's CSV v1 thread columns in its header's order (JSONB forgets the order of keys).
-PAPIEX_V1_ORDER: tuple[str, ...] = (
-    *("tid", "start", "end", "usertime", "systemtime", "rssmax", "minflt", "majflt"),
-    *("inblock", "outblock", "vol_ctxsw", "invol_ctxsw", "num_threads", "starttime"),
-    *("processor", "delayacct_blkio_time", "guest_time", "rchar", "wchar", "syscr", "syscw"),
-    *("read_bytes", "write_bytes", "cancelled_write_bytes", "time_oncpu", "time_waiting"),
-    *("timeslices", "rdtsc_duration", "PERF_COUNT_SW_CPU_CLOCK"),
-)
-_V1_RANK = {name: rank for rank, name in enumerate(PAPIEX_V1_ORDER)}
-_NOT_THREAD_COLUMNS = frozenset(PER_PROCESS_FIELDS | {"start", "end", "finish"})
+__all__ = ["StoredJob", "read_stored_job"]
 
 
 @dataclass
@@ -71,22 +54,6 @@ class StoredJob:
     analyses: dict[str, Any] = field(default_factory=dict)
     status: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
-
-
-class _Layout:
-    """The thread columns of a process, whether its file was CSV v2, and ``pick``, which
-    takes a thread's values of the columns from its dict, as a tuple."""
-
-    def __init__(self, columns: tuple[str, ...], *, tsv: bool) -> None:
-        self.columns = columns
-        self.tsv = tsv
-        self.pick: Callable[[StoredRow], tuple[Any, ...]] = operator.itemgetter(*columns)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Layout) and (self.columns, self.tsv) == (other.columns, other.tsv)
-
-    def __hash__(self) -> int:
-        return hash((self.columns, self.tsv))
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -115,6 +82,11 @@ def read_stored_job(source: Source, jobid: str, server_tz: dt.tzinfo | None = No
         No such job, or rows that do not make a job (the message names the job and the
         process's id in the database).
     """
+    with gc_paused():  # as the archive reader: ~10^6 acyclic objects made
+        return _read(source, jobid, server_tz)
+
+
+def _read(source: Source, jobid: str, server_tz: dt.tzinfo | None) -> JobRows:
     row = source.job(jobid)
     info = _dict(row["info_dict"])
     staged = None
@@ -152,16 +124,14 @@ def read_stored_job(source: Source, jobid: str, server_tz: dt.tzinfo | None = No
     metric_names = str(info.get("metric_names") or "").split(",")
     try:
         if staged is not None:
-            processes = _staged_threads(source.staged(*staged), metric_names)
+            runs = staged_runs(source.staged(*staged), metric_names)
         else:
             ordered = source.engine.dialect.name == "sqlite"  # JSONB forgets key order
-            stream = source.processes(jobid)
-            processes = _threads(stream, metric_names, ordered, server_tz)
-        groups = itertools.groupby(processes, key=operator.itemgetter(0, 1))
+            runs = stored_runs(source.processes(jobid), metric_names, ordered, server_tz)
+        groups = itertools.groupby(runs, key=operator.itemgetter(0, 1))
         for number, ((host, layout), group) in enumerate(groups):
             where = f"{label}, host {host!r} (line: the process's id)"
-            stored = ((line, fields, values) for _, _, line, fields, values in group)
-            made = batches(stored, len(layout.columns))
+            made = batches((run for _, _, run in group), len(layout.columns))
             builder.add_file(
                 f"{host}-papiex-{number:06d}",
                 papiex_file(where, layout.columns, made, tsv=layout.tsv),
@@ -191,123 +161,3 @@ def _span(
 ) -> tuple[int, int] | None:
     found = source.span(jobid, staged)
     return None if found is None else naive_span(*found, server_tz)
-
-
-def _layout(first: StoredRow, metric_names: list[str], ordered: bool) -> _Layout:
-    """The thread columns of a process whose first thread is ``first``."""
-    if "tid" in first:  # CSV v1: tid, start, end and the metrics, in the header's order
-        columns = [k for k in first if k not in PER_PROCESS_FIELDS]
-        if not ordered:
-            columns.sort(key=lambda name: (_V1_RANK.get(name, len(_V1_RANK)), name))
-        return _Layout(tuple(columns), tsv=False)
-    columns = [k for k in first if k not in _NOT_THREAD_COLUMNS]
-    if set(columns) == set(metric_names):
-        columns = metric_names  # CSV v2: the metrics, in the header's order
-    return _Layout(tuple(columns), tsv=True)
-
-
-def _json(value: Any) -> Any:
-    """A JSON column's value: parsed from its text (SQLite), or as the driver parsed it."""
-    return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _naive(value: Any) -> dt.datetime:
-    """A time column's naive datetime: from its text (SQLite), or as the driver made it."""
-    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-class _Tags(dict[Any, str]):
-    """Canonical tag strings by the stored value (text or dict): most processes share a few."""
-
-    def of(self, value: Any) -> str:
-        """The canonical ``"k:v;..."`` string of a stored ``tags`` value."""
-        key = value if isinstance(value, str | None) else tuple(value.items())
-        if key not in self:
-            self[key] = tag_string(parse_tags(_dict(_json(value))))
-        return self[key]
-
-
-def _fields(row: StoredRow, first: StoredRow, host: str, numtids: int, tags: str) -> dict[str, Any]:
-    """The per-process fields the loader reads from a process's first papiex row."""
-    generation = row["gen"] if row["gen"] is not None else first.get("generation")
-    fields = {
-        "tags": tags,
-        "hostname": host,
-        "exename": row["exename"] or "",
-        "path": row["path"] or "",
-        "args": row["args"] or "",
-        "numtids": numtids,
-    }
-    for name, value in (
-        ("exitcode", row["exitcode"]),
-        ("pid", row["pid"]),
-        ("generation", generation),
-        ("ppid", row["ppid"]),
-        ("pgid", row["pgid"]),
-        ("sid", row["sid"]),
-    ):
-        fields[name] = int(value)  # type: ignore[arg-type]  # None: a TypeError, reported
-    return fields
-
-
-#: A stored process: its host, its layout, its id, its fields and its threads' values.
-Process = tuple[str, _Layout, int, dict[str, Any], list[tuple[int, ...]]]
-
-
-def _threads(
-    rows: Iterator[StoredRow],
-    metric_names: list[str],
-    ordered: bool,
-    server_tz: dt.tzinfo | None,
-) -> Iterator[Process]:
-    """Each stored process as its host, its layout, its id, its fields and its threads."""
-    layouts: dict[tuple[str, ...], _Layout] = {}
-    tags = _Tags()
-    for row in rows:
-        try:
-            threads = _json(row["threads_df"])
-            first = threads[0]
-            keys = tuple(first)
-            layout = layouts.get(keys) or layouts.setdefault(
-                keys, _layout(first, metric_names, ordered)
-            )
-            host = str(row["host_id"] or "")
-            fields = _fields(row, first, host, len(threads), tags.of(row["tags"]))
-            if isinstance(first.get("start"), int):
-                fields["start"], fields["end"] = first["start"], first["end"]
-            else:  # moved from PostgreSQL's staging table: naive, in EPMT's machine's zone
-                fields["start"], fields["end"] = (
-                    micros(_naive(row[k]), server_tz) for k in ("start", "end")
-                )
-            values = [layout.pick(t) for t in threads]
-            if {type(v) for thread in values for v in thread} != {int}:
-                raise ValueError("a thread value is not an integer")
-        except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
-            raise ArchiveError(
-                f"process {row['id']}: unreadable threads_df or fields ({exc!r})"
-            ) from exc
-        yield host, layout, int(row["id"]), fields, values
-
-
-def _staged_threads(rows: Iterator[StoredRow], metric_names: list[str]) -> Iterator[Process]:
-    """Each process of PostgreSQL's staging table (CSV v2 rows, metrics flattened)."""
-    layout = _Layout(tuple(metric_names), tsv=True)
-    width = len(metric_names)
-    for row in rows:
-        try:
-            flat = [round(v) for v in row["threads_df"]]
-            numtids = int(row["numtids"])
-            if len(flat) != numtids * width:
-                raise ValueError(f"{len(flat)} metric values for {numtids} threads of {width}")
-            fields = _fields(
-                {**row, "gen": row["generation"]},
-                {},
-                str(row["hostname"] or ""),
-                numtids,
-                tag_string(parse_tags(row["tags"])),
-            )
-            fields["start"], fields["end"] = round(row["start"]), round(row["finish"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ArchiveError(f"process {row['id']}: unreadable staged row ({exc!r})") from exc
-        values = [tuple(flat[t * width : (t + 1) * width]) for t in range(numtids)]
-        yield fields["hostname"], layout, int(row["id"]), fields, values

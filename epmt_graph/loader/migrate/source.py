@@ -6,8 +6,9 @@ through psycopg 3, in read-only transactions. The tables are reflected, and the 
 must have EPMT's ``jobs`` and ``processes`` with the columns read (:data:`REQUIRED`).
 
 Reading never holds more than one job: job ids come a page at a time, in id order (keyset
-paging, no long-lived cursor), and a job's processes as a stream
-(``stream_results``: a server-side cursor on PostgreSQL).
+paging, no long-lived cursor), and a job's processes as a stream of chunks of rows
+(``stream_results``: a server-side cursor on PostgreSQL), their JSON as text, parsed by the
+reader in one go (:mod:`.stored`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +25,15 @@ from sqlalchemy.engine import make_url
 
 from epmt_graph.errors import SourceError
 
-__all__ = ["PAGE", "RAW", "REQUIRED", "Source", "StoredRow"]
+__all__ = ["CHUNK", "JSON_TEXT", "PAGE", "RAW", "REQUIRED", "Source", "StoredRow"]
 
 #: A row read, by column name.
 StoredRow = Mapping[Any, Any]
 
 #: Job ids read per query.
 PAGE = 1000
-#: Rows fetched at a time from a job's processes.
-_FETCH = 2000
+#: Rows fetched at a time from a job's processes (a chunk).
+CHUNK = 2000
 #: The tables and columns read, by table (``processes_staging`` and the models' are optional).
 REQUIRED: dict[str, tuple[str, ...]] = {
     "jobs": (
@@ -73,6 +74,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 _OPTIONAL = ("processes_staging", "refmodels", "refmodel_job_associations")
 #: The ``processes`` columns read without SQLAlchemy's conversion (JSON, times).
 RAW = frozenset({"threads_df", "tags", "start", "end"})
+#: Those read as their JSON text (PostgreSQL's ``jsonb`` cast to text: its driver would
+#: parse them a row at a time).
+JSON_TEXT = frozenset({"threads_df", "tags"})
 
 
 def _engine(url: str) -> sa.Engine:
@@ -228,19 +232,34 @@ class Source:
             raise SourceError(f"{self.label}: no job {jobid!r}")
         return row._mapping
 
-    def processes(self, jobid: str) -> Iterator[StoredRow]:
-        """The ``processes`` rows of ``jobid``, by host, then by id; streamed. Its JSON and
-        time columns (:data:`RAW`) come as the driver gives them: SQLite's as text, for the
-        reader to parse only what it needs; PostgreSQL's already parsed."""
+    def processes(self, jobid: str) -> Iterator[Sequence[sa.Row[Any]]]:
+        """The ``processes`` rows of ``jobid``, by host, then by id, their columns those of
+        :data:`REQUIRED`, in its order; streamed, in chunks of :data:`CHUNK` rows. Its JSON
+        columns (:data:`JSON_TEXT`) come as text, its times (the rest of :data:`RAW`) as the
+        driver gives them (SQLite's as text)."""
         table = self.tables["processes"]
+        postgres = self.engine.dialect.name == "postgresql"
         columns = [
-            sa.type_coerce(table.c[name], sa.String).label(name) if name in RAW else table.c[name]
+            sa.cast(table.c[name], sa.Text).label(name)
+            if postgres and name in JSON_TEXT
+            else sa.type_coerce(table.c[name], sa.String).label(name)
+            if name in RAW
+            else table.c[name]
             for name in REQUIRED["processes"]
         ]
-        query = (
-            sa.select(*columns).where(table.c.jobid == jobid).order_by(table.c.host_id, table.c.id)
-        )
-        yield from self._stream(query)
+        query = sa.select(*columns).where(table.c.jobid == jobid)
+        if postgres:  # sorted by the server
+            yield from self._chunks(query.order_by(table.c.host_id, table.c.id))
+            return
+        # SQLite would sort the rows, JSON and all, in a temporary b-tree: a host at a
+        # time, they come in id order from its index on jobid
+        hosts = sa.select(table.c.host_id).where(table.c.jobid == jobid).distinct()
+        with self._connect() as connection:
+            names = list(connection.execute(hosts.order_by(table.c.host_id)).scalars())
+        for host in names:
+            yield from self._chunks(
+                query.where(table.c.host_id.is_not_distinct_from(host)).order_by(table.c.id)
+            )
 
     def staged(self, first: int, last: int) -> Iterator[StoredRow]:
         """The ``processes_staging`` rows ``first`` to ``last`` (a job EPMT copied there from
@@ -309,9 +328,14 @@ class Source:
             jobs.setdefault(int(ident), []).append(str(jobid))
         return [(row, jobs.get(int(row["id"]), [])) for row in rows]
 
+    def _chunks(self, query: sa.Select[Any]) -> Iterator[Sequence[sa.Row[Any]]]:
+        with self._connect() as connection:
+            options = connection.execution_options(stream_results=True, yield_per=CHUNK)
+            yield from options.execute(query).partitions()
+
     def _stream(self, query: sa.Select[Any]) -> Iterator[StoredRow]:
         with self._connect() as connection:
-            result = connection.execution_options(stream_results=True, yield_per=_FETCH).execute(
+            result = connection.execution_options(stream_results=True, yield_per=CHUNK).execute(
                 query
             )
             for row in result:
