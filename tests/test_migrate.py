@@ -414,6 +414,31 @@ def test_a_thread_value_that_is_no_64_bit_integer_fails_its_job(
     assert error.endswith(says), error
 
 
+def test_a_first_thread_without_a_metric_column_fails_its_job(
+    sqlite_filled: EpmtSource, archive_graph: Graph, tmp_path: Path
+) -> None:
+    """A process whose first thread lacks a column its archive's header must have had (here
+    ``rdtsc_duration``, which the loader sums) refuses its job as the archive reader refuses
+    such a header: an error naming the process and the column; the other jobs go on."""
+    copy = tmp_path / "epmt.db"
+    copy.write_bytes(Path(sqlite_filled.url.removeprefix("sqlite:///")).read_bytes())
+    with sqlite3.connect(copy) as db:
+        (ident,) = db.execute("SELECT min(id) FROM processes WHERE jobid = '3455'").fetchone()
+        db.execute(
+            "UPDATE processes SET threads_df = json_remove(threads_df, '$[0].rdtsc_duration') "
+            "WHERE id = ?",
+            (ident,),
+        )
+    summary = migrate(f"sqlite:///{copy}", graph=archive_graph, jobs=["3455", "2220"])
+    assert summary.jobs == {"failed": 1, "unchanged": 1}
+    [(jobid, error)] = summary.failed
+    assert jobid == "3455"
+    assert error.endswith(
+        f"process {ident}: unreadable threads_df or fields "
+        "(ValueError('its threads lack the columns rdtsc_duration'))"
+    ), error
+
+
 @contextlib.contextmanager
 def _with_thread_value(source: EpmtSource, tmp_path: Path, value: str) -> Iterator[tuple[str, int]]:
     """The source with the ``usertime`` of one thread set to the JSON ``value``: the first

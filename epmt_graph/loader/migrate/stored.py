@@ -35,7 +35,7 @@ from epmt_graph.loader.migrate.batches import Run
 from epmt_graph.loader.migrate.source import REQUIRED, StoredRow
 from epmt_graph.loader.migrate.zones import micros
 from epmt_graph.loader.papiex import PER_PROCESS_FIELDS
-from epmt_graph.schema import parse_tags, tag_string
+from epmt_graph.schema import PROCESS_METRICS, parse_tags, tag_string
 
 __all__ = ["PAPIEX_V1_ORDER", "Layout", "Runs", "staged_runs", "stored_runs"]
 
@@ -307,16 +307,29 @@ def staged_runs(rows: Iterator[StoredRow], metric_names: list[str]) -> Runs:
 
 
 def _layout(first: StoredRow, metric_names: list[str], ordered: bool) -> Layout:
-    """The thread columns of a process whose first thread is ``first``."""
+    """The thread columns of a process whose first thread is ``first``.
+
+    Raises
+    ------
+    ValueError
+        The thread lacks a column its archive's header must have had (the loader's rule:
+        every metric, and ``tid``, ``start``, ``end`` in CSV v1).
+    """
     if "tid" in first:  # CSV v1: tid, start, end and the metrics, in the header's order
         columns = [k for k in first if k not in PER_PROCESS_FIELDS]
         if not ordered:
             columns.sort(key=lambda name: (_V1_RANK.get(name, len(_V1_RANK)), name))
-        return Layout(tuple(columns), tsv=False)
-    columns = [k for k in first if k not in _NOT_THREAD_COLUMNS]
-    if set(columns) == set(metric_names):
-        columns = metric_names  # CSV v2: the metrics, in the header's order
-    return Layout(tuple(columns), tsv=True)
+        layout = Layout(tuple(columns), tsv=False)
+        required: tuple[str, ...] = ("tid", "start", "end", *PROCESS_METRICS)
+    else:
+        columns = [k for k in first if k not in _NOT_THREAD_COLUMNS]
+        if set(columns) == set(metric_names):
+            columns = metric_names  # CSV v2: the metrics, in the header's order
+        layout, required = Layout(tuple(columns), tsv=True), PROCESS_METRICS
+    missing = [name for name in required if name not in first]
+    if missing:
+        raise ValueError(f"its threads lack the columns {', '.join(missing)}")
+    return layout
 
 
 def _dict(value: Any) -> dict[str, Any]:
