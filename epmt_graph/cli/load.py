@@ -12,7 +12,7 @@ from tqdm import tqdm
 from epmt_graph.cli import terminal
 from epmt_graph.cli.commands import SUMMARY
 from epmt_graph.errors import EpmtGraphError, ServerUnavailableError
-from epmt_graph.loader import find_jobs, run_ahead, store_job
+from epmt_graph.loader import find_jobs, read_job, run_ahead, store_job
 
 __all__ = ["register"]
 
@@ -42,7 +42,8 @@ def _load(args: argparse.Namespace) -> int:
         work = functools.partial(
             store_job, replace=args.replace, dry_run=args.dry_run, progress=bar.update
         )
-        for _, done in run_ahead(find_jobs(args.paths), work):
+        read = functools.partial(read_job, digest_ahead=True)  # made while the job is written
+        for _, done in run_ahead(find_jobs(args.paths), work, read=read):
             try:
                 line, out = str(done.result()), sys.stdout
             except ServerUnavailableError:

@@ -3,8 +3,9 @@
 :func:`read_job` parses one archive or job directory into :class:`JobRows` (no database);
 :func:`store_job` writes parsed rows, atomically; :func:`load_job` does both for one path and
 :func:`load` for many, a few side by side (:func:`run_ahead`): while the server writes one
-job, the next is parsed. :mod:`.watch` loads the archives dropped into a folder, each once
-(``epmt-graph watch``).
+job, the next is parsed; a job's content digest is made while its rows are written
+(``read_job(..., digest_ahead=True)``). :mod:`.watch` loads the archives dropped into a
+folder, each once (``epmt-graph watch``).
 """
 
 from __future__ import annotations
@@ -97,9 +98,8 @@ def load_job(
     DuplicateJobError
         Another archive with the same jobid is loaded and ``replace`` is False.
     """
-    return store_job(
-        read_job(path), graph=graph, replace=replace, dry_run=dry_run, progress=progress
-    )
+    rows = read_job(path, digest_ahead=True)
+    return store_job(rows, graph=graph, replace=replace, dry_run=dry_run, progress=progress)
 
 
 def store_job(
@@ -136,7 +136,8 @@ def load(
     it, stay loaded.
     """
     work = functools.partial(store_job, graph=graph, replace=replace)
-    return [done.result() for _, done in run_ahead(list(find_jobs(paths)), work)]
+    read = functools.partial(read_job, digest_ahead=True)
+    return [done.result() for _, done in run_ahead(list(find_jobs(paths)), work, read=read)]
 
 
 def _is_job(path: Path) -> bool:

@@ -10,9 +10,12 @@ template (a key its file lacks) is written by :func:`json.dumps` itself.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
@@ -21,7 +24,7 @@ from epmt_graph.loader.metadata import dumps
 from epmt_graph.loader.spill import ProcessRows
 from epmt_graph.schema import Row
 
-__all__ = ["job_digest", "row_json"]
+__all__ = ["LaterDigest", "job_digest", "row_json"]
 
 #: The process fields that hold strings (and ``tag_pairs`` a list of them); the rest are ints.
 _TEXTS = frozenset({"exename", "path", "args", "host", "tags", "jobid", "uid"})
@@ -79,3 +82,53 @@ def job_digest(job: Row, procs: ProcessRows, parents: Parents, keys: list[str]) 
         update(write(values).encode())
         update(threads.encode())  # already canonical JSON
     return digest.hexdigest()
+
+
+class LaterDigest:
+    """A job's :func:`job_digest`, made later: on a thread of its own from :meth:`start`
+    (a load starts it once the server is busy writing the job's first batch), or when asked
+    for (:meth:`result`). A new job's digest is needed only on its Job node, at the end of
+    the write.
+
+    The job's row is copied first: the digest is that of the row as it is now.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from epmt_graph.loader import read_job
+    >>> from epmt_graph.synthetic import write_archive
+    >>> rows = read_job(write_archive(Path(tempfile.mkdtemp()) / "a.tgz", 30, jobid="a"))
+    >>> job, keys = {"jobid": "a"}, ["idx", "jobid", "pid", "uid"]
+    >>> later = LaterDigest(job, rows.processes, rows.parents, keys)
+    >>> later.start()
+    >>> later.result() == job_digest(job, rows.processes, rows.parents, keys)
+    True
+    """
+
+    def __init__(self, job: Row, procs: ProcessRows, parents: Parents, keys: list[str]) -> None:
+        self._made = functools.partial(job_digest, dict(job), procs, parents, keys)
+        self._done: Future[str] | None = None
+        self._starting = threading.Lock()
+
+    def start(self) -> None:
+        """Start making the digest on a thread of its own (once; later calls do nothing)."""
+        with self._starting:
+            if self._done is not None:
+                return
+            done: Future[str] = Future()
+            self._done = done
+
+        def make() -> None:
+            try:
+                done.set_result(self._made())
+            except BaseException as exc:  # handed to whoever asks for the digest
+                done.set_exception(exc)
+
+        threading.Thread(target=make, name="epmt-graph-digest", daemon=True).start()
+
+    def result(self) -> str:
+        """The digest (started now if it was not: then made in this thread's time)."""
+        self.start()
+        assert self._done is not None
+        return self._done.result()

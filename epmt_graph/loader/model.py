@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from epmt_graph.loader.digest import LaterDigest
 from epmt_graph.schema import Row
 
 __all__ = ["JobRows"]
@@ -57,12 +58,41 @@ class JobRows:
         ``parents[i]`` is the ``idx`` of process ``i``'s parent, or ``None`` for a root.
     source : str
         The archive or directory the job was read from.
+    pending_digest : LaterDigest, optional
+        The ``digest`` still to make (``read_job(..., digest_ahead=True)``): it is not in
+        ``job`` until :meth:`digest` has been called; :meth:`start_digest` starts it.
     """
 
     job: Row
     processes: Sequence[Row]
     parents: Sequence[int | None]
     source: str
+    pending_digest: LaterDigest | None = None
+
+    def start_digest(self) -> None:
+        """Start making the digest on a thread of its own, if it is still to make."""
+        if self.pending_digest is not None:
+            self.pending_digest.start()
+
+    def digest(self) -> str:
+        """The job's content digest, ``job["digest"]``: waited for (and put in ``job``) if it
+        was still to make.
+
+        Examples
+        --------
+        >>> from epmt_graph.loader import read_job
+        >>> from epmt_graph.synthetic import write_archive
+        >>> import tempfile, pathlib
+        >>> path = write_archive(pathlib.Path(tempfile.mkdtemp()) / "a.tgz", 20, jobid="a")
+        >>> rows = read_job(path, digest_ahead=True)
+        >>> "digest" in rows.job
+        False
+        >>> rows.digest() == read_job(path).job["digest"], "digest" in rows.job
+        (True, True)
+        """
+        if "digest" not in self.job and self.pending_digest is not None:
+            self.job["digest"] = self.pending_digest.result()
+        return str(self.job["digest"])
 
     @property
     def jobid(self) -> str:

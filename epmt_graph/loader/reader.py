@@ -47,7 +47,7 @@ from epmt_graph.loader.archive import (
     text_chunks,
     text_lines,
 )
-from epmt_graph.loader.digest import job_digest
+from epmt_graph.loader.digest import LaterDigest, job_digest
 from epmt_graph.loader.keys import (
     Parents,
     ProcessKeys,
@@ -201,16 +201,17 @@ class JobBuilder:
             f"{self.meta.start}..{self.meta.end} us"
         )
 
-    def finish(self, source: str) -> JobRows:
+    def finish(self, source: str, *, ahead: bool = False) -> JobRows:
         """The job: its processes ordered, checked and linked, and its row (``source``
-        names where it was read).
+        names where it was read); ``ahead``: its digest made later
+        (:attr:`JobRows.pending_digest`), not yet in the row.
 
         Raises
         ------
         ArchiveError
             No process, a process twice, or parent links that form a cycle.
         """
-        return _finish(self, source)
+        return _finish(self, source, ahead)
 
 
 def _sums(
@@ -235,7 +236,7 @@ def _sums(
     return exact.astype(np.int64), big
 
 
-def _finish(builder: JobBuilder, source: str) -> JobRows:
+def _finish(builder: JobBuilder, source: str, ahead: bool) -> JobRows:
     """Order, check and link the processes read, and make the job's row."""
     keys = builder.keys
     if not len(keys):
@@ -265,9 +266,11 @@ def _finish(builder: JobBuilder, source: str) -> JobRows:
     processes = ProcessRows(
         builder.spill, layouts, order, parents, str(builder.meta.jobid), computed
     )
-    job["digest"] = job_digest(
-        job, processes, parents, sorted({"jobid", "idx", "uid"}.union(*layouts))
-    )
+    keys_named = sorted({"jobid", "idx", "uid"}.union(*layouts))
+    if ahead:
+        pending = LaterDigest(job, processes, parents, keys_named)
+        return JobRows(job, processes, parents, source, pending_digest=pending)
+    job["digest"] = job_digest(job, processes, parents, keys_named)
     return JobRows(job=job, processes=processes, parents=parents, source=source)
 
 
@@ -303,7 +306,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def read_job(path: str | os.PathLike[str]) -> JobRows:
+def read_job(path: str | os.PathLike[str], *, digest_ahead: bool = False) -> JobRows:
     """Read and validate one EPMT job archive or job directory.
 
     Parameters
@@ -311,6 +314,10 @@ def read_job(path: str | os.PathLike[str]) -> JobRows:
     path : str or os.PathLike
         A ``.tgz``/``.tar.gz``/``.tar`` archive or an unpacked job directory holding
         ``job_metadata`` and papiex CSV (v1) or TSV (v2) files.
+    digest_ahead : bool
+        Return before the content digest is made: it is made later, on a thread of its
+        own while a load writes the job, or when asked for (:meth:`JobRows.digest`).
+        Default: the digest is in the job's row (``job["digest"]``).
 
     Returns
     -------
@@ -329,10 +336,10 @@ def read_job(path: str | os.PathLike[str]) -> JobRows:
         If ``job_metadata`` asks for a type outside the allowed list.
     """
     with gc_paused():
-        return _read(os.fspath(path))
+        return _read(os.fspath(path), digest_ahead)
 
 
-def _read(source: str) -> JobRows:
+def _read(source: str, ahead: bool) -> JobRows:
     builder: JobBuilder | None = None
     headers: dict[str, str] = {}
     waiting: list[tuple[str, Readable]] = []
@@ -351,7 +358,7 @@ def _read(source: str) -> JobRows:
             raise ArchiveError(f"{source}: missing {METADATA_NAME}")
         for name, copy in sorted(waiting, key=operator.itemgetter(0)):
             builder.add_file(name, _parse(source, name, copy, headers))
-    return builder.finish(source)
+    return builder.finish(source, ahead=ahead)
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, overload
 import numpy as np
 import numpy.typing as npt
 
-from epmt_graph.schema import Row
+from epmt_graph.schema import PROCESS_PACKED, Row, node_properties
 
 __all__ = ["KEEP", "ProcessRows", "RowSpill"]
 
@@ -145,6 +145,7 @@ class ProcessRows(Sequence[Row]):
         self._parents = parents
         self._jobid = jobid
         self._computed = [(name, _int64s(v)) for name, v in (computed or {}).items()]
+        self._plans: list[_NodePlan] | None = None
 
     def __len__(self) -> int:
         return len(self._order)
@@ -190,6 +191,39 @@ class ProcessRows(Sequence[Row]):
                 (*values, *ids, None if parent is None else f"{self._jobid}:{parent}", None)
             )
 
+    def nodes(self, start: int, end: int) -> list[Row]:
+        """The Process node properties of rows ``start:end``
+        (``[schema.node_properties(row) for row in self[start:end]]``), made from the stored
+        values without the rows in between: about twice as fast, and what the writer sends.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from epmt_graph.loader import read_job
+        >>> from epmt_graph.synthetic import write_archive
+        >>> rows = read_job(write_archive(Path(tempfile.mkdtemp()) / "a.tgz", 40, jobid="a"))
+        >>> rows.processes.nodes(3, 9) == [node_properties(p) for p in rows.processes[3:9]]
+        True
+        """
+        if self._plans is None:
+            self._plans = [_NodePlan(layout) for layout in self._layouts]
+        plans, jobid, out = self._plans, self._jobid, []
+        for idx in range(start, end):
+            layout, values = self._spill[self._order[idx]]
+            node = plans[layout].node(values)
+            if node is None:  # a packed field is None: the fields stay properties
+                out.append(node_properties(self._row(idx)))
+                continue
+            node["jobid"], node["idx"], node["uid"] = jobid, idx, f"{jobid}:{idx}"
+            parent = self._parents[idx]
+            if parent is not None:
+                node["parent"] = f"{jobid}:{parent}"
+            for name, column in self._computed:
+                node[name] = column[idx]
+            out.append(node)
+        return out
+
     def _row(self, idx: int) -> Row:
         layout, values = self._spill[self._order[idx]]
         row = dict(zip(self._layouts[layout], values))  # noqa: B905 (same length: from the spill)
@@ -200,6 +234,40 @@ class ProcessRows(Sequence[Row]):
         for name, values in self._computed:
             row[name] = values[idx]
         return row
+
+
+class _NodePlan:
+    """How one layout's values become node properties: the fields kept as they are, and
+    each list of ``PROCESS_PACKED`` whose fields the layout has all of."""
+
+    def __init__(self, layout: Sequence[str]) -> None:
+        groups = [
+            (packed, [layout.index(name) for name in names])
+            for packed, names in PROCESS_PACKED.items()
+            if all(name in layout for name in names)
+        ]
+        taken = {i for _, at in groups for i in at}
+        self._kept = [name for i, name in enumerate(layout) if i not in taken]
+        self._keep = _getter([i for i in range(len(layout)) if i not in taken])
+        self._groups = [(packed, _getter(at)) for packed, at in groups]
+
+    def node(self, values: Sequence[Any]) -> Row | None:
+        """The node properties of ``values``; None if a packed field is None."""
+        node = dict(zip(self._kept, self._keep(values), strict=True))
+        for packed, get in self._groups:
+            got = list(get(values))
+            if None in got:
+                return None
+            node[packed] = got
+        return node
+
+
+def _getter(at: list[int]) -> Any:
+    """A function giving the values at positions ``at``, as a tuple."""
+    if len(at) == 1:
+        (i,) = at
+        return lambda values: (values[i],)
+    return operator.itemgetter(*at) if at else lambda values: ()
 
 
 def _int64s(values: Sequence[int] | npt.NDArray[np.int64]) -> array[int]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -37,7 +37,8 @@ from epmt_graph.errors import DuplicateJobError, EpmtGraphError, ServerError
 from epmt_graph.loader.model import JobRows
 from epmt_graph.loader.pipeline import made_ahead
 from epmt_graph.loader.slices import Pairs, Slice, slices
-from epmt_graph.schema import PROCESS_METRICS, node_properties
+from epmt_graph.loader.spill import ProcessRows
+from epmt_graph.schema import PROCESS_METRICS, Row, node_properties
 from epmt_graph.store import jobs as store
 from epmt_graph.store import versions
 from epmt_graph.store.versions import Refusal
@@ -65,9 +66,10 @@ class LoadResult:
         ``unchanged``: the same content was already there; nothing was written.
         ``validated``: a dry run; parsed and checked, nothing written.
     processes, roots : int
-        Counted in the graph after the write (in the parsed rows for a dry run).
+        Of the version published: counted in the node rows written (``loaded``,
+        ``replaced``), in the graph (``unchanged``), in the parsed rows (a dry run).
     max_depth : int or None
-        Counted in the graph after the write; None for a dry run.
+        As ``processes``; None for a dry run.
     source : str
         The archive or directory read.
     """
@@ -134,7 +136,7 @@ def write_job(
     """
     graph.ensure_schema()
     existing = store.published(graph, rows.jobid)
-    if existing and existing["digest"] == rows.job["digest"]:
+    if existing and existing["digest"] == rows.digest():
         return _result(graph, rows, "unchanged")
     if existing and not replace:
         raise DuplicateJobError(
@@ -145,8 +147,9 @@ def write_job(
     store.delete_stale(graph, rows.jobid, writer)
     version = time.time_ns() // 1000
     expected = existing["version"] if existing else None
+    shape = _Shape()
     try:
-        _write(graph, rows, version, writer, progress)
+        _write(graph, rows, version, writer, progress, shape)
         refused = versions.publish(
             graph, rows.jobid, version, writer, len(rows.processes), expected
         )
@@ -155,13 +158,40 @@ def write_job(
     if refused is not None:
         store.delete_version(graph, rows.jobid, version, writer)
         now = store.published(graph, rows.jobid)
-        if refused is Refusal.MOVED and now and now["digest"] == rows.job["digest"]:
+        if refused is Refusal.MOVED and now and now["digest"] == rows.digest():
             return _result(graph, rows, "unchanged")
         raise DuplicateJobError(_REFUSED[refused].format(jobid=rows.jobid, source=rows.source))
     if expected is not None:
         graph.wait_for_readers()
         store.delete_version(graph, rows.jobid, expected, writer)
-    return _result(graph, rows, "replaced" if existing else "loaded")
+    return shape.result(rows, "replaced" if existing else "loaded")
+
+
+class _Shape:
+    """The processes, roots and deepest level of the version written, counted from the node
+    rows as they are sent (``job-summary`` of the published version would count the same
+    nodes: ``publish-job`` checks that all of them are in): per slice, so that a retried
+    transaction, which makes its rows again, counts them once."""
+
+    def __init__(self) -> None:
+        self._parts: dict[int, tuple[int, int, int]] = {}
+
+    def note(self, part: Slice, nodes: list[Row]) -> None:
+        """Count the node rows of ``part`` (``depth`` as ``job-summary`` reads it)."""
+        depths = [depth for node in nodes if (depth := node.get("depth")) is not None]
+        self._parts[part.start] = (len(nodes), depths.count(0), max(depths, default=0))
+
+    def result(self, rows: JobRows, status: Status) -> LoadResult:
+        """The load's result, from the rows counted."""
+        counts = self._parts.values()
+        return LoadResult(
+            jobid=rows.jobid,
+            status=status,
+            processes=sum(n for n, _, _ in counts),
+            roots=sum(roots for _, roots, _ in counts),
+            max_depth=max((deepest for *_, deepest in counts), default=0),
+            source=rows.source,
+        )
 
 
 def _write(
@@ -170,6 +200,7 @@ def _write(
     version: int,
     writer: str,
     progress: Callable[[int], object] | None,
+    shape: _Shape,
 ) -> None:
     """Write ``rows`` as an unpublished ``version`` held by ``writer``: one transaction, or
     for a job of more than ``TX_PROCESSES`` processes one per part, each holding the
@@ -181,7 +212,7 @@ def _write(
     Lost
         The version was taken over by another writer (``versions.hold``).
     """
-    steps = _parts(rows, version, writer, progress)
+    steps = _parts(rows, version, writer, progress, shape)
     renew = functools.partial(_hold, rows.jobid, version, writer)
 
     def guarded(part: Callable[[neo4j.ManagedTransaction], T]) -> Callable[..., T]:
@@ -219,10 +250,15 @@ def _hold(jobid: str, version: int, writer: str, tx: neo4j.ManagedTransaction) -
 
 
 def _parts(
-    rows: JobRows, version: int, writer: str, progress: Callable[[int], object] | None
+    rows: JobRows,
+    version: int,
+    writer: str,
+    progress: Callable[[int], object] | None,
+    shape: _Shape,
 ) -> list[Part]:
     """The statements that write a job's nodes and edges, in parts of ``TX_PROCESSES`` rows; the
-    first makes the version's Job node, held by ``writer``."""
+    first makes the version's Job node, held by ``writer``; the last puts the digest on it
+    when the digest was still being made (``JobRows.pending_digest``)."""
     job = {
         **rows.job,
         "source": rows.source,
@@ -237,10 +273,12 @@ def _parts(
     per_part = store.TX_PROCESSES // size
     for first in range(0, len(cut), per_part):
         chunk = cut[first : first + per_part]
-        steps.append(functools.partial(_write_processes, rows, version, chunk, progress))
+        steps.append(functools.partial(_write_processes, rows, version, chunk, progress, shape))
     for start in range(0, len(crossing), store.TX_PROCESSES):
         pairs = crossing[start : start + store.TX_PROCESSES]
         steps.append(functools.partial(_write_edges, rows.jobid, version, pairs))
+    if "digest" not in job:  # still being made: written last, the job's rows meanwhile
+        steps.append(functools.partial(_write_digest, rows, version))
     return steps
 
 
@@ -254,22 +292,33 @@ def _write_processes(
     version: int,
     parts: list[Slice],
     progress: Callable[[int], object] | None,
+    shape: _Shape,
     tx: neo4j.ManagedTransaction,
 ) -> None:
     """Write the processes of ``parts``, each part's rows made (read back, packed as node
-    properties) on another thread while the server writes the part before."""
+    properties, counted in ``shape``) on another thread while the server writes the part
+    before; the job's digest, if still to make, from when the first part is sent."""
 
     def batches() -> Iterator[tuple[Slice, Batch, Batch]]:
         for part in parts:
-            nodes = Batch(node_properties(p) for p in rows.processes[part.start : part.end])
+            nodes = Batch(_nodes(rows.processes, part))
+            shape.note(part, nodes)
             yield part, nodes, Batch(part.links(rows.parents))
 
     with made_ahead(batches()) as ready:
         for part, nodes, links in ready:
             params = {"jobid": rows.jobid, "version": version, "rows": nodes, "links": links}
-            store.run("load-processes", tx, **params)
+            # the digest, if still to make, is made while the server writes the first batch
+            store.run("load-processes", tx, meanwhile=rows.start_digest, **params)
             if progress is not None:
                 progress(part.end - part.start)
+
+
+def _nodes(processes: Sequence[Row], part: Slice) -> list[Row]:
+    """The node properties of the processes of ``part``."""
+    if isinstance(processes, ProcessRows):  # made from the stored values: the reader's rows
+        return processes.nodes(part.start, part.end)
+    return [node_properties(p) for p in processes[part.start : part.end]]
 
 
 def _write_edges(jobid: str, version: int, pairs: Pairs, tx: neo4j.ManagedTransaction) -> None:
@@ -279,6 +328,10 @@ def _write_edges(jobid: str, version: int, pairs: Pairs, tx: neo4j.ManagedTransa
             for parent, child in pairs[start : start + store.BATCH].tolist()
         )
         store.run("load-parent-edges", tx, version=version, edges=edges)
+
+
+def _write_digest(rows: JobRows, version: int, tx: neo4j.ManagedTransaction) -> None:
+    store.run("set-job-digest", tx, jobid=rows.jobid, version=version, digest=rows.digest())
 
 
 def _result(graph: Graph, rows: JobRows, status: Status) -> LoadResult:

@@ -7,6 +7,8 @@ transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import neo4j
 
 from epmt_graph import cypher
@@ -44,14 +46,24 @@ def published(graph: Graph, jobid: str) -> neo4j.Record | None:
     return records[0] if records else None
 
 
-def run(name: str, tx: neo4j.ManagedTransaction, **params: object) -> None:
+def run(
+    name: str,
+    tx: neo4j.ManagedTransaction,
+    *,
+    meanwhile: Callable[[], object] | None = None,
+    **params: object,
+) -> None:
     """Run the named statement ``name``; then empty its batches, which the driver would keep.
 
     A transaction keeps its results until it ends, and each result's summary keeps the
     parameters it was run with: a part of :data:`TX_PROCESSES` processes would hold every
     row it sent (3 KB a process). A retried transaction builds its batches anew.
+    ``meanwhile`` is called once the statement is sent, before waiting for its end.
     """
-    tx.run(cypher.query(name), params).consume()
+    result = tx.run(cypher.query(name), params)
+    if meanwhile is not None:
+        meanwhile()
+    result.consume()
     for value in params.values():
         if isinstance(value, Batch):
             value.clear()
