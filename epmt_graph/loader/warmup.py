@@ -75,7 +75,8 @@ def warm_up(graph: Graph, processes: int = PROCESSES) -> float:
     """
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="epmt_graph_warm_up_") as folder:
-        rows = read_job(write_archive(Path(folder) / "job.tgz", processes, seed=1, jobid=JOBID))
+        archive = write_archive(Path(folder) / "job.tgz", processes, seed=1, jobid=JOBID)
+        rows = read_job(archive, digest_ahead=True)  # as loader.load reads: set-job-digest runs
     for _ in range(ROUNDS):
         try:
             write_job(graph, rows, replace=True)
