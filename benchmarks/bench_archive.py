@@ -60,7 +60,7 @@ from bench_archive_ours import (
     ours_round,
 )
 from bench_archive_report import section
-from bench_util import REPO, git_state, machine_info, samples_dir, snapshot
+from bench_util import git_state, machine_info, samples_dir, snapshot, write_section
 
 from epmt_graph.errors import ArchiveError
 from epmt_graph.loader import read_job
@@ -68,7 +68,6 @@ from epmt_graph.synthetic import write_archive
 
 __all__ = ["main"]
 
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 BEGIN, END = "<!-- bench_archive: begin -->", "<!-- bench_archive: end -->"
 SAMPLE = "query/685000.tgz"
 
@@ -182,13 +181,6 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     return out
 
 
-def write(text: str) -> None:
-    old = RESULTS.read_text()
-    if BEGIN in old:
-        old = old[: old.index(BEGIN)] + old[old.index(END) + len(END) + 1 :]
-    RESULTS.write_text(old.rstrip("\n") + "\n\n" + text)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds in turn (default 3)")
@@ -225,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     text = section(info, figures, BEGIN, END)
     print(text)
     if args.write:
-        write(text)
+        write_section(text, BEGIN, END)
 
 
 def _plain(value: object) -> object:

@@ -26,10 +26,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_util import REPO, git_state, load_average, machine_info, median, samples_dir
+from bench_util import (
+    REPO,
+    git_state,
+    load_average,
+    machine_info,
+    median,
+    samples_dir,
+    write_section,
+)
 
 BEGIN, END = "<!-- bench_cli_start: begin -->", "<!-- bench_cli_start: end -->"
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 #: ``epmt-graph`` as installed next to this interpreter (an entry-point script).
 SCRIPT = Path(sys.executable).parent / "epmt-graph"
 ARCHIVE = "query/685000.tgz"
@@ -186,14 +193,6 @@ def section(
     return "\n".join(lines) + "\n"
 
 
-def write(text: str) -> None:
-    old = RESULTS.read_text()
-    if BEGIN in old:
-        before, after = old[: old.index(BEGIN)], old[old.index(END) + len(END) :]
-        old = before.rstrip("\n") + "\n\n" + after.lstrip("\n")
-    RESULTS.write_text(old.rstrip("\n") + "\n\n" + text)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", default="main", help="git ref to compare with (main)")
@@ -220,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     text = section(found, heavy, labels, args.runs, info)
     print(text)
     if args.write:
-        write(text)
+        write_section(text, BEGIN, END)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bench_util import REPO, git_state, load_average, machine_info, median, throwaway_server
+from bench_util import (
+    git_state,
+    load_average,
+    machine_info,
+    median,
+    throwaway_server,
+    write_section,
+)
 
 from epmt_graph.db import Graph
 from epmt_graph.loader import JobRows, delete_job, read_job
@@ -39,7 +46,6 @@ from epmt_graph.synthetic import write_archive
 
 __all__ = ["main"]
 
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 BEGIN, END = "<!-- bench_delete: begin -->", "<!-- bench_delete: end -->"
 #: The columns, in order: what is timed in a round.
 STEPS = ("load", "replace", "replace: old removed", "delete")
@@ -160,13 +166,6 @@ def section(results: dict[int, list[dict[str, Cost]]], info: dict[str, Any]) -> 
     return "\n".join(lines) + "\n"
 
 
-def write(text: str) -> None:
-    old = RESULTS.read_text()
-    if BEGIN in old:
-        old = old[: old.index(BEGIN)] + old[old.index(END) + len(END) + 1 :]
-    RESULTS.write_text(old.rstrip("\n") + "\n\n" + text)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 100_000])
@@ -214,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     text = section(results, info)
     print(text)
     if args.write:
-        write(text)
+        write_section(text, BEGIN, END)
 
 
 if __name__ == "__main__":

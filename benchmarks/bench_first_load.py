@@ -32,7 +32,7 @@ from typing import Any
 from bench_archive import epmt_test_data, largest_archive
 from bench_archive_epmt import epmt_python
 from bench_archive_ours import cli_server, first_and_warm, job_of
-from bench_util import REPO, load_average, machine_info, median, samples_dir
+from bench_util import load_average, machine_info, median, samples_dir, write_section
 
 from epmt_graph.db import Graph
 from epmt_graph.loader import JobRows, read_job
@@ -42,7 +42,6 @@ from epmt_graph.store import delete_job
 
 __all__ = ["main"]
 
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 BEGIN, END = "<!-- bench_first_load: begin -->", "<!-- bench_first_load: end -->"
 JOB = "query/685000.tgz"
 HEAP, PAGECACHE = "1g", "512m"
@@ -218,14 +217,6 @@ def section(
     return "\n".join(lines) + "\n"
 
 
-def write(text: str) -> None:
-    old = RESULTS.read_text()
-    if BEGIN in old:
-        before, after = old[: old.index(BEGIN)], old[old.index(END) + len(END) :]
-        old = before.rstrip("\n") + "\n\n" + after.lstrip("\n")
-    RESULTS.write_text(old.rstrip("\n") + "\n\n" + text)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--servers", type=int, default=3, help="warmed servers (default 3)")
@@ -249,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     text = section(runs, archives, len(rows.processes), info)
     print(text)
     if args.write:
-        write(text)
+        write_section(text, BEGIN, END)
 
 
 if __name__ == "__main__":

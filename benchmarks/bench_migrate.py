@@ -32,7 +32,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench_util import REPO, load_average, machine_info, median, samples_dir, throwaway_server
+from bench_util import (
+    REPO,
+    load_average,
+    machine_info,
+    median,
+    samples_dir,
+    throwaway_server,
+    write_section,
+)
 
 from epmt_graph.db import Graph
 from epmt_graph.loader import delete_job, load, read_job
@@ -48,7 +56,6 @@ from oracle import sample_jobs
 __all__ = ["main"]
 
 FILL = REPO / "benchmarks" / "epmt_ref" / "fill_db.py"
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 BEGIN, END = "<!-- bench_migrate: begin -->", "<!-- bench_migrate: end -->"
 
 
@@ -283,14 +290,6 @@ def section(
     return "\n".join(lines) + "\n"
 
 
-def write(text: str) -> None:
-    old = RESULTS.read_text()
-    if BEGIN in old:
-        before, after = old[: old.index(BEGIN)], old[old.index(END) + len(END) :]
-        old = before.rstrip("\n") + "\n\n" + after.lstrip("\n")
-    RESULTS.write_text(old.rstrip("\n") + "\n\n" + text)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=4, help="timed rounds (default 4)")
@@ -319,7 +318,7 @@ def main(argv: list[str] | None = None) -> None:
     text = section(rounds, reads, processes, len(jobids), info)
     print(text)
     if args.write:
-        write(text)
+        write_section(text, BEGIN, END)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from bench_util import REPO, load_average, median, throwaway_server
+from bench_util import load_average, median, throwaway_server, write_section
 
 from epmt_graph.db import Graph
 from epmt_graph.loader import JobRows, delete_job, read_job
@@ -50,7 +50,6 @@ from epmt_graph.synthetic import write_archive
 
 __all__ = ["LAYOUTS", "main", "previous_node"]
 
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 BEGIN, END = "<!-- bench_node_width: begin -->", "<!-- bench_node_width: end -->"
 CREATE = "UNWIND $rows AS row CREATE (p:BenchWidth) SET p = row"
 DELETE = "MATCH (p:BenchWidth) DELETE p"
@@ -305,13 +304,6 @@ def section(
     return "\n".join(lines) + "\n"
 
 
-def write(text: str) -> None:
-    old = RESULTS.read_text()
-    if BEGIN in old:
-        old = old[: old.index(BEGIN)] + old[old.index(END) + len(END) + 1 :]
-    RESULTS.write_text(old.rstrip("\n") + "\n\n" + text)
-
-
 def focus(repeat: int) -> str:
     """Only the previous layout, the schema's and the schema's with ``threads_json`` in
     ``texts``, bare, on the 13,530-process job: ``repeat`` paired rounds, as a Markdown table."""
@@ -367,7 +359,7 @@ def main(argv: list[str] | None = None) -> None:
     text = section(bare, series, loads, info)
     print(text)
     if args.write:
-        write(text)
+        write_section(text, BEGIN, END)
     sys.stdout.flush()
 
 

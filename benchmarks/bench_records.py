@@ -43,7 +43,6 @@ from typing import Any
 __all__ = ["main"]
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 BEGIN, END = "<!-- bench_records: begin -->", "<!-- bench_records: end -->"
 #: main before the change (the commit it was made on): the code it is measured against.
 BASELINE = "deb9746"
@@ -221,13 +220,6 @@ def section(info: dict[str, Any], fig: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write(text: str) -> None:
-    old = RESULTS.read_text()
-    if BEGIN in old:
-        old = old[: old.index(BEGIN)] + old[old.index(END) + len(END) + 1 :]
-    RESULTS.write_text(old.rstrip("\n") + "\n\n" + text)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="rounds, each side once (default 5)")
@@ -245,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(worker(json.loads(args.ops), pid, args.repeat)))
         return
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from bench_util import git_state, machine_info
+    from bench_util import git_state, machine_info, write_section
 
     info: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -266,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     text = section(info, figures)
     print(text)
     if args.write:
-        write(text)
+        write_section(text, BEGIN, END)
 
 
 if __name__ == "__main__":

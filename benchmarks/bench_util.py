@@ -28,6 +28,7 @@ from epmt_graph.server import LocalServer, ServerSettings
 
 __all__ = [
     "REPO",
+    "RESULTS",
     "Stats",
     "cpu_probe",
     "git_state",
@@ -42,10 +43,13 @@ __all__ = [
     "throwaway_server",
     "timed",
     "timed_load",
+    "write_section",
 ]
 
 #: The repository root (``benchmarks/..``).
 REPO = Path(__file__).resolve().parents[1]
+#: Where the benchmarks' figures are kept.
+RESULTS = REPO / "benchmarks" / "RESULTS.md"
 
 Stats = dict[str, Any]
 
@@ -290,3 +294,13 @@ def timed_load(graph: Graph, path: Path) -> tuple[JobRows, LoadResult, float, fl
     t0 = time.perf_counter()
     result = write_job(graph, rows)
     return rows, result, parse, time.perf_counter() - t0
+
+
+def write_section(text: str, begin: str, end: str, results: Path = RESULTS) -> None:
+    """Put a benchmark's Markdown section (from its ``begin`` marker to its ``end`` one) at
+    the end of ``results``, removing its previous one and leaving one blank line there."""
+    old = results.read_text()
+    if begin in old:
+        before, after = old[: old.index(begin)], old[old.index(end) + len(end) :]
+        old = before.rstrip("\n") + "\n\n" + after.lstrip("\n")
+    results.write_text(old.rstrip("\n") + "\n\n" + text)
