@@ -328,8 +328,8 @@ def _commands(fig: dict[str, Any], f: dict[str, dict[str, float]]) -> list[str]:
         "tree is not built by these commands (its first tree question builds it), ours is "
         "loaded with the job. Every `epmt-graph` command pays, before it does anything, "
         f"{_mid(fig['startup']['version']):.2f} s to start (`epmt-graph --version`: "
-        "interpreter, `import epmt_graph.cli` with every subcommand's modules, argument "
-        f"parser; median of {len(fig['startup']['version'])} runs, each just before one of "
+        "interpreter, `import epmt_graph.cli`, argument parser; a subcommand's own modules "
+        f"come on top; median of {len(fig['startup']['version'])} runs, each just before one of "
         f'ours, best {min(fig["startup"]["version"]):.2f} s; `python -c "import '
         f'epmt_graph.cli"` {_mid(fig["startup"]["import"]):.2f} s). Seconds.',
         "",
