@@ -38,12 +38,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,7 +58,7 @@ from bench_archive_ours import (
     ours_round,
 )
 from bench_archive_report import section
-from bench_util import git_state, machine_info, samples_dir, snapshot, write_section
+from bench_util import recorded_run, samples_dir, snapshot, write_section
 
 from epmt_graph.errors import ArchiveError
 from epmt_graph.loader import read_job
@@ -198,20 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--quick figures judge nothing: not written to RESULTS.md")
     if args.quick:
         args.rounds, args.warm, args.floor_repeat = 1, 1, 1
-    info: dict[str, Any] = {
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "command": "benchmarks/bench_archive.py "
-        + " ".join(sys.argv[1:] if argv is None else argv),
-        "git": git_state(),
-        "machine": machine_info(),
-    }
-    work = Path(tempfile.mkdtemp(prefix="epmt_graph_bench_archive_"))
-    t0 = time.perf_counter()
-    try:
-        figures = run(args, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    info["wall_seconds"] = time.perf_counter() - t0
+    info, figures = recorded_run("bench_archive", argv, functools.partial(run, args))
     if args.json:
         args.json.write_text(json.dumps(info | figures, default=_plain, indent=1) + "\n")
     text = section(info, figures, BEGIN, END)

@@ -27,13 +27,12 @@ Prints a Markdown section; ``--write`` puts it in RESULTS.md in place of the las
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -237,22 +236,9 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(worker(json.loads(args.ops), pid, args.repeat)))
         return
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from bench_util import git_state, machine_info, write_section
+    from bench_util import recorded_run, write_section
 
-    info: dict[str, Any] = {
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "command": "benchmarks/bench_records.py "
-        + " ".join(sys.argv[1:] if argv is None else argv),
-        "git": git_state(),
-        "machine": machine_info(),
-    }
-    work = Path(tempfile.mkdtemp(prefix="epmt_graph_bench_records_"))
-    t0 = time.perf_counter()
-    try:
-        figures = run(args, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    info["wall_seconds"] = time.perf_counter() - t0
+    info, figures = recorded_run("bench_records", argv, functools.partial(run, args))
     if args.json:
         args.json.write_text(json.dumps(info | figures, indent=1) + "\n")
     text = section(info, figures)

@@ -14,6 +14,7 @@ import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +38,7 @@ __all__ = [
     "median",
     "other_jvms",
     "pct",
+    "recorded_run",
     "samples_dir",
     "snapshot",
     "stats_ms",
@@ -304,3 +306,25 @@ def write_section(text: str, begin: str, end: str, results: Path = RESULTS) -> N
         before, after = old[: old.index(begin)], old[old.index(end) + len(end) :]
         old = before.rstrip("\n") + "\n\n" + after.lstrip("\n")
     results.write_text(old.rstrip("\n") + "\n\n" + text)
+
+
+def recorded_run(
+    name: str, argv: Sequence[str] | None, run: Callable[[Path], dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``run(work)`` in a temporary folder ``work`` (removed after), and what a section
+    says of the run: date, the ``benchmarks/NAME.py`` command line, git state, machine,
+    wall seconds. Returns that, and what ``run`` returned."""
+    info: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": f"benchmarks/{name}.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "git": git_state(),
+        "machine": machine_info(),
+    }
+    work = Path(tempfile.mkdtemp(prefix=f"epmt_graph_{name}_"))
+    t0 = time.perf_counter()
+    try:
+        figures = run(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    info["wall_seconds"] = time.perf_counter() - t0
+    return info, figures
