@@ -45,6 +45,7 @@ from epmt_graph.schema import PAPIEX_PROCESS_COLUMNS, PROCESS_METRICS
 __all__ = [
     "PER_PROCESS_FIELDS",
     "REQUIRED_PROCESS_FIELDS",
+    "V1_THREAD_COLUMNS",
     "PapiexFile",
     "Processes",
     "ThreadRow",
@@ -75,6 +76,8 @@ PER_PROCESS_FIELDS: frozenset[str] = frozenset(
 )
 #: Per-process columns a papiex file must have (``hostname`` may be empty in a row).
 REQUIRED_PROCESS_FIELDS: tuple[str, ...] = tuple(PAPIEX_PROCESS_COLUMNS)
+#: Thread columns a CSV v1 file must have (a TSV v2 header must list every metric).
+V1_THREAD_COLUMNS: tuple[str, ...] = ("tid", "start", "end", *PROCESS_METRICS)
 #: EPMT's ``settings.skip_for_thread_sums``: thread columns that are never summed.
 _SKIP_FOR_SUMS = frozenset({"tid", "start", "end", "num_threads", "starttime"})
 _TEXT_FIELDS = ("tags", "hostname", "exename", "path", "args")
@@ -233,7 +236,7 @@ def parse_csv(lines: Iterable[bytes] | Iterable[str], *, source: str) -> PapiexF
     header, header_line, rest, before = read_header(chunks, _CSV, source)
     if not header:
         raise fail(source, 1, "empty file, expected a header row")
-    required = (*REQUIRED_PROCESS_FIELDS, "tid", "start", "end", *PROCESS_METRICS)
+    required = (*REQUIRED_PROCESS_FIELDS, *V1_THREAD_COLUMNS)
     _check_columns(header, required, source, header_line)
     columns = tuple(n for n in header if n not in PER_PROCESS_FIELDS)
     layout = Layout(tuple(header), columns, _INT_PROCESS_FIELDS, "numtids")

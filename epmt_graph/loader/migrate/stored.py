@@ -34,7 +34,7 @@ from epmt_graph.errors import ArchiveError
 from epmt_graph.loader.migrate.batches import Run
 from epmt_graph.loader.migrate.source import REQUIRED, StoredRow
 from epmt_graph.loader.migrate.zones import micros
-from epmt_graph.loader.papiex import PER_PROCESS_FIELDS
+from epmt_graph.loader.papiex import PER_PROCESS_FIELDS, V1_THREAD_COLUMNS
 from epmt_graph.schema import PROCESS_METRICS, parse_tags, tag_string
 
 __all__ = ["PAPIEX_V1_ORDER", "Layout", "Runs", "staged_runs", "stored_runs"]
@@ -320,7 +320,7 @@ def _layout(first: StoredRow, metric_names: list[str], ordered: bool) -> Layout:
         if not ordered:
             columns.sort(key=lambda name: (_V1_RANK.get(name, len(_V1_RANK)), name))
         layout = Layout(tuple(columns), tsv=False)
-        required: tuple[str, ...] = ("tid", "start", "end", *PROCESS_METRICS)
+        required: tuple[str, ...] = V1_THREAD_COLUMNS
     else:
         columns = [k for k in first if k not in _NOT_THREAD_COLUMNS]
         if set(columns) == set(metric_names):
