@@ -14,12 +14,13 @@ True
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 
 from epmt_graph.errors import QueryError
 
-__all__ = ["names", "query", "statements"]
+__all__ = ["names", "query", "schema_names", "statements"]
 
 
 @cache
@@ -39,14 +40,57 @@ def query(name: str) -> str:
 
 def statements(name: str) -> list[str]:
     """The ``;``-separated statements of ``<name>.cypher`` (for multi-statement files)."""
-    parts = query(name).split(";\n")
-    return [part.strip() for part in parts if _has_code(part)]
+    return _statements(query(name))
+
+
+@cache
+def schema_names(name: str = "schema") -> tuple[frozenset[str], frozenset[str]]:
+    """The names of the indexes and constraints ``<name>.cypher`` creates, and of those it drops.
+
+    Parameters
+    ----------
+    name : str
+        A schema file: ``CREATE``/``DROP`` ``CONSTRAINT``/``INDEX`` statements, each naming
+        what it makes or removes.
+
+    Returns
+    -------
+    (frozenset of str, frozenset of str)
+        Created names, dropped names.
+
+    Raises
+    ------
+    QueryError
+        If a statement of the file names no index or constraint.
+
+    Examples
+    --------
+    >>> created, dropped = schema_names()
+    >>> "jobhead_jobid" in created, "process_uid" in dropped, created & dropped
+    (True, True, frozenset())
+    """
+    found: dict[str, set[str]] = {"CREATE": set(), "DROP": set()}
+    for statement in _statements(query(name)):
+        named = _SCHEMA_STATEMENT.search(statement)
+        if named is None:
+            raise QueryError(f"{name}.cypher: not a named index or constraint: {statement!r}")
+        found[named["verb"]].add(named["name"])
+    return frozenset(found["CREATE"]), frozenset(found["DROP"])
+
+
+_SCHEMA_STATEMENT = re.compile(
+    r"^(?P<verb>CREATE|DROP) (?:CONSTRAINT|INDEX) (?P<name>\w+)", re.MULTILINE
+)
 
 
 def names() -> list[str]:
     """Every named query shipped with the package."""
     files = resources.files(__name__).iterdir()
     return sorted(f.name.removesuffix(".cypher") for f in files if f.name.endswith(".cypher"))
+
+
+def _statements(text: str) -> list[str]:
+    return [part.strip() for part in text.split(";\n") if _has_code(part)]
 
 
 def _has_code(text: str) -> bool:
