@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -17,7 +18,7 @@ from neo4j.exceptions import AuthError
 
 from epmt_graph import cypher
 from epmt_graph.errors import ServerError
-from epmt_graph.server import toolchain
+from epmt_graph.server import LocalServer, toolchain
 
 
 def epmt_graph(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -71,6 +72,28 @@ def test_heap_reaches_the_jvm(auth_server: tuple[Path, int, int]) -> None:
         attributes = d.execute_query(jmx).records[0]["attributes"]
     heap = attributes["HeapMemoryUsage"]["value"]["properties"]
     assert heap["max"] == heap["init"] == 512 * 1024 * 1024
+
+
+def full_collections(home: Path, bolt: int) -> int:
+    """How many times the server's JVM collected its whole heap (its own count, by JMX)."""
+    password = (home / "credentials").read_text().strip()
+    jmx = (
+        "CALL dbms.queryJmx('java.lang:type=GarbageCollector,name=G1 Old Generation') "
+        "YIELD attributes RETURN attributes"
+    )
+    with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{bolt}", auth=("neo4j", password)) as d:
+        return int(d.execute_query(jmx).records[0]["attributes"]["CollectionCount"]["value"])
+
+
+@pytest.mark.skipif(shutil.which("jcmd") is None, reason="no jcmd (a JDK tool) on PATH")
+def test_start_collects_the_heap_after_the_warm_up(auth_server: tuple[Path, int, int]) -> None:
+    """The warm-up's garbage is collected before start returns (a 512m heap holding one
+    small job needs no full collection of its own), and each call collects once more."""
+    home, bolt, _ = auth_server
+    before = full_collections(home, bolt)
+    assert before >= 1
+    assert LocalServer(home).collect_garbage()
+    assert full_collections(home, bolt) == before + 1
 
 
 def test_the_warm_up_leaves_only_the_schema(auth_server: tuple[Path, int, int]) -> None:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -264,6 +265,38 @@ class LocalServer:
             (self.home / "server.pid").unlink()
         return True
 
+    def collect_garbage(self, *, timeout: float = 120.0) -> bool:
+        """Have the server's JVM collect its whole heap now (``jcmd PID GC.run``).
+
+        After the warm-up, so that the first load does not pay for collecting the warm-up's
+        garbage: measured, the first load then spent no GC time, against 0.05-0.26 s of GC
+        CPU without it. ``jcmd`` comes with a JDK (next to its ``java``); with a bare JRE
+        this does nothing.
+
+        Returns
+        -------
+        bool
+            Whether the heap was collected (False: the server is not running, or no
+            ``jcmd`` was found, or it failed).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> LocalServer(Path(tempfile.mkdtemp())).collect_garbage()  # not running
+        False
+        """
+        pid = self.pid()
+        jcmd = _jcmd()
+        if pid is None or jcmd is None:
+            return False
+        try:
+            done = subprocess.run(
+                [jcmd, str(pid), "GC.run"], capture_output=True, timeout=timeout, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return done.returncode == 0
+
     def _prepare(self, settings: ServerSettings) -> None:
         for folder in ("conf", "data", "logs", "plugins", "run"):
             (self.home / folder).mkdir(parents=True, exist_ok=True)
@@ -292,6 +325,15 @@ class LocalServer:
                 f"the server in {self.home} refuses the password in {self.credentials_file}"
             ) from exc
         return True
+
+
+def _jcmd() -> str | None:
+    """``jcmd`` of the JDK whose ``java`` runs the server, else the one on ``PATH``."""
+    try:
+        beside = Path(find_java()).resolve().parent / "jcmd"
+    except ServerError:
+        return shutil.which("jcmd")
+    return str(beside) if beside.exists() else shutil.which("jcmd")
 
 
 def _auth_ini_line(user: str, password: str) -> str:
