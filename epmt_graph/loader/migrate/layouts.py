@@ -11,11 +11,10 @@ JSONB keeps one order of its own, so there a process is decoded into structs of 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import msgspec
-from msgspec.structs import astuple
 
 from epmt_graph.loader.papiex import PER_PROCESS_FIELDS, V1_THREAD_COLUMNS
 from epmt_graph.schema import PROCESS_METRICS
@@ -96,11 +95,12 @@ class Typed:
     """A decoder of a ``threads_df`` into structs (threads) whose fields are a layout's
     columns, integers, and the process's own fields, nothing else: a process it accepts has
     that layout, if its keys come in a fixed order (JSONB's); ``pick`` (a thread's values of
-    the columns, as a tuple) and ``getters`` read a struct.
+    the columns, as a tuple) and ``getters`` read a struct. ``keys``: the order a thread's
+    keys come in, if known (msgspec decodes them fastest in its fields' order).
 
     Examples
     --------
-    >>> typed = Typed(Layout(("tid", "rchar"), tsv=False))
+    >>> typed = Typed(Layout(("tid", "rchar"), tsv=False), ["rchar", "tid", "generation"])
     >>> [thread] = typed.decode('[{"rchar": 10, "tid": 7, "generation": 0}]')
     >>> typed.pick(thread), typed.getters.generation(thread), typed.getters.start(thread)
     ((7, 10), 0, None)
@@ -110,19 +110,19 @@ class Typed:
     msgspec.ValidationError: Object contains unknown field `wchar` - at `$[0]`
     """
 
-    def __init__(self, layout: Layout) -> None:
-        own = sorted(_OWN - set(layout.columns))
-        names = {f"c{i}": name for i, name in enumerate(layout.columns)}
-        names |= {f"x{i}": name for i, name in enumerate(own)}
-        fields: list[Any] = [(f"c{i}", int) for i in range(len(layout.columns))]
-        fields += [(f"x{i}", Any, None) for i in range(len(own))]
+    def __init__(self, layout: Layout, keys: Sequence[str] = ()) -> None:
+        columns = set(layout.columns)
+        order = [*keys, *sorted((columns | _OWN).difference(keys))]
+        names = {f"f{i}": name for i, name in enumerate(order)}
+        fields = [(f, int) if name in columns else (f, Any, None) for f, name in names.items()]
         thread = msgspec.defstruct(
-            "Thread", fields, rename=names, forbid_unknown_fields=True, gc=False
+            "Thread", fields, rename=names, forbid_unknown_fields=True, kw_only=True, gc=False
         )
         self.decode = msgspec.json.Decoder(list[thread]).decode  # type: ignore[valid-type]
-        width = len(layout.columns)  # the columns come first: a struct's tuple, cut
-        self.pick: Callable[[Any], tuple[Any, ...]] = lambda thread: astuple(thread)[:width]
-        where = {name: attr for attr, name in names.items()}
+        where = {name: field for field, name in names.items()}
+        self.pick: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(
+            *(where[name] for name in layout.columns)
+        )
         self.getters = Getters(
             *(operator.attrgetter(where[name]) for name in ("generation", "start", "end"))
         )

@@ -106,10 +106,11 @@ class _Reader:
                 layouts = list(map(self.layout, firsts))
             picks = [layout.pick for layout in layouts]  # type: ignore[union-attr]
             return _Decoded(threads, firsts, layouts, picks, FROM_DICT)  # type: ignore[arg-type]
-        layout = self.layout(decode(texts[0])[0])
+        first = decode(texts[0])[0]
+        layout = self.layout(first)
         typed = self.decoders.get(layout)
         if typed is None:
-            typed = self.decoders[layout] = Typed(layout)
+            typed = self.decoders[layout] = Typed(layout, list(first))
         threads = list(map(typed.decode, texts))
         firsts = [t[0] for t in threads]
         n = len(texts)
@@ -249,7 +250,11 @@ def _values(found: _Decoded, counts: Any, low: int, high: int, big: Any, infer: 
     else:
         picked = [v for t in found.threads[low:high] for v in map(pick, t)]
     if not infer:
-        return int64(picked, big, np.repeat(np.arange(high - low), counts[low:high]))
+        try:  # integers all: one pass, no discovery of types and shape
+            flat = itertools.chain.from_iterable(picked)
+            return np.fromiter(flat, np.int64, len(picked) * len(picked[0]))
+        except OverflowError:
+            return int64(picked, big, np.repeat(np.arange(high - low), counts[low:high]))
     values = np.array(picked)
     return values if values.dtype == np.int64 and values.ndim == 2 else None
 
