@@ -101,11 +101,13 @@ class _Reader:
         if self.ordered:
             threads = list(map(decode_dicts, texts))
             firsts = [t[0] for t in threads]
-            layouts = list(map(self.layouts.get, map(tuple, firsts)))
-            if None in layouts:  # one not met yet
+            keys = list(firsts[0])
+            if all(map(keys.__eq__, map(list, firsts))):  # the first's keys, in its order
+                layouts = [self.layout(firsts[0])] * len(firsts)
+            else:
                 layouts = list(map(self.layout, firsts))
-            picks = [layout.pick for layout in layouts]  # type: ignore[union-attr]
-            return _Decoded(threads, firsts, layouts, picks, FROM_DICT)  # type: ignore[arg-type]
+            picks = [layout.pick for layout in layouts]
+            return _Decoded(threads, firsts, layouts, picks, FROM_DICT)
         first = decode(texts[0])[0]
         layout = self.layout(first)
         typed = self.decoders.get(layout)
