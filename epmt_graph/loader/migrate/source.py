@@ -253,17 +253,12 @@ class Source:
             for name in COLUMNS
         ]
         query = sa.select(*columns).where(table.c.jobid == jobid).order_by(table.c.id)
-        if not postgres:  # in id order from its index on jobid: no sort
-            yield from self._chunks(query)
-            return
-        # PostgreSQL would sort the job's rows, JSON and all (on disk past its work_mem): the
-        # job's ids sorted, then each chunk's rows a range of its primary key, in its order
-        with self._connect() as connection:
-            ids = connection.execute(
-                sa.select(table.c.id).where(table.c.jobid == jobid).order_by(table.c.id)
-            ).scalars()
-            while chunk := ids.fetchmany(CHUNK):
-                yield connection.execute(query.where(table.c.id.between(chunk[0], chunk[-1]))).all()
+        if postgres:  # its rows a range of the primary key, in its order: nothing to sort
+            span = sa.select(sa.func.min(table.c.id), sa.func.max(table.c.id))
+            with self._connect() as connection:
+                low, high = connection.execute(span.where(table.c.jobid == jobid)).one()
+            query = query.where(table.c.id.between(low, high))
+        yield from self._chunks(query)
 
     def staged(self, first: int, last: int) -> Iterator[StoredRow]:
         """The ``processes_staging`` rows ``first`` to ``last`` (a job EPMT copied there from
