@@ -11,10 +11,11 @@ JSONB keeps one order of its own, so there a process is decoded into structs of 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import msgspec
+from msgspec.structs import astuple
 
 from epmt_graph.loader.papiex import PER_PROCESS_FIELDS, V1_THREAD_COLUMNS
 from epmt_graph.schema import PROCESS_METRICS
@@ -53,13 +54,16 @@ decode_dicts: Callable[[Any], list[dict[str, Any]]] = msgspec.json.Decoder(
 
 class Layout:
     """The thread columns of a process, whether its file was CSV v2, and ``pick``, which
-    takes a thread's values of the columns from its dict, as a tuple.
+    takes a thread's values of the columns from its dict, as a tuple (:meth:`picked`: of
+    each of many threads).
 
     Examples
     --------
     >>> layout = Layout(("tid", "rchar"), tsv=False)
     >>> layout.pick({"pid": 7, "tid": 7, "rchar": 10})
     (7, 10)
+    >>> layout.picked([{"tid": 7, "rchar": 10}, {"tid": 8, "rchar": 0}])
+    [(7, 10), (8, 0)]
     >>> layout == Layout(("tid", "rchar"), tsv=True)
     False
     """
@@ -68,6 +72,10 @@ class Layout:
         self.columns = columns
         self.tsv = tsv
         self.pick: Callable[[Mapping[str, Any]], tuple[Any, ...]] = operator.itemgetter(*columns)
+
+    def picked(self, threads: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        """:attr:`pick` of each of ``threads`` (dicts)."""
+        return list(map(self.pick, threads))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Layout) and (self.columns, self.tsv) == (other.columns, other.tsv)
@@ -94,16 +102,16 @@ FROM_DICT = Getters(
 class Typed:
     """A decoder of a ``threads_df`` into structs (threads) whose fields are a layout's
     columns, integers, and the process's own fields, nothing else: a process it accepts has
-    that layout, if its keys come in a fixed order (JSONB's); ``pick`` (a thread's values of
-    the columns, as a tuple) and ``getters`` read a struct. ``keys``: the order a thread's
-    keys come in, if known (msgspec decodes them fastest in its fields' order).
+    that layout, if its keys come in a fixed order (JSONB's); :meth:`picked` (each thread's
+    values of the columns, as a tuple) and ``getters`` read structs. ``keys``: the order a
+    thread's keys come in, if known (msgspec decodes them fastest in its fields' order).
 
     Examples
     --------
     >>> typed = Typed(Layout(("tid", "rchar"), tsv=False), ["rchar", "tid", "generation"])
     >>> [thread] = typed.decode('[{"rchar": 10, "tid": 7, "generation": 0}]')
-    >>> typed.pick(thread), typed.getters.generation(thread), typed.getters.start(thread)
-    ((7, 10), 0, None)
+    >>> typed.picked([thread]), typed.getters.generation(thread), typed.getters.start(thread)
+    ([(7, 10)], 0, None)
     >>> typed.decode('[{"rchar": 10, "tid": 7, "wchar": 3}]')
     Traceback (most recent call last):
     ...
@@ -119,13 +127,15 @@ class Typed:
             "Thread", fields, rename=names, forbid_unknown_fields=True, kw_only=True, gc=False
         )
         self.decode = msgspec.json.Decoder(list[thread]).decode  # type: ignore[valid-type]
+        self._columns = operator.itemgetter(*map(order.index, layout.columns))
         where = {name: field for field, name in names.items()}
-        self.pick: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(
-            *(where[name] for name in layout.columns)
-        )
         self.getters = Getters(
             *(operator.attrgetter(where[name]) for name in ("generation", "start", "end"))
         )
+
+    def picked(self, threads: Iterable[Any]) -> list[tuple[Any, ...]]:
+        """Each of ``threads``' (structs') values of the layout's columns, as a tuple."""
+        return list(map(self._columns, map(astuple, threads)))
 
 
 def layout_of(first: Mapping[str, Any], metric_names: list[str], ordered: bool) -> Layout:

@@ -59,13 +59,13 @@ Runs = Iterator[tuple[str, Layout, Run]]
 
 class _Decoded(NamedTuple):
     """A chunk's ``threads_df`` decoded: each process's threads, its first thread, its
-    layout and what picks a thread's values of the layout's columns; and what reads its
+    layout and what picks threads' values of the layout's columns; and what reads its
     ``generation``, ``start`` and ``end`` from its first thread."""
 
     threads: list[Any]
     firsts: list[Any]
     layouts: list[Layout]
-    picks: list[Callable[[Any], tuple[Any, ...]]]
+    pickers: Sequence[Callable[[Iterable[Any]], list[tuple[Any, ...]]]]
     getters: Getters
 
 
@@ -106,8 +106,8 @@ class _Reader:
                 layouts = [self.layout(firsts[0])] * len(firsts)
             else:
                 layouts = list(map(self.layout, firsts))
-            picks = [layout.pick for layout in layouts]
-            return _Decoded(threads, firsts, layouts, picks, FROM_DICT)
+            pickers = [layout.picked for layout in layouts]
+            return _Decoded(threads, firsts, layouts, pickers, FROM_DICT)
         first = decode(texts[0])[0]
         layout = self.layout(first)
         typed = self.decoders.get(layout)
@@ -116,7 +116,7 @@ class _Reader:
         threads = list(map(typed.decode, texts))
         firsts = [t[0] for t in threads]
         n = len(texts)
-        return _Decoded(threads, firsts, [layout] * n, [typed.pick] * n, typed.getters)
+        return _Decoded(threads, firsts, [layout] * n, [typed.picked] * n, typed.getters)
 
     def tag(self, value: Any) -> str:
         """The canonical ``"k:v;..."`` string of a stored ``tags`` value (text or dict)."""
@@ -246,11 +246,10 @@ def _values(found: _Decoded, counts: Any, low: int, high: int, big: Any, infer: 
     """The thread values of processes ``low`` to ``high`` as int64, a row a thread: typed
     already (a value outside 64 bits 0, its process marked in ``big``), or of types numpy
     infers (``infer``); None if they are not all integers of 64 bits."""
-    pick = found.picks[low]
     if int(counts[low:high].sum()) == high - low:  # one thread each
-        picked = list(map(pick, found.firsts[low:high]))
+        picked = found.pickers[low](found.firsts[low:high])
     else:
-        picked = [v for t in found.threads[low:high] for v in map(pick, t)]
+        picked = found.pickers[low](itertools.chain.from_iterable(found.threads[low:high]))
     if not infer:
         try:  # integers all: one pass, no discovery of types and shape
             flat = itertools.chain.from_iterable(picked)
