@@ -21,7 +21,7 @@ import numpy.typing as npt
 from epmt_graph.loader.threads import Processes
 from epmt_graph.schema.trees import Ints
 
-__all__ = ["BATCH", "INT_FIELDS", "TEXT_FIELDS", "Run", "batches", "int64"]
+__all__ = ["BATCH", "INT_FIELDS", "TEXT_FIELDS", "Gathered", "Run", "batches", "int64", "objects"]
 
 #: Processes a batch holds at most.
 BATCH = 4096
@@ -125,6 +125,59 @@ class Run:
             thread_lines=np.repeat(self.lines, self.counts),
             big=self.big,
         )
+
+
+class Gathered:
+    """Processes read one at a time, gathered into a :class:`Run` while their key (their
+    host and layout, say) stays the same.
+
+    Examples
+    --------
+    >>> fields = dict.fromkeys(INT_FIELDS, 1) | dict.fromkeys(TEXT_FIELDS, "")
+    >>> gathered = Gathered()
+    >>> gathered.add("a", 1, 7, fields, [(1, 2)]), gathered.add("a", 1, 8, fields, [(3, 4)])
+    ([], [])
+    >>> [(key, len(run)) for key, run in gathered.add("b", 1, 9, fields, [(5, 6)])]
+    [('a', 2)]
+    >>> [(key, run.lines.tolist()) for key, run in gathered.flush()]
+    [('b', [9])]
+    """
+
+    def __init__(self) -> None:
+        self.key: Any = None
+        self._clear()
+
+    def _clear(self) -> None:
+        self.lines: list[int] = []
+        self.fields: dict[str, list[Any]] = {name: [] for name in (*INT_FIELDS, *TEXT_FIELDS)}
+        self.threads: list[Sequence[int]] = []
+        self.counts: list[int] = []
+        self.width = 0
+
+    def add(
+        self, key: Any, width: int, line: int, fields: dict[str, Any], threads: list[Any]
+    ) -> list[tuple[Any, Run]]:
+        """Add a process (its ``line``, ``fields`` and ``threads`` of ``width`` values);
+        the run gathered so far, with its key, if it was another key's."""
+        done = self.flush() if key != self.key else []
+        self.key, self.width = key, width
+        self.lines.append(line)
+        for name, column in self.fields.items():
+            column.append(fields[name])
+        self.threads.extend(threads)
+        self.counts.append(len(threads))
+        return done
+
+    def flush(self) -> list[tuple[Any, Run]]:
+        """The run gathered with its key (none if empty), and a new one begun."""
+        if not self.lines:
+            return []
+        ints = {name: self.fields[name] for name in INT_FIELDS}
+        texts = {name: self.fields[name] for name in TEXT_FIELDS}
+        run = Run.of(self.lines, ints, texts, self.threads, self.counts, self.width)
+        key = self.key
+        self._clear()
+        return [(key, run)]
 
 
 def _joined(runs: list[Run]) -> Run:

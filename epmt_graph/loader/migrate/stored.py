@@ -9,8 +9,8 @@ generation, which EPMT's bulk insert leaves empty, from the first thread). Its t
 columns are its first thread's keys less the process's fields (:mod:`.layouts`). A job that
 EPMT moved out of PostgreSQL's staging table lost its raw ``start``/``end``: they are its
 naive times read in ``server_tz``. JSONB (PostgreSQL) keeps no key order: a CSV v1 job's
-thread columns then come in papiex's order (:data:`~.layouts.PAPIEX_V1_ORDER`), a v2 job's in its
-``metric_names``.
+thread columns then come in papiex's order (:data:`~.layouts.PAPIEX_V1_ORDER`), a v2 job's
+in its ``metric_names``.
 
 A chunk is read in columns (:func:`_fast`): every row's JSON parsed by msgspec (SQLite's
 into dicts, whose keys keep the file's order; PostgreSQL's into structs of its layout), the
@@ -32,7 +32,7 @@ import msgspec
 import numpy as np
 
 from epmt_graph.errors import ArchiveError
-from epmt_graph.loader.migrate.batches import INT_FIELDS, TEXT_FIELDS, Run, int64, objects
+from epmt_graph.loader.migrate.batches import Gathered, Run, int64, objects
 from epmt_graph.loader.migrate.layouts import (
     FROM_DICT,
     Getters,
@@ -72,7 +72,7 @@ class _Decoded(NamedTuple):
 class _Reader:
     """What a job's chunks share: the layouts and canonical tags met so far."""
 
-    def __init__(self, metric_names: list[str], ordered: bool, server_tz: dt.tzinfo | None):
+    def __init__(self, metric_names: list[str], ordered: bool, server_tz: dt.tzinfo | None) -> None:
         self.metric_names = metric_names
         self.ordered = ordered
         self.server_tz = server_tz
@@ -260,47 +260,9 @@ def _values(found: _Decoded, counts: Any, low: int, high: int, big: Any, infer: 
     return values if values.dtype == np.int64 and values.ndim == 2 else None
 
 
-class _Gathered:
-    """Processes read one at a time, gathered into a run while their host and layout stay."""
-
-    def __init__(self) -> None:
-        self.key: tuple[str, Layout] | None = None
-        self._clear()
-
-    def _clear(self) -> None:
-        self.lines: list[int] = []
-        self.fields: dict[str, list[Any]] = {name: [] for name in (*INT_FIELDS, *TEXT_FIELDS)}
-        self.threads: list[Sequence[int]] = []
-        self.counts: list[int] = []
-
-    def add(
-        self, key: tuple[str, Layout], line: int, fields: dict[str, Any], values: list[Any]
-    ) -> list[tuple[str, Layout, Run]]:
-        """Add a process; the run gathered so far, if it was another host's or layout's."""
-        done = self.flush() if key != self.key else []
-        self.key = key
-        self.lines.append(line)
-        for name, column in self.fields.items():
-            column.append(fields[name])
-        self.threads.extend(values)
-        self.counts.append(len(values))
-        return done
-
-    def flush(self) -> list[tuple[str, Layout, Run]]:
-        """The run gathered (none if empty), and a new one begun."""
-        if self.key is None or not self.lines:
-            return []
-        host, layout = self.key
-        ints = {name: self.fields[name] for name in INT_FIELDS}
-        texts = {name: self.fields[name] for name in TEXT_FIELDS}
-        run = Run.of(self.lines, ints, texts, self.threads, self.counts, len(layout.columns))
-        self._clear()
-        return [(host, layout, run)]
-
-
 def _slow(rows: Sequence[Sequence[Any]], reader: _Reader) -> Runs:
     """A chunk's processes a process at a time, in runs of one host and layout."""
-    gathered = _Gathered()
+    gathered = Gathered()
     for row in map(_mapping, rows):
         try:
             threads = _json(row["threads_df"])
@@ -318,12 +280,19 @@ def _slow(rows: Sequence[Sequence[Any]], reader: _Reader) -> Runs:
             if {type(v) for thread in values for v in thread} != {int}:
                 raise ValueError("a thread value is not an integer")
         except _PARSED as exc:
-            yield from gathered.flush()  # the processes before it go on, as one at a time
+            yield from _triples(gathered.flush())  # those before it go on, as one at a time
             raise ArchiveError(
                 f"process {row['id']}: unreadable threads_df or fields ({exc!r})"
             ) from exc
-        yield from gathered.add((host, layout), int(row["id"]), fields, values)
-    yield from gathered.flush()
+        width = len(layout.columns)
+        yield from _triples(gathered.add((host, layout), width, int(row["id"]), fields, values))
+    yield from _triples(gathered.flush())
+
+
+def _triples(runs: list[tuple[Any, Run]]) -> Runs:
+    """Runs keyed by (host, layout), as (host, layout, run)."""
+    for (host, layout), run in runs:
+        yield host, layout, run
 
 
 def _mapping(row: Sequence[Any]) -> StoredRow:
@@ -335,7 +304,7 @@ def staged_runs(rows: Iterator[StoredRow], metric_names: list[str]) -> Runs:
     of one host."""
     layout = Layout(tuple(metric_names), tsv=True)
     width = len(metric_names)
-    gathered = _Gathered()
+    gathered = Gathered()
     for row in rows:
         try:
             flat = [round(v) for v in row["threads_df"]]
@@ -351,13 +320,14 @@ def staged_runs(rows: Iterator[StoredRow], metric_names: list[str]) -> Runs:
             )
             fields["start"], fields["end"] = round(row["start"]), round(row["finish"])
         except (KeyError, TypeError, ValueError) as exc:
-            yield from gathered.flush()
+            yield from _triples(gathered.flush())
             raise ArchiveError(f"process {row['id']}: unreadable staged row ({exc!r})") from exc
         values = [tuple(flat[t * width : (t + 1) * width]) for t in range(numtids)]
-        yield from gathered.add((fields["hostname"], layout), int(row["id"]), fields, values)
+        key = (fields["hostname"], layout)
+        yield from _triples(gathered.add(key, width, int(row["id"]), fields, values))
         if len(gathered.lines) >= CHUNK:
-            yield from gathered.flush()
-    yield from gathered.flush()
+            yield from _triples(gathered.flush())
+    yield from _triples(gathered.flush())
 
 
 def _dict(value: Any) -> dict[str, Any]:
