@@ -4,24 +4,24 @@ The loader's :class:`~epmt_graph.loader.reader.JobBuilder` takes a papiex file a
 processes in columns (:class:`~epmt_graph.loader.threads.Processes`), as the archive reader
 makes them from a chunk of lines. The migrator reads the processes out of an EPMT database
 a chunk of rows at a time, into :class:`Run`\\ s (processes of one host and thread layout, in
-columns: a process's fields and its threads' values, its line being its id in the
-database); :func:`batches` cuts runs into batches of :data:`BATCH`. A value outside 64 bits
-is 0 and marks its process ``big`` (the builder refuses it, naming the process), as the
-archive reader does.
+numpy columns: a process's fields and its threads' values, its line being its id in the
+database); :func:`batches` joins and cuts runs into batches of :data:`BATCH`. A value
+outside 64 bits is 0 and marks its process ``big`` (the builder refuses it, naming the
+process), as the archive reader does.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from epmt_graph.loader.threads import Processes
 from epmt_graph.schema.trees import Ints
 
-__all__ = ["BATCH", "INT_FIELDS", "TEXT_FIELDS", "Run", "batches"]
+__all__ = ["BATCH", "INT_FIELDS", "TEXT_FIELDS", "Gathered", "Run", "batches", "int64", "objects"]
 
 #: Processes a batch holds at most.
 BATCH = 4096
@@ -31,89 +31,184 @@ INT_FIELDS = ("exitcode", "pid", "generation", "ppid", "pgid", "sid", "numtids",
 TEXT_FIELDS = ("tags", "hostname", "exename", "path", "args")
 _INT64 = (-(2**63), 2**63 - 1)
 
+Bools = npt.NDArray[np.bool_]
+Texts = npt.NDArray[np.object_]
+
 
 class Run:
-    """Processes in columns: their lines (ids), their fields by name (lists), every thread's
-    values (process after process) and each process's count of threads.
+    """Processes in numpy columns: their lines (ids), their integer and text fields by name,
+    every thread's values (a row a thread, process after process), each process's count of
+    threads, and whether a value of the process lies outside 64 bits (it is 0 then).
+
+    Made by :meth:`of` from Python values, or from columns made already.
 
     Examples
     --------
-    >>> run = Run()
-    >>> fields = dict.fromkeys(INT_FIELDS, 1) | dict.fromkeys(TEXT_FIELDS, "")
-    >>> run.add(7, fields | {"numtids": 2}, [(1, 2), (3, 4)])
-    >>> run.add(9, fields | {"pid": 2**64}, [(5, 6)])
-    >>> batch = run.take(2, 2)
+    >>> fields = {name: [1, 1] for name in INT_FIELDS} | {"pid": [1, 2**64]}
+    >>> texts = {name: ["", ""] for name in TEXT_FIELDS}
+    >>> run = Run.of([7, 9], fields, texts, [(1, 2), (3, 4), (5, 6)], [2, 1], 2)
+    >>> batch = run.batch()
     >>> batch.first.tolist(), batch.thread_lines.tolist(), batch.ints["pid"].tolist()
     ([0, 2], [7, 7, 9], [1, 0])
-    >>> batch.threads.tolist(), batch.big.tolist(), len(run)
-    ([[1, 2], [3, 4], [5, 6]], [False, True], 0)
+    >>> batch.threads.tolist(), batch.big.tolist(), len(run[1:])
+    ([[1, 2], [3, 4], [5, 6]], [False, True], 1)
     """
 
-    def __init__(self) -> None:
-        self.lines: list[int] = []
-        self.ints: dict[str, list[Any]] = {name: [] for name in INT_FIELDS}
-        self.texts: dict[str, list[str]] = {name: [] for name in TEXT_FIELDS}
-        self.threads: list[Sequence[Any]] = []
-        self.counts: list[int] = []
+    def __init__(
+        self,
+        lines: Ints,
+        ints: dict[str, Ints],
+        texts: dict[str, Texts],
+        threads: Ints,
+        counts: Ints,
+        big: Bools,
+    ) -> None:
+        self.lines = lines
+        self.ints = ints
+        self.texts = texts
+        self.threads = threads
+        self.counts = counts
+        self.big = big
+
+    @classmethod
+    def of(
+        cls,
+        lines: Sequence[int],
+        ints: Mapping[str, Sequence[Any]],
+        texts: Mapping[str, Sequence[str]],
+        threads: Sequence[Sequence[Any]],
+        counts: Sequence[int],
+        width: int,
+    ) -> Run:
+        """Processes from Python values: ``ints`` (every one of :data:`INT_FIELDS`) and
+        ``texts`` (every one of :data:`TEXT_FIELDS`) a list per field, ``threads`` every
+        thread's ``width`` integers, ``counts`` each process's threads."""
+        counted = np.array(counts, dtype=np.int64)
+        owner = np.repeat(np.arange(len(counted)), counted)
+        big = np.zeros(len(counted), dtype=bool)
+        return cls(
+            np.array(lines, dtype=np.int64),
+            {name: int64(ints[name], big) for name in INT_FIELDS},
+            {name: objects(texts[name]) for name in TEXT_FIELDS},
+            int64(threads, big, owner).reshape(-1, width),
+            counted,
+            big,
+        )
 
     def __len__(self) -> int:
         return len(self.lines)
 
-    def add(self, line: int, fields: dict[str, Any], threads: Sequence[Sequence[int]]) -> None:
-        """Add a process: its ``line``, its ``fields`` (every one of :data:`INT_FIELDS` and
-        :data:`TEXT_FIELDS`) and its ``threads`` (each as many integers as every other's)."""
+    def __getitem__(self, part: slice) -> Run:
+        """Processes ``part`` (a slice without a step)."""
+        low, high, _ = part.indices(len(self))
+        ends = np.cumsum(self.counts)
+        first = int(ends[low - 1]) if low else 0
+        last = int(ends[high - 1]) if high > low else first
+        return Run(
+            self.lines[low:high],
+            {name: column[low:high] for name, column in self.ints.items()},
+            {name: column[low:high] for name, column in self.texts.items()},
+            self.threads[first:last],
+            self.counts[low:high],
+            self.big[low:high],
+        )
+
+    def batch(self) -> Processes:
+        """These processes as one batch."""
+        return Processes(
+            lines=self.lines,
+            ends=self.lines,
+            ints=self.ints,
+            texts=self.texts,
+            threads=self.threads,
+            first=np.cumsum(self.counts) - self.counts,
+            thread_lines=np.repeat(self.lines, self.counts),
+            big=self.big,
+        )
+
+
+class Gathered:
+    """Processes read one at a time, gathered into a :class:`Run` while their key (their
+    host and layout, say) stays the same.
+
+    Examples
+    --------
+    >>> fields = dict.fromkeys(INT_FIELDS, 1) | dict.fromkeys(TEXT_FIELDS, "")
+    >>> gathered = Gathered()
+    >>> gathered.add("a", 1, 7, fields, [(1, 2)]), gathered.add("a", 1, 8, fields, [(3, 4)])
+    ([], [])
+    >>> [(key, len(run)) for key, run in gathered.add("b", 1, 9, fields, [(5, 6)])]
+    [('a', 2)]
+    >>> [(key, run.lines.tolist()) for key, run in gathered.flush()]
+    [('b', [9])]
+    """
+
+    def __init__(self) -> None:
+        self.key: Any = None
+        self._clear()
+
+    def _clear(self) -> None:
+        self.lines: list[int] = []
+        self.fields: dict[str, list[Any]] = {name: [] for name in (*INT_FIELDS, *TEXT_FIELDS)}
+        self.threads: list[Sequence[int]] = []
+        self.counts: list[int] = []
+        self.width = 0
+
+    def add(
+        self, key: Any, width: int, line: int, fields: dict[str, Any], threads: list[Any]
+    ) -> list[tuple[Any, Run]]:
+        """Add a process (its ``line``, ``fields`` and ``threads`` of ``width`` values);
+        the run gathered so far, with its key, if it was another key's."""
+        done = self.flush() if key != self.key else []
+        self.key, self.width = key, width
         self.lines.append(line)
-        for name, column in self.ints.items():
+        for name, column in self.fields.items():
             column.append(fields[name])
-        for name, texts in self.texts.items():
-            texts.append(fields[name])
         self.threads.extend(threads)
         self.counts.append(len(threads))
+        return done
 
-    def extend(self, other: Run) -> None:
-        """Add the processes of ``other`` after these."""
-        self.lines += other.lines
-        for name, column in self.ints.items():
-            column += other.ints[name]
-        for name, texts in self.texts.items():
-            texts += other.texts[name]
-        self.threads += other.threads
-        self.counts += other.counts
-
-    def take(self, size: int, width: int) -> Processes:
-        """The first ``size`` processes, removed, as one batch of ``width`` thread columns."""
-        rows = sum(self.counts[:size])
-        lines = np.array(self.lines[:size], dtype=np.int64)
-        counts = np.array(self.counts[:size], dtype=np.int64)
-        owner = np.repeat(np.arange(len(counts)), counts)
-        big = np.zeros(len(lines), dtype=bool)
-        ints = {name: _int64(values[:size], big, None) for name, values in self.ints.items()}
-        threads = _int64(self.threads[:rows], big, owner).reshape(-1, width)
-        batch = Processes(
-            lines=lines,
-            ends=lines,
-            ints=ints,
-            texts={name: _objects(texts[:size]) for name, texts in self.texts.items()},
-            threads=threads,
-            first=np.cumsum(counts) - counts,
-            thread_lines=lines[owner],
-            big=big,
-        )
-        del self.lines[:size], self.threads[:rows], self.counts[:size]
-        for column in itertools.chain(self.ints.values(), self.texts.values()):
-            del column[:size]
-        return batch
+    def flush(self) -> list[tuple[Any, Run]]:
+        """The run gathered with its key (none if empty), and a new one begun."""
+        if not self.lines:
+            return []
+        ints = {name: self.fields[name] for name in INT_FIELDS}
+        texts = {name: self.fields[name] for name in TEXT_FIELDS}
+        run = Run.of(self.lines, ints, texts, self.threads, self.counts, self.width)
+        key = self.key
+        self._clear()
+        return [(key, run)]
 
 
-def _objects(texts: list[str]) -> Any:
+def _joined(runs: list[Run]) -> Run:
+    """The processes of ``runs``, one after the other."""
+    if len(runs) == 1:
+        return runs[0]
+    return Run(
+        np.concatenate([run.lines for run in runs]),
+        {name: np.concatenate([run.ints[name] for run in runs]) for name in INT_FIELDS},
+        {name: np.concatenate([run.texts[name] for run in runs]) for name in TEXT_FIELDS},
+        np.concatenate([run.threads for run in runs]),
+        np.concatenate([run.counts for run in runs]),
+        np.concatenate([run.big for run in runs]),
+    )
+
+
+def objects(texts: Sequence[str]) -> Texts:
+    """``texts`` as a numpy array of Python strings."""
     column = np.empty(len(texts), dtype=object)
     column[:] = texts
     return column
 
 
-def _int64(values: Sequence[Any], big: Any, owner: Ints | None) -> Ints:
-    """``values`` (numbers, or rows of them) as int64; a value outside 64 bits is 0 and
-    marks its process (``owner[row]``, or the row itself) in ``big``."""
+def int64(values: Sequence[Any], big: Bools, owner: Ints | None = None) -> Ints:
+    """``values`` (integers, or rows of them) as int64; a value (row) holding one outside 64
+    bits is 0 (zeros) and marks its process (``owner[row]``, or the row itself) in ``big``.
+
+    >>> big = np.zeros(2, dtype=bool)
+    >>> int64([(1, 2**63), (3, 4)], big).tolist(), big.tolist()
+    ([[0, 0], [3, 4]], [True, False])
+    """
     try:
         return np.array(values, dtype=np.int64)
     except OverflowError:
@@ -131,21 +226,26 @@ def _rows(exact: Any) -> list[list[Any]]:
     return exact.reshape(len(exact), -1).tolist()  # type: ignore[no-any-return]
 
 
-def batches(runs: Iterable[Run], width: int) -> Iterator[Processes]:
-    """The processes of ``runs`` (``width`` thread columns) in batches of at most
-    :data:`BATCH`.
+def batches(runs: Iterable[Run]) -> Iterator[Processes]:
+    """The processes of ``runs`` in batches of at most :data:`BATCH`.
 
-    >>> fields = dict.fromkeys(INT_FIELDS, 1) | dict.fromkeys(TEXT_FIELDS, "")
-    >>> runs = [Run() for _ in range(2)]
-    >>> for n in range(5000):
-    ...     runs[n // 3000].add(n, fields, [(n,)])
-    >>> [len(b) for b in batches(runs, 1)]
-    [4096, 904]
+    >>> fields = {name: [1] * 3000 for name in INT_FIELDS}
+    >>> texts = {name: [""] * 3000 for name in TEXT_FIELDS}
+    >>> runs = [Run.of(range(3000), fields, texts, [(n,) for n in range(3000)], [1] * 3000, 1)]
+    >>> [len(b) for b in batches(runs * 2)]
+    [4096, 1904]
     """
-    gathered = Run()
+    gathered: list[Run] = []
+    size = 0
     for run in runs:
-        gathered.extend(run)
-        while len(gathered) >= BATCH:
-            yield gathered.take(BATCH, width)
-    if len(gathered):
-        yield gathered.take(len(gathered), width)
+        gathered.append(run)
+        size += len(run)
+        if size < BATCH:
+            continue
+        whole = _joined(gathered)
+        for low in range(0, size - BATCH + 1, BATCH):
+            yield whole[low : low + BATCH].batch()
+        rest = whole[size - size % BATCH :]
+        gathered, size = ([rest] if len(rest) else []), len(rest)
+    if size:
+        yield _joined(gathered).batch()

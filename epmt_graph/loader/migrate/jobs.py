@@ -7,10 +7,12 @@ parents, ``depth`` and ``inclusive_cpu_time``, sums, EPMT's ``rdtsc_duration`` r
 ``papiex-error`` annotations, and content digest), whatever EPMT computed or left undone
 (its tree tables, sums and post-processing are never read).
 
-Its processes are read a chunk of rows at a time into runs of one host and thread layout
-(:mod:`.stored`); a job that EPMT copied from CSV v2 files into PostgreSQL's
-``processes_staging`` and has not post-processed is read from there. Each run of processes
-of one host and layout is a papiex file to the builder, in batches (:mod:`.batches`).
+Its processes are read in id order (the order EPMT stored its archive's files in), a chunk
+of rows at a time, into runs of one host and thread layout (:mod:`.stored`); a job that EPMT
+copied from CSV v2 files into PostgreSQL's ``processes_staging`` and has not post-processed
+is read from there. Each run of processes of one host and layout is a papiex file to the
+builder, in batches (:mod:`.batches`): files of one host come sorted by name in the order
+they were read, so the job is the same whether a host's processes come together or not.
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ def _read(source: Source, jobid: str, server_tz: dt.tzinfo | None) -> JobRows:
         groups = itertools.groupby(runs, key=operator.itemgetter(0, 1))
         for number, ((host, layout), group) in enumerate(groups):
             where = f"{label}, host {host!r} (line: the process's id)"
-            made = batches((run for _, _, run in group), len(layout.columns))
+            made = batches(run for _, _, run in group)
             builder.add_file(
                 f"{host}-papiex-{number:06d}",
                 papiex_file(where, layout.columns, made, tsv=layout.tsv),

@@ -6,9 +6,9 @@ through psycopg 3, in read-only transactions. The tables are reflected, and the 
 must have EPMT's ``jobs`` and ``processes`` with the columns read (:data:`REQUIRED`).
 
 Reading never holds more than one job: job ids come a page at a time, in id order (keyset
-paging, no long-lived cursor), and a job's processes as a stream of chunks of rows
-(``stream_results``: a server-side cursor on PostgreSQL), their JSON as text, parsed by the
-reader in one go (:mod:`.stored`).
+paging, no long-lived cursor), and a job's processes in id order as a stream of chunks of
+rows (``stream_results``: a server-side cursor on PostgreSQL), only the columns the reader
+uses (:data:`COLUMNS`), their JSON as text, parsed by the reader in one go (:mod:`.stored`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from epmt_graph.errors import SourceError
 
-__all__ = ["CHUNK", "JSON_TEXT", "PAGE", "RAW", "REQUIRED", "Source", "StoredRow"]
+__all__ = ["CHUNK", "COLUMNS", "JSON_TEXT", "PAGE", "RAW", "REQUIRED", "Source", "StoredRow"]
 
 #: A row read, by column name.
 StoredRow = Mapping[Any, Any]
@@ -71,6 +71,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
         "exitcode",
     ),
 }
+#: The ``processes`` columns :meth:`Source.processes` reads, in its rows' order.
+COLUMNS = (
+    *("id", "host_id", "tags", "exename", "path", "args", "exitcode", "pid", "ppid", "pgid"),
+    *("sid", "gen", "start", "end", "threads_df"),
+)
 _OPTIONAL = ("processes_staging", "refmodels", "refmodel_job_associations")
 #: The ``processes`` columns read without SQLAlchemy's conversion (JSON, times).
 RAW = frozenset({"threads_df", "tags", "start", "end"})
@@ -233,10 +238,10 @@ class Source:
         return row._mapping
 
     def processes(self, jobid: str) -> Iterator[Sequence[sa.Row[Any]]]:
-        """The ``processes`` rows of ``jobid``, by host, then by id, their columns those of
-        :data:`REQUIRED`, in its order; streamed, in chunks of :data:`CHUNK` rows. Its JSON
-        columns (:data:`JSON_TEXT`) come as text, its times (the rest of :data:`RAW`) as the
-        driver gives them (SQLite's as text)."""
+        """The ``processes`` rows of ``jobid``, by id, their columns those of :data:`COLUMNS`;
+        streamed, in chunks of :data:`CHUNK` rows. Its JSON columns (:data:`JSON_TEXT`) come
+        as text, its times (the rest of :data:`RAW`) as the driver gives them (SQLite's as
+        text). On SQLite, in id order is as they come from its index on ``jobid``: no sort."""
         table = self.tables["processes"]
         postgres = self.engine.dialect.name == "postgresql"
         columns = [
@@ -245,21 +250,15 @@ class Source:
             else sa.type_coerce(table.c[name], sa.String).label(name)
             if name in RAW
             else table.c[name]
-            for name in REQUIRED["processes"]
+            for name in COLUMNS
         ]
-        query = sa.select(*columns).where(table.c.jobid == jobid)
-        if postgres:  # sorted by the server
-            yield from self._chunks(query.order_by(table.c.host_id, table.c.id))
-            return
-        # SQLite would sort the rows, JSON and all, in a temporary b-tree: a host at a
-        # time, they come in id order from its index on jobid
-        hosts = sa.select(table.c.host_id).where(table.c.jobid == jobid).distinct()
-        with self._connect() as connection:
-            names = list(connection.execute(hosts.order_by(table.c.host_id)).scalars())
-        for host in names:
-            yield from self._chunks(
-                query.where(table.c.host_id.is_not_distinct_from(host)).order_by(table.c.id)
-            )
+        query = sa.select(*columns).where(table.c.jobid == jobid).order_by(table.c.id)
+        if postgres:  # its rows a range of the primary key, in its order: nothing to sort
+            span = sa.select(sa.func.min(table.c.id), sa.func.max(table.c.id))
+            with self._connect() as connection:
+                low, high = connection.execute(span.where(table.c.jobid == jobid)).one()
+            query = query.where(table.c.id.between(low, high))
+        yield from self._chunks(query)
 
     def staged(self, first: int, last: int) -> Iterator[StoredRow]:
         """The ``processes_staging`` rows ``first`` to ``last`` (a job EPMT copied there from
