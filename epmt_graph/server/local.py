@@ -270,8 +270,8 @@ class LocalServer:
 
         After the warm-up, so that the first load does not pay for collecting the warm-up's
         garbage: measured, the first load then spent no GC time, against 0.05-0.26 s of GC
-        CPU without it. ``jcmd`` comes with a JDK (next to its ``java``); with a bare JRE
-        this does nothing.
+        CPU without it. ``jcmd`` comes with a JDK: the one beside the server's own ``java``
+        is used (else one on ``PATH``); with a bare JRE this does nothing.
 
         Returns
         -------
@@ -286,8 +286,7 @@ class LocalServer:
         False
         """
         pid = self.pid()
-        jcmd = _jcmd()
-        if pid is None or jcmd is None:
+        if pid is None or (jcmd := _jcmd(pid)) is None:
             return False
         try:
             done = subprocess.run(
@@ -327,11 +326,11 @@ class LocalServer:
         return True
 
 
-def _jcmd() -> str | None:
-    """``jcmd`` of the JDK whose ``java`` runs the server, else the one on ``PATH``."""
+def _jcmd(pid: int) -> str | None:
+    """``jcmd`` beside the ``java`` that runs process ``pid``, else the one on ``PATH``."""
     try:
-        beside = Path(find_java()).resolve().parent / "jcmd"
-    except ServerError:
+        beside = Path(os.readlink(f"/proc/{pid}/exe")).parent / "jcmd"
+    except OSError:
         return shutil.which("jcmd")
     return str(beside) if beside.exists() else shutil.which("jcmd")
 
