@@ -366,14 +366,41 @@ def test_a_malformed_job_fails_alone(
 ) -> None:
     """A job whose row EPMT's schema allows but no job has (no start) is one error line; the
     other jobs go on (3455, loaded from its archive with the same content: unchanged)."""
-    copy = tmp_path / "epmt.db"
-    copy.write_bytes(Path(sqlite_filled.url.removeprefix("sqlite:///")).read_bytes())
+    copy = _sqlite_copy(sqlite_filled, tmp_path)
     with sqlite3.connect(copy) as db:
         db.execute("UPDATE jobs SET start = NULL WHERE jobid = '2220'")
     done = run_cli(archive_graph, "migrate", f"sqlite:///{copy}", "--jobs", "2220,3455")
     assert done.returncode == 1
     assert done.stderr.startswith(f"epmt-graph: error: sqlite:///{copy}: job 2220: malformed")
     assert done.stdout.startswith("job 3455: unchanged,")
+
+
+def _sqlite_copy(source: EpmtSource, tmp_path: Path) -> Path:
+    """A copy of the SQLite file of ``source``, to change."""
+    copy = tmp_path / "epmt.db"
+    copy.write_bytes(Path(source.url.removeprefix("sqlite:///")).read_bytes())
+    return copy
+
+
+def _first_process_of_3455_changed(
+    source: EpmtSource, tmp_path: Path, update: str, *values: object
+) -> tuple[str, int]:
+    """A copy of the SQLite ``source`` where ``update`` (ending ``WHERE id = ?``) ran with
+    ``values`` and the id of job 3455's first process; the copy's URL and that id."""
+    copy = _sqlite_copy(source, tmp_path)
+    with sqlite3.connect(copy) as db:
+        (ident,) = db.execute("SELECT min(id) FROM processes WHERE jobid = '3455'").fetchone()
+        db.execute(update, (*values, ident))
+    return f"sqlite:///{copy}", ident
+
+
+def _the_error_of_3455(url: str, graph: Graph) -> str:
+    """Migrate jobs 3455 and 2220 from ``url``: 3455 fails (its error), 2220 is unchanged."""
+    summary = migrate(url, graph=graph, jobs=["3455", "2220"])
+    assert summary.jobs == {"failed": 1, "unchanged": 1}
+    [(jobid, error)] = summary.failed
+    assert jobid == "3455"
+    return str(error)
 
 
 #: Thread values EPMT's JSON column allows but papiex never writes, and the end of the error
@@ -394,19 +421,14 @@ def test_a_thread_value_that_is_no_64_bit_integer_fails_its_job(
     """A thread's metric that EPMT's JSON column allows but papiex never writes (a boolean, a
     fraction, a string, a number outside 64 bits) refuses its job, naming the process by its
     id; the other jobs go on."""
-    copy = tmp_path / "epmt.db"
-    copy.write_bytes(Path(sqlite_filled.url.removeprefix("sqlite:///")).read_bytes())
-    with sqlite3.connect(copy) as db:
-        (ident,) = db.execute("SELECT min(id) FROM processes WHERE jobid = '3455'").fetchone()
-        db.execute(
-            "UPDATE processes SET threads_df = json_set(threads_df, '$[0].usertime', json(?)) "
-            "WHERE id = ?",
-            (value, ident),
-        )
-    summary = migrate(f"sqlite:///{copy}", graph=archive_graph, jobs=["3455", "2220"])
-    assert summary.jobs == {"failed": 1, "unchanged": 1}
-    [(jobid, error)] = summary.failed
-    assert jobid == "3455"
+    url, ident = _first_process_of_3455_changed(
+        sqlite_filled,
+        tmp_path,
+        "UPDATE processes SET threads_df = json_set(threads_df, '$[0].usertime', json(?)) "
+        "WHERE id = ?",
+        value,
+    )
+    error = _the_error_of_3455(url, archive_graph)
     assert f"process {ident}" in error or f"line {ident}:" in error, error
     assert error.endswith(says), error
 
@@ -417,19 +439,13 @@ def test_a_first_thread_without_a_metric_column_fails_its_job(
     """A process whose first thread lacks a column its archive's header must have had (here
     ``rdtsc_duration``, which the loader sums) refuses its job as the archive reader refuses
     such a header: an error naming the process and the column; the other jobs go on."""
-    copy = tmp_path / "epmt.db"
-    copy.write_bytes(Path(sqlite_filled.url.removeprefix("sqlite:///")).read_bytes())
-    with sqlite3.connect(copy) as db:
-        (ident,) = db.execute("SELECT min(id) FROM processes WHERE jobid = '3455'").fetchone()
-        db.execute(
-            "UPDATE processes SET threads_df = json_remove(threads_df, '$[0].rdtsc_duration') "
-            "WHERE id = ?",
-            (ident,),
-        )
-    summary = migrate(f"sqlite:///{copy}", graph=archive_graph, jobs=["3455", "2220"])
-    assert summary.jobs == {"failed": 1, "unchanged": 1}
-    [(jobid, error)] = summary.failed
-    assert jobid == "3455"
+    url, ident = _first_process_of_3455_changed(
+        sqlite_filled,
+        tmp_path,
+        "UPDATE processes SET threads_df = json_remove(threads_df, '$[0].rdtsc_duration') "
+        "WHERE id = ?",
+    )
+    error = _the_error_of_3455(url, archive_graph)
     assert error.endswith(
         f"process {ident}: unreadable threads_df or fields "
         "(ValueError('its threads lack the columns rdtsc_duration'))"
@@ -443,8 +459,7 @@ def _with_thread_value(source: EpmtSource, tmp_path: Path, value: str) -> Iterat
     process's id. SQLite: a copy; PostgreSQL: the row changed, then put back."""
     pick = "SELECT id FROM processes WHERE jobid = '685000' ORDER BY id LIMIT 1 OFFSET 100"
     if source.url.startswith("sqlite"):
-        copy = tmp_path / "epmt.db"
-        copy.write_bytes(Path(source.url.removeprefix("sqlite:///")).read_bytes())
+        copy = _sqlite_copy(source, tmp_path)
         with sqlite3.connect(copy) as db:
             (ident,) = db.execute(pick).fetchone()
             db.execute(
